@@ -1,0 +1,3 @@
+from deconfound.cli import main
+
+main()

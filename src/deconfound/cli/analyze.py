@@ -1,0 +1,1 @@
+"""CLI verbs: analyze (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""CLI verbs: importing (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""CLI verbs: judging (filled in by its issue)."""

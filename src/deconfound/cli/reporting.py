@@ -1,0 +1,1 @@
+"""CLI verbs: reporting (filled in by its issue)."""

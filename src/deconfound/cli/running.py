@@ -1,0 +1,1 @@
+"""CLI verbs: running (filled in by its issue)."""

@@ -1,0 +1,149 @@
+"""Reading and writing the records table as Parquet, CSV or JSON Lines, without loss.
+
+Writes are atomic (a temporary file beside the target, then a rename) so an error never leaves a
+half-written file or destroys the previous one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from deconfound.errors import InputError
+from deconfound.records.schema import COLUMN_BY_NAME, validate
+
+FORMATS = ("parquet", "csv", "jsonl")
+
+
+def format_of(path: str | Path) -> str:
+    """The table format implied by a file name (``.parquet``, ``.csv``, ``.jsonl``/``.json``)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    fmt = {
+        "pq": "parquet",
+        "parquet": "parquet",
+        "csv": "csv",
+        "jsonl": "jsonl",
+        "ndjson": "jsonl",
+    }.get(suffix)
+    if fmt is None:
+        raise InputError(
+            "unknown table format; use a .parquet, .csv or .jsonl file name", path=path
+        )
+    return fmt
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write text atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _jsonable(v: object) -> object:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, float) and pd.isna(v):
+        return None
+    if hasattr(v, "item"):
+        return v.item()  # numpy scalar
+    return v
+
+
+def _write_jsonl(df: pd.DataFrame, path: Path) -> None:
+    cols = list(df.columns)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in df.itertuples(index=False, name=None):
+            rec = {c: _jsonable(v) for c, v in zip(cols, row, strict=True)}
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    rows: list[dict[str, object]] = []
+    with path.open("r", encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"not valid JSON ({exc.msg})", path=path, location=f"line {n}"
+                ) from exc
+            if not isinstance(obj, dict):
+                raise InputError("each line must be a JSON object", path=path, location=f"line {n}")
+            rows.append(obj)
+    return pd.DataFrame(rows)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    # Read everything as text; the schema casts. Empty fields are null.
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    # An ok response that was empty text round-trips as null in CSV: restore it.
+    if {"response", "response_status"} <= set(df.columns):
+        empty_ok = df["response"].isna() & (df["response_status"] == "ok")
+        df.loc[empty_ok, "response"] = ""
+    return df
+
+
+_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    "parquet": pd.read_parquet,
+    "csv": _read_csv,
+    "jsonl": _read_jsonl,
+}
+
+
+def read_records(path: str | Path) -> pd.DataFrame:
+    """Read and validate a records table; errors name the file, record and field."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such file", path=p)
+    fmt = format_of(p)
+    try:
+        df = _READERS[fmt](p)
+    except InputError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=p) from exc
+    except Exception as exc:  # parser errors from pandas/pyarrow
+        raise InputError(f"cannot read {fmt} table: {exc}", path=p) from exc
+    return validate(df, source=str(p))
+
+
+def write_records(df: pd.DataFrame, path: str | Path) -> Path:
+    """Validate and write a records table atomically; the format follows the file name."""
+    p = Path(path)
+    fmt = format_of(p)
+    df = validate(df, source=str(p))
+    with atomic_path(p) as tmp:
+        if fmt == "parquet":
+            df.to_parquet(tmp, index=False)
+        elif fmt == "csv":
+            out = df.copy()
+            for name in out.columns:
+                col = COLUMN_BY_NAME.get(name)
+                if col is not None and col.kind == "bool":
+                    out[name] = out[name].map({True: "true", False: "false"}).astype("string")
+            out.to_csv(tmp, index=False)
+        else:
+            _write_jsonl(df, tmp)
+    return p

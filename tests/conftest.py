@@ -1,0 +1,25 @@
+"""Shared fixtures: paths to ../shared data (never copied into the repo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+IE_DIR = SHARED / "data" / "instrumentaleval" / "reconstructed"
+AEI_SONNET = SHARED / "data" / "aei-elessan" / "sonnet-4.5"
+XSTEST_DIR = SHARED / "data" / "xstest"
+
+
+@pytest.fixture
+def ie_dir() -> Path:
+    assert IE_DIR.is_dir(), f"{IE_DIR} missing: ../shared must sit beside the project"
+    return IE_DIR
+
+
+@pytest.fixture
+def aei_dir() -> Path:
+    assert AEI_SONNET.is_dir(), f"{AEI_SONNET} missing: ../shared must sit beside the project"
+    return AEI_SONNET
