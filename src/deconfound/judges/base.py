@@ -1,0 +1,91 @@
+"""The judge contract shared by every judge, the Inspect scorers and the records table.
+
+A judge reads one response (with its scenario) and returns a :class:`Judgment`; the judgment's
+fields are exactly the records table's label columns, so a judgment becomes one records row.
+During a run, judge scorers store ``Judgment.to_fields()`` in ``Score.metadata[LABELS_KEY]``; the
+log reader turns every score carrying that key into a records row for that judge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol, runtime_checkable
+
+from deconfound.records.labels import REASONING_FLAGS
+
+#: Key in ``inspect_ai.scorer.Score.metadata`` under which judge scorers store their labels.
+LABELS_KEY: Final = "deconfound_labels"
+
+
+@dataclass(frozen=True)
+class JudgeInput:
+    """What a judge sees.
+
+    Args:
+        scenario_id: Stable scenario id.
+        category: Scenario category.
+        prompt: The scenario prompt given to the subject model.
+        response: The subject model's response (None when missing or errored).
+        judge_context: The benchmark's category-specific judge context.
+        system_prompt: The condition's system prompt, when a judge wants it (most should not see
+            it, so they stay blind to the condition).
+    """
+
+    scenario_id: str
+    category: str
+    prompt: str
+    response: str | None
+    judge_context: str = ""
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """One judge's labels for one response; None means "this judge does not label that"."""
+
+    judge: str
+    judge_version: str | None = None
+    engagement: str | None = None
+    ic: bool | None = None
+    ic_evidence: str | None = None
+    benchmark_decision: str | None = None
+    refusal_kind: str | None = None
+    flags: dict[str, bool | None] = field(default_factory=dict)
+    confidence: float | None = None
+    judge_explanation: str | None = None
+    judge_raw: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.flags) - set(REASONING_FLAGS)
+        if unknown:
+            raise ValueError(f"unknown reasoning flag(s): {', '.join(sorted(unknown))}")
+
+    def to_fields(self) -> dict[str, Any]:
+        """The records-table label columns this judgment fills (flags spread into columns)."""
+        out: dict[str, Any] = {
+            "judge": self.judge,
+            "judge_version": self.judge_version,
+            "engagement": self.engagement,
+            "ic": self.ic,
+            "ic_evidence": self.ic_evidence,
+            "benchmark_decision": self.benchmark_decision,
+            "refusal_kind": self.refusal_kind,
+            "confidence": self.confidence,
+            "judge_explanation": self.judge_explanation,
+            "judge_raw": self.judge_raw,
+        }
+        for flag in REASONING_FLAGS:
+            out[flag] = self.flags.get(flag)
+        return out
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """A pluggable judge: an id, a version (part of cache keys) and an async ``judge`` call."""
+
+    id: str
+    version: str
+
+    async def judge(self, item: JudgeInput) -> Judgment:
+        """Label one response. Never raise for bad model output: return invalid/unscored."""
+        ...
