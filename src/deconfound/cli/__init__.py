@@ -1,6 +1,7 @@
 """Command line: thin Typer verbs over the packages (one module per stage registers its verbs)."""
 
 from deconfound.cli import (  # noqa: F401  (imported for their registrations)
+    agreement,
     analyze,
     importing,
     judging,

@@ -1,0 +1,1 @@
+"""CLI verbs: agreement and calibrate (judges issue)."""
