@@ -1,0 +1,52 @@
+"""Provenance: what produced an analysis or report (versions, input digests, the command line).
+
+Recorded with every analysis and report so a figure can be traced to the exact code, data and
+invocation behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import shlex
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Final
+
+#: Distributions whose versions change results or their meaning.
+TRACKED_PACKAGES: Final = ("deconfound", "inspect-ai", "pandas", "numpy", "scipy", "statsmodels")
+NOT_INSTALLED: Final = "not installed"
+_CHUNK: Final = 1 << 20
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of deconfound and the packages its results depend on, plus Python."""
+    versions: dict[str, str] = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = NOT_INSTALLED
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in chunks (input files can be large)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The invocation as a shell-quoted string, with the program reduced to its name."""
+    args = list(sys.argv if argv is None else argv)
+    if not args:
+        return ""
+    return shlex.join([Path(args[0]).name, *args[1:]])
+
+
+__all__ = ["TRACKED_PACKAGES", "command_line", "package_versions", "sha256_file"]

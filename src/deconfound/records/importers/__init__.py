@@ -1,0 +1,80 @@
+"""Importers: other runners' result files -> a validated records table.
+
+``IMPORTERS`` maps a format name (the CLI's ``--format``) to a function taking a list of paths
+and keyword options and returning a validated table. The Inspect importer is loaded lazily
+because it pulls in ``inspect_ai.analysis`` and lives in its own module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from deconfound.errors import DeconfoundError
+from deconfound.records.importers.aei import aei_conflicts, import_aei
+from deconfound.records.importers.table import import_table, parse_mapping
+from deconfound.records.schema import validate
+
+INSPECT_MODULE: Final = "deconfound.records.inspect_logs"
+
+
+def import_inspect(
+    paths: list[Path], *, study: str | None = None, model: str | None = None, **_: Any
+) -> pd.DataFrame:
+    """Import Inspect ``.eval`` logs via ``deconfound.records.inspect_logs`` (loaded on use).
+
+    ``study`` / ``model``, when given, replace the values read from the logs.
+    """
+    try:
+        module = importlib.import_module(INSPECT_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != INSPECT_MODULE:
+            raise
+        raise DeconfoundError(
+            "the Inspect log importer is not available in this installation "
+            f"({INSPECT_MODULE} is missing); use --format aei or --format table"
+        ) from exc
+    table: pd.DataFrame = module.import_inspect_logs([Path(p) for p in paths])
+    if study is not None:
+        table = table.assign(study=study)
+    if model is not None:
+        table = table.assign(model=model)
+    return validate(table)
+
+
+def _aei(
+    paths: list[Path], *, study: str | None = None, model: str | None = None, **_: Any
+) -> pd.DataFrame:
+    return import_aei(paths, study=study, model=model)
+
+
+def _table(
+    paths: list[Path],
+    *,
+    study: str | None = None,
+    model: str | None = None,
+    mapping: dict[str, str] | str | None = None,
+    **_: Any,
+) -> pd.DataFrame:
+    return import_table(paths, study=study, model=model, mapping=mapping)
+
+
+#: Format name -> importer(paths, *, study=None, model=None, mapping=None) -> records table.
+IMPORTERS: Final[dict[str, Callable[..., pd.DataFrame]]] = {
+    "aei": _aei,
+    "table": _table,
+    "inspect": import_inspect,
+}
+
+__all__ = [
+    "IMPORTERS",
+    "aei_conflicts",
+    "import_aei",
+    "import_inspect",
+    "import_table",
+    "parse_mapping",
+]
