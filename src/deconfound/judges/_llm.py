@@ -1,0 +1,135 @@
+"""What the LLM judges share: lazy model binding, grader-refusal detection, untrusted-text fencing.
+
+The model is bound on first use, not at construction, so a judge can be named
+(``rubric:openai/...``) without an API key, and a role judge (``rubric@grader``) picks up whatever
+the running eval bound to the role.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from importlib import resources
+from typing import Final
+
+from inspect_ai.model import (
+    ContentText,
+    GenerateConfig,
+    Model,
+    ModelOutput,
+    get_model,
+)
+
+from deconfound.errors import InputError
+
+#: Opening words of a grader that declines to grade instead of answering in the format asked.
+_DECLINE_RE: Final = re.compile(
+    r"^\W*(i\s*(?:'m|am)\s+(?:sorry|unable|not\s+(?:able|comfortable|going))"
+    r"|i\s+(?:can(?:'|no)?t|cannot|won'?t|will\s+not|must\s+decline|do\s+not\s+feel)"
+    r"|sorry,?\s+(?:but\s+)?i"
+    r"|i\s+apologi[sz]e)",
+    re.IGNORECASE,
+)
+
+
+def load_prompt(name: str) -> str:
+    """A prompt file shipped in ``deconfound/judges/rubrics/``."""
+    return resources.files("deconfound.judges").joinpath("rubrics", name).read_text("utf-8")
+
+
+def text_version(*texts: str) -> str:
+    """Version of a judge = the first 12 hex digits of SHA-256 over its prompt texts."""
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def fence(tag: str, text: str) -> str:
+    """Wrap untrusted text in ``<tag>`` markers it cannot close early.
+
+    A response that contains ``</response>`` could otherwise end the block and speak to the judge
+    as if it were our instructions; the closing marker inside the text is defused.
+    """
+    safe = re.sub(rf"<(\s*/?\s*{tag}\b)", r"<\\\1", text, flags=re.IGNORECASE)
+    return f"<{tag}>\n{safe}\n</{tag}>"
+
+
+def grader_declined(output: ModelOutput) -> str | None:
+    """Why the grader declined to grade (content filter, refusal block), or None.
+
+    Refusal *text* without the asked-for format is checked separately (:func:`looks_like_decline`)
+    because only the caller knows whether the text parsed.
+    """
+    if output.empty:
+        return None
+    if output.stop_reason == "content_filter":
+        return "grader stopped by a content filter"
+    details = output.choices[0].stop_details
+    if details is not None and (details.type or "").lower() == "refusal":
+        return "grader returned a refusal stop"
+    content = output.message.content
+    if not isinstance(content, str):
+        for part in content:
+            if isinstance(part, ContentText) and part.refusal:
+                return "grader returned a refusal block"
+    return None
+
+
+def looks_like_decline(text: str) -> bool:
+    """True when unparseable grader text opens like a refusal to grade (no structured part)."""
+    return "{" not in text and "DECISION" not in text.upper() and bool(_DECLINE_RE.match(text))
+
+
+class LLMJudgeBase:
+    """An Inspect model bound lazily from a model string, a ``Model`` object or a model role.
+
+    Args:
+        kind: Spec prefix, ``rubric`` or ``benchmark``.
+        model: Inspect model string (``provider/model``) or ``Model``; None to use ``role``.
+        role: Inspect model role used when ``model`` is None.
+        config: Generation settings; temperature defaults to 0.
+    """
+
+    kind: str = "llm"
+
+    def __init__(
+        self,
+        model: str | Model | None = None,
+        role: str | None = None,
+        config: GenerateConfig | None = None,
+        max_tokens: int = 2048,
+    ) -> None:
+        if model is None and role is None:
+            raise ValueError("give a model or a model role")
+        self._spec = model
+        self._role = role
+        base = GenerateConfig(temperature=0.0, max_tokens=max_tokens)
+        self._config = base.merge(config) if config is not None else base
+        self._bound: Model | None = model if isinstance(model, Model) else None
+        #: ``<kind>:<provider/model>``, or ``<kind>@<role>`` for a role judge (whose judgments
+        #: carry the model the role was bound to).
+        self.id: str = f"{self.kind}:{model}" if model is not None else f"{self.kind}@{role}"
+
+    def model(self) -> Model:
+        """The bound Inspect model (resolving the string or role on first use)."""
+        if self._bound is not None:
+            return self._bound
+        if isinstance(self._spec, str):
+            self._bound = get_model(self._spec, config=self._config)
+            return self._bound
+        try:
+            # A role is re-resolved each call: one judge object may serve several evals.
+            return get_model(role=self._role, required=True, config=self._config)
+        except Exception as exc:  # PrerequisiteError outside an eval with that role bound
+            raise InputError(
+                f"judge {self.id!r} needs the Inspect model role '{self._role}' bound "
+                f"(--model-role {self._role}=provider/model); outside a run, name the model "
+                f"instead: {self.kind}:<provider/model>",
+                field="judge",
+            ) from exc
+
+    @property
+    def config(self) -> GenerateConfig:
+        return self._config
