@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from deconfound.records.labels import ENGAGEMENT_VALID, REASONING_FLAGS, REFUSAL_KIND
 
@@ -55,16 +55,17 @@ def extract_json_object(text: str) -> dict[str, Any]:
     decoder = json.JSONDecoder()
     last_error = "no JSON object found"
     for cand in candidates:
+        # Only the first brace: after a broken object, later braces are usually nested parts of
+        # it (e.g. the flags object), and reading one of those as the reply would be wrong.
         start = cand.find("{")
-        while start != -1:
-            try:
-                obj, _ = decoder.raw_decode(cand, start)
-            except json.JSONDecodeError as exc:
-                last_error = f"invalid JSON ({exc.msg} at char {exc.pos})"
-            else:
-                if isinstance(obj, dict):
-                    return obj
-            start = cand.find("{", start + 1)
+        if start == -1:
+            continue
+        try:
+            obj, _ = decoder.raw_decode(cand, start)
+        except json.JSONDecodeError as exc:
+            last_error = f"invalid JSON ({exc.msg} at char {exc.pos})"
+        else:
+            return cast(dict[str, Any], obj)
     raise SyntaxParseError(last_error)
 
 
