@@ -1,1 +1,85 @@
-"""CLI verbs: running (filled in by its issue)."""
+"""CLI verb ``deconfound run STUDY.toml``: run or resume a study; write records and manifest."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import cast
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from deconfound.cli._app import app, console, err_console, user_errors
+
+#: Exit code when the run finished but some task is incomplete or errored (input errors are 2).
+INCOMPLETE_EXIT_CODE = 1
+_DISPLAYS = ("full", "conversation", "rich", "plain", "log", "none")
+
+
+@app.command("run")
+@user_errors
+def run(
+    study_file: Path = typer.Argument(..., help="Study file (TOML); see README 'Writing studies'."),
+    limit: int | None = typer.Option(
+        None, "--limit", help="Run only the first N scenarios (after the category filter)."
+    ),
+    category: list[str] | None = typer.Option(
+        None, "--category", "-c", help="Only this scenario category (name or slug); repeatable."
+    ),
+    log_dir: Path | None = typer.Option(
+        None, "--log-dir", help="Log directory; keep it fixed to resume (default: the study's)."
+    ),
+    epochs: int | None = typer.Option(None, "--epochs", help="Samples per scenario."),
+    model: list[str] | None = typer.Option(
+        None, "--model", "-m", help="Model to run instead of the study's models; repeatable."
+    ),
+    max_connections: int | None = typer.Option(
+        None, "--max-connections", help="Concurrent connections per model."
+    ),
+    display: str | None = typer.Option(
+        None, "--display", help=f"Inspect progress display: {', '.join(_DISPLAYS)}."
+    ),
+) -> None:
+    """Run a study (models x conditions x scenarios x epochs) on Inspect AI.
+
+    Running the same command again resumes: finished samples are neither generated nor judged
+    again. Writes records.parquet and manifest.json into the log directory. Exits 1 when any task
+    is incomplete or errored, 2 on bad input.
+    """
+    from deconfound.errors import InputError
+    from deconfound.run import load_study, run_study
+    from deconfound.run.runner import Display
+
+    if display is not None and display not in _DISPLAYS:
+        raise InputError(f"expected one of {', '.join(_DISPLAYS)}", field="--display")
+    study = load_study(study_file).with_overrides(
+        limit=limit,
+        categories=category,
+        log_dir=log_dir,
+        epochs=epochs,
+        models=model,
+        max_connections=max_connections,
+    )
+    result = run_study(study, display=cast(Display | None, display), command=sys.argv)
+    table = Table(title=f"Study {escape(study.name)}")
+    for col in ("model", "condition", "status", "samples"):
+        table.add_column(col)
+    for t in result.tasks:
+        colour = "green" if t.status == "success" else "red"
+        table.add_row(
+            escape(t.model),
+            escape(t.condition),
+            f"[{colour}]{escape(t.status)}[/]",
+            "" if t.samples is None else str(t.samples),
+        )
+    console.print(table)
+    console.print(f"records: {escape(str(result.records_path))} ({result.rows} rows)")
+    console.print(f"manifest: {escape(str(result.manifest_path))}")
+    if not result.complete:
+        for problem in result.problems:
+            err_console.print(f"[bold red]incomplete:[/] {escape(problem)}", highlight=False)
+        err_console.print(
+            "Run the same command again to resume; finished samples are kept.", highlight=False
+        )
+        raise typer.Exit(INCOMPLETE_EXIT_CODE)

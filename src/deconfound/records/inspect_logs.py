@@ -1,0 +1,243 @@
+"""Inspect logs -> the records table (one row per response per judge).
+
+A study's log directory can hold several logs per task: a log left ``started`` by a killed run,
+a ``-recovered`` log rebuilt from Inspect's sample buffer, failed attempts an eval set retried,
+and the final successful log (inspect-notes §12). Reading them all would duplicate responses, so
+for each task only its newest successful log is used (or, if it has none, its newest log, so a
+partial run still shows what it produced).
+
+Judge labels come from scores whose metadata carries ``LABELS_KEY`` (see ``deconfound.judges``).
+A response with no judge labels still gets a row (judge ``"none"``, labels null) so it is never
+lost from the table; a configured judge with no label for a response (e.g. the sample errored)
+gets a row with null labels.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+from inspect_ai.log import EvalLog, EvalSample, read_eval_log
+
+from deconfound.errors import InputError
+from deconfound.judges.base import LABELS_KEY
+from deconfound.records.labels import REASONING_FLAGS
+from deconfound.records.schema import empty_records, validate
+
+#: Judge id of the row a response gets when no judge labelled it.
+NO_JUDGE: Final = "none"
+#: Task metadata block written by ``deconfound.run.task`` (kept in sync by name, not import, so
+#: reading logs never imports the runner).
+TASK_METADATA_KEY: Final = "deconfound"
+_LABEL_FIELDS: Final = (
+    "judge_version",
+    "engagement",
+    "ic",
+    "ic_evidence",
+    "benchmark_decision",
+    "refusal_kind",
+    *REASONING_FLAGS,
+    "confidence",
+    "judge_explanation",
+    "judge_raw",
+)
+_NOT_LOGS: Final = frozenset({"logs.json", "eval-set.json", "listing.json", "manifest.json"})
+
+
+@dataclass(frozen=True)
+class TaskLog:
+    """The log chosen for one task, with what its header says.
+
+    Args:
+        path: The log file.
+        study: Study name (from deconfound's task metadata, else the given default).
+        model: Model as written in the study (else Inspect's model name).
+        condition: Condition name (else the task's ``condition`` argument or its name).
+        status: Inspect's log status: success, started, error, cancelled.
+        samples: Completed samples in the log header's results (None when unknown).
+        smoke: The model is a local smoke model.
+        superseded: Other logs of the same task that were ignored.
+    """
+
+    path: Path
+    study: str
+    model: str
+    condition: str
+    status: str
+    samples: int | None
+    smoke: bool
+    superseded: tuple[Path, ...] = ()
+
+
+def _log_files(paths: Iterable[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                hidden = any(part.startswith(".") for part in f.relative_to(p).parts)
+                if f.suffix in {".eval", ".json"} and f.name not in _NOT_LOGS and not hidden:
+                    yield f
+        elif p.is_file():
+            yield p
+        else:
+            raise InputError("no such log file or directory", path=p)
+
+
+def _created(log: EvalLog) -> datetime:
+    try:
+        return datetime.fromisoformat(log.eval.created)
+    except ValueError:
+        return datetime.min
+
+
+def _meta(log: EvalLog) -> dict[str, Any]:
+    block = (log.eval.metadata or {}).get(TASK_METADATA_KEY)
+    return block if isinstance(block, dict) else {}
+
+
+def _identity(log: EvalLog, default_study: str | None) -> tuple[str, str, str]:
+    meta = _meta(log)
+    args = log.eval.task_args or {}
+    study = meta.get("study") or default_study or log.eval.task
+    model = meta.get("model_spec") or log.eval.model
+    condition = meta.get("condition") or args.get("condition") or log.eval.task
+    return str(study), str(model), str(condition)
+
+
+def latest_task_logs(paths: Sequence[Path], *, study: str | None = None) -> list[TaskLog]:
+    """Pick each task's newest successful log (else its newest log) from files or directories.
+
+    Args:
+        paths: Log files and/or directories (searched recursively).
+        study: Study name for logs not written by deconfound (default: the task name).
+    """
+    groups: dict[tuple[str, str, str], list[tuple[EvalLog, Path]]] = {}
+    for f in _log_files(paths):
+        try:
+            header = read_eval_log(str(f), header_only=True)
+        except Exception as exc:  # not a log, or a log too damaged to read
+            if f.suffix == ".eval":
+                raise InputError(f"cannot read Inspect log: {exc}", path=f) from exc
+            continue
+        groups.setdefault(_identity(header, study), []).append((header, f))
+    chosen: list[TaskLog] = []
+    for key, logs in groups.items():
+        logs.sort(key=lambda lf: _created(lf[0]), reverse=True)
+        success = [lf for lf in logs if lf[0].status == "success"]
+        header, path = (success or logs)[0]
+        results = header.results
+        chosen.append(
+            TaskLog(
+                path=path,
+                study=key[0],
+                model=key[1],
+                condition=key[2],
+                status=header.status,
+                samples=results.completed_samples if results is not None else None,
+                smoke=bool(_meta(header).get("smoke", False)),
+                superseded=tuple(p for _, p in logs if p != path),
+            )
+        )
+    chosen.sort(key=lambda t: (t.study, t.model, t.condition))
+    return chosen
+
+
+def _input_text(sample: EvalSample) -> str:
+    if isinstance(sample.input, str):
+        return sample.input
+    return "\n\n".join(m.text for m in sample.input if m.role == "user")
+
+
+def _status_and_response(sample: EvalSample) -> tuple[str, str | None]:
+    if sample.error is not None:
+        return "error", None
+    output = sample.output
+    if output is None or not output.choices:
+        return "missing", None
+    return "ok", output.completion
+
+
+def _labels(sample: EvalSample) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for score in (sample.scores or {}).values():
+        fields = (score.metadata or {}).get(LABELS_KEY)
+        if isinstance(fields, dict) and fields.get("judge"):
+            out[str(fields["judge"])] = fields
+    return out
+
+
+def _sample_rows(sample: EvalSample, task: TaskLog, judges: list[str]) -> Iterator[dict[str, Any]]:
+    meta = sample.metadata or {}
+    status, response = _status_and_response(sample)
+    base = {
+        "study": task.study,
+        "model": task.model,
+        "condition": task.condition,
+        "scenario_id": str(meta.get("scenario_id") or sample.id),
+        "source_task_id": meta.get("source_task_id"),
+        "category": meta.get("category") or meta.get("task_type"),
+        "epoch": sample.epoch,
+        "prompt": _input_text(sample),
+        "response": response,
+        "response_status": status,
+        "smoke_model": task.smoke,
+    }
+    labels = _labels(sample)
+    names = list(dict.fromkeys([*judges, *labels])) or [NO_JUDGE]
+    for name in names:
+        fields = labels.get(name, {})
+        row = dict(base)
+        row["judge"] = name
+        for f in _LABEL_FIELDS:
+            row[f] = fields.get(f)
+        yield row
+
+
+def import_inspect_logs(paths: Sequence[Path], *, study: str | None = None) -> pd.DataFrame:
+    """Build a validated records table from Inspect logs (files or directories).
+
+    Args:
+        paths: Log files and/or log directories.
+        study: Study name for logs not written by deconfound (default: the task name).
+
+    Returns:
+        One row per (study, model, condition, scenario, epoch, judge), validated with
+        :func:`deconfound.records.validate`. Error samples have ``response_status="error"``.
+    """
+    rows: list[dict[str, Any]] = []
+    for task in latest_task_logs(paths, study=study):
+        log = read_eval_log(str(task.path))
+        judges = [str(j["id"]) for j in _meta(log).get("judges", []) if isinstance(j, dict)]
+        for sample in log.samples or []:
+            rows.extend(_sample_rows(sample, task, judges))
+    if not rows:
+        return empty_records()
+    df = pd.DataFrame(rows)
+    if df["category"].isna().any():
+        bad = df.loc[df["category"].isna(), "scenario_id"].iloc[0]
+        raise InputError(
+            f"sample {bad!r} has no 'category' in its metadata",
+            path=", ".join(str(p) for p in paths),
+            field="category",
+        )
+    return validate(df, source="inspect logs")
+
+
+def describe(tasks: Sequence[TaskLog]) -> str:
+    """One line per task: status and sample count (for CLI output and errors)."""
+    return "\n".join(
+        json.dumps(
+            {
+                "model": t.model,
+                "condition": t.condition,
+                "status": t.status,
+                "samples": t.samples,
+                "log": t.path.name,
+            }
+        )
+        for t in tasks
+    )

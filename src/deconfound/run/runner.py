@@ -1,0 +1,326 @@
+"""Run a study: one Inspect eval set per study, resumable, then records and a manifest.
+
+Each (model, condition) is one Inspect task over the same scenarios. All tasks go into a single
+``eval_set`` with a fixed log directory, so running the same study again resumes: tasks that
+finished are returned as they are, failed or killed tasks are retried and their finished samples
+reused (inspect-notes §5, §12). The model-call cache lives under the log directory as a backstop,
+so even a sample whose result was lost with a killed process is not paid for twice.
+
+Completion is judged from the logs, never from Inspect's return value or exit code: every task's
+newest log must have status ``success`` and hold one sample per (scenario, epoch).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
+
+import pandas as pd
+from inspect_ai import eval_set
+from inspect_ai.model import get_model
+from inspect_ai.scorer import Scorer
+
+from deconfound.data.scenario import Scenario, category_slug
+from deconfound.errors import InputError
+from deconfound.judges.base import Judge
+from deconfound.records.inspect_logs import TaskLog, import_inspect_logs, latest_task_logs
+from deconfound.records.io import write_records
+from deconfound.run.manifest import build_manifest, write_manifest
+from deconfound.run.study import INSTRUMENTALEVAL, Study
+from deconfound.run.task import build_task
+
+RECORDS_FILE: Final = "records.parquet"
+MANIFEST_FILE: Final = "manifest.json"
+#: Model-call cache inside the log directory (hidden, so log readers skip it).
+CACHE_DIR: Final = ".inspect-cache"
+
+Display = Literal["full", "conversation", "rich", "plain", "log", "none"]
+
+
+class ScenarioSource(Protocol):
+    """What the runner needs from a scenario set (``deconfound.data.ScenarioSet`` fits)."""
+
+    @property
+    def scenarios(self) -> list[Scenario]: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def digests(self) -> dict[str, str]: ...
+    @property
+    def pinned(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class GivenScenarios:
+    """Scenarios handed to :func:`run_study` directly (tests, notebooks)."""
+
+    scenarios: list[Scenario]
+    source: str = "given"
+    digests: dict[str, str] = field(default_factory=dict)
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run left behind.
+
+    Args:
+        log_dir: The Inspect log directory (the eval set).
+        records_path: The records table (``records.parquet`` in the log directory).
+        manifest_path: The provenance manifest (``manifest.json`` in the log directory).
+        complete: Every task succeeded with one sample per (scenario, epoch).
+        tasks: The log chosen for each task, with its status.
+        rows: Rows written to the records table.
+        problems: Why the run is incomplete (empty when complete).
+    """
+
+    log_dir: Path
+    records_path: Path
+    manifest_path: Path
+    complete: bool
+    tasks: tuple[TaskLog, ...] = ()
+    rows: int = 0
+    problems: tuple[str, ...] = ()
+
+
+def load_study_scenarios(study: Study) -> ScenarioSource:
+    """Load the study's scenarios through ``deconfound.data.load_scenarios``."""
+    from deconfound.data import load_scenarios
+
+    spec = study.scenarios
+    source = None if spec.source == INSTRUMENTALEVAL else spec.source
+    loaded: ScenarioSource = load_scenarios(
+        source,
+        cache_dir=spec.cache_dir,
+        categories=list(spec.categories) if spec.categories else None,
+        limit=spec.limit,
+    )
+    return loaded
+
+
+def _filter(given: ScenarioSource, study: Study) -> ScenarioSource:
+    """Apply the study's category filter and limit to directly given scenarios."""
+    spec = study.scenarios
+    keep = list(given.scenarios)
+    if spec.categories:
+        wanted = {category_slug(c) for c in spec.categories}
+        keep = [s for s in keep if category_slug(s.category) in wanted]
+    if spec.limit is not None:
+        keep = keep[: spec.limit]
+    return GivenScenarios(keep, given.source, dict(given.digests), given.pinned)
+
+
+def resolve_judges(specs: Sequence[str], *, path: Path | None = None) -> list[Judge]:
+    """Resolve judge specs through ``deconfound.judges.registry.resolve_judge``."""
+    from deconfound.judges.registry import resolve_judge
+
+    judges = []
+    for i, spec in enumerate(specs):
+        try:
+            judges.append(resolve_judge(spec))
+        except InputError as exc:
+            raise InputError(exc.message, path=path, field=f"judges.use[{i}]") from exc
+    return judges
+
+
+def judge_scorer(judge: Judge) -> Scorer:
+    """The Inspect scorer for a judge (``deconfound.judges.scorers.judge_scorer``)."""
+    from deconfound.judges.scorers import judge_scorer as make
+
+    return make(judge)
+
+
+@contextmanager
+def _cache_dir(log_dir: Path) -> Iterator[None]:
+    """Point Inspect's model-call cache into the log dir for the run (unless the user set one)."""
+    if os.environ.get("INSPECT_CACHE_DIR"):
+        yield
+        return
+    os.environ["INSPECT_CACHE_DIR"] = str((log_dir / CACHE_DIR).resolve())
+    try:
+        yield
+    finally:
+        os.environ.pop("INSPECT_CACHE_DIR", None)
+
+
+def _resolve_models(specs: Sequence[str]) -> Any:
+    from deconfound.run.local import resolve_models
+
+    return resolve_models(list(specs))
+
+
+def _strip_markup(text: str) -> str:
+    return re.sub(r"\[/?[a-z ]+\]", "", text).replace("\n", " ").strip()
+
+
+def _check(
+    tasks: Sequence[TaskLog],
+    records: pd.DataFrame,
+    expected: Sequence[tuple[str, str]],
+    n_samples: int,
+) -> list[str]:
+    """Problems that make the run incomplete, read from the logs and the records."""
+    problems: list[str] = []
+    by_key = {(t.model, t.condition): t for t in tasks}
+    for model, condition in expected:
+        task = by_key.get((model, condition))
+        if task is None:
+            problems.append(f"{model} / {condition}: no log")
+            continue
+        if task.status != "success":
+            problems.append(f"{model} / {condition}: log status {task.status} ({task.path.name})")
+        mine = records[(records["model"] == model) & (records["condition"] == condition)]
+        done = mine[mine["response_status"] == "ok"].drop_duplicates(["scenario_id", "epoch"])
+        if len(done) != n_samples:
+            problems.append(
+                f"{model} / {condition}: {len(done)} of {n_samples} (scenario, epoch) samples done"
+            )
+    return problems
+
+
+def run_study(
+    study: Study,
+    *,
+    log_dir: Path | None = None,
+    scenarios: ScenarioSource | Sequence[Scenario] | None = None,
+    judges: Sequence[Judge] | None = None,
+    display: Display | None = None,
+    command: Sequence[str] | None = None,
+    eval_set_args: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Run (or resume) a study and write ``records.parquet`` and ``manifest.json`` beside its logs.
+
+    Args:
+        study: The study (command-line overrides already applied).
+        log_dir: Log directory (default: the study's, else ``runs/<name>``). Keep it fixed to
+            resume: running again skips every finished sample.
+        scenarios: Scenarios to use instead of loading the study's source (filters still apply).
+        judges: Judges to use instead of resolving the study's judge specs.
+        display: Inspect's progress display (default: Inspect's choice for the terminal).
+        command: Command line for the manifest (default: ``sys.argv``).
+        eval_set_args: Extra keyword arguments for ``inspect_ai.eval_set`` (e.g. ``log_buffer``).
+
+    Returns:
+        A :class:`RunResult`; ``complete`` is False when any task is unfinished or errored.
+    """
+    log_dir = Path(log_dir if log_dir is not None else study.resolved_log_dir())
+    if scenarios is None:
+        scen_set = load_study_scenarios(study)
+    elif isinstance(scenarios, Sequence):
+        scen_set = _filter(GivenScenarios(list(scenarios)), study)
+    else:
+        scen_set = _filter(scenarios, study)
+    scen = list(scen_set.scenarios)
+    if not scen:
+        raise InputError(
+            "no scenarios left after the category filter and limit",
+            path=study.path,
+            field="scenarios",
+        )
+    ids = [s.id for s in scen]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise InputError(f"duplicate scenario id {dup!r}", path=study.path, field="scenarios")
+    if judges is None:
+        judge_list = resolve_judges(study.judges, path=study.path)
+        judge_specs = list(study.judges)
+    else:
+        judge_list = list(judges)
+        judge_specs = [j.id for j in judge_list]
+    gen = study.generation
+    config: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "temperature": gen.temperature,
+            "max_tokens": gen.max_tokens,
+            "seed": gen.seed,
+            "max_connections": study.max_connections,
+        }.items()
+        if v is not None
+    }
+    extra: dict[str, Any] = dict(eval_set_args or {})
+    if study.retry_attempts is not None:
+        extra.setdefault("retry_attempts", study.retry_attempts)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with _resolve_models(study.models) as resolved, _cache_dir(log_dir):
+        models_info = [
+            {"spec": r.spec, "inspect_model": r.inspect_model, "smoke": r.smoke} for r in resolved
+        ]
+        tasks = []
+        for r in resolved:
+            model = get_model(r.inspect_model, base_url=r.base_url, **dict(r.model_args))
+            for condition in study.conditions:
+                tasks.append(
+                    build_task(
+                        study,
+                        condition,
+                        scen,
+                        model=model,
+                        model_spec=r.spec,
+                        smoke=r.smoke,
+                        judges=judge_list,
+                        scorers=[judge_scorer(j) for j in judge_list],
+                    )
+                )
+        try:
+            eval_set(
+                tasks,
+                log_dir=str(log_dir),
+                model_roles=dict(study.judge_roles) or None,
+                cache=True,
+                display=display,
+                metadata={"deconfound_study": study.name},
+                **config,
+                **extra,
+            )
+        except Exception as exc:
+            if type(exc).__name__ == "PrerequisiteError":
+                raise InputError(
+                    f"{_strip_markup(str(exc))} — the log directory holds a run of a different "
+                    "configuration (changed prompts, scenarios, models, judges or generation "
+                    "settings); use a new --log-dir",
+                    path=log_dir,
+                ) from exc
+            raise
+    task_logs = [t for t in latest_task_logs([log_dir]) if t.study == study.name]
+    records = import_inspect_logs([t.path for t in task_logs])
+    expected = [(r["spec"], c.name) for r in models_info for c in study.conditions]
+    problems = _check(task_logs, records, expected, len(scen) * study.epochs)
+    records_path = write_records(records, log_dir / RECORDS_FILE)
+    manifest = build_manifest(
+        study,
+        dataset={
+            "source": scen_set.source,
+            "pinned": scen_set.pinned,
+            "digests": dict(scen_set.digests),
+            "scenarios": len(scen),
+            "scenario_ids": ids,
+            "categories": sorted({s.category for s in scen}),
+        },
+        models=models_info,
+        judges=[
+            {"spec": s, "id": j.id, "version": j.version}
+            for s, j in zip(judge_specs, judge_list, strict=True)
+        ],
+        tasks=task_logs,
+        complete=not problems,
+        records={"path": RECORDS_FILE, "rows": len(records)},
+        command=command,
+    )
+    if problems:
+        manifest["problems"] = problems
+    manifest_path = write_manifest(manifest, log_dir / MANIFEST_FILE)
+    return RunResult(
+        log_dir=log_dir,
+        records_path=records_path,
+        manifest_path=manifest_path,
+        complete=not problems,
+        tasks=tuple(task_logs),
+        rows=len(records),
+        problems=tuple(problems),
+    )

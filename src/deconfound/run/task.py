@@ -1,0 +1,162 @@
+"""One Inspect task per (model, condition), over the same scenarios with stable sample ids.
+
+The condition's system prompt is inserted verbatim (no ``str.format`` templating, unlike Inspect's
+``system_message``: scenario text and prompts may contain braces) and recorded verbatim in the task
+metadata under :data:`TASK_METADATA_KEY`, so logs alone suffice to build records and reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from collections.abc import Sequence
+from typing import Any, Final
+
+from inspect_ai import Epochs, Task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import ChatMessageSystem, Model
+from inspect_ai.scorer import Scorer
+from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
+
+from deconfound.data.scenario import Scenario
+from deconfound.errors import InputError
+from deconfound.judges.base import Judge
+from deconfound.run.study import Condition, Study
+
+#: Key of deconfound's block in an Inspect task's metadata.
+TASK_METADATA_KEY: Final = "deconfound"
+#: Epoch reducer: judge scorers return dicts of 0/1 indicators, so "mean" gives per-scenario rates
+#: and never turns categorical labels into 0 (inspect-notes trap 3).
+EPOCH_REDUCER: Final = "mean"
+
+
+@solver
+def condition_prompt(system_prompt: str) -> Solver:
+    """Insert the condition's system prompt verbatim as the first message.
+
+    Args:
+        system_prompt: The full system prompt; nothing is inserted when empty.
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        if system_prompt:
+            state.messages.insert(0, ChatMessageSystem(content=system_prompt))
+        return state
+
+    return solve
+
+
+def load_solver(condition: Condition, study: Study) -> Solver:
+    """Import and build a condition's custom solver (``module:function`` + ``solver_args``)."""
+    assert condition.solver is not None
+    where = f"conditions.{condition.name}.solver"
+    module_name, _, attr = condition.solver.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InputError(
+            f"cannot import solver module {module_name!r}: {exc}", path=study.path, field=where
+        ) from exc
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise InputError(
+            f"{condition.solver!r} is not a callable in {module_name}", path=study.path, field=where
+        )
+    try:
+        built = factory(**dict(condition.solver_args))
+    except TypeError as exc:
+        raise InputError(
+            f"cannot build solver {condition.solver!r}: {exc}",
+            path=study.path,
+            field=f"conditions.{condition.name}.solver_args",
+        ) from exc
+    if not callable(built):
+        raise InputError(
+            f"{condition.solver!r} did not return an Inspect solver", path=study.path, field=where
+        )
+    return built
+
+
+def scenario_sample(scenario: Scenario, condition: Condition, study_name: str) -> Sample:
+    """The Inspect sample for one scenario under one condition (id = scenario id)."""
+    return Sample(
+        id=scenario.id,
+        input=condition.user_prompt(scenario.prompt),
+        metadata={
+            "study": study_name,
+            "scenario_id": scenario.id,
+            "category": scenario.category,
+            "condition": condition.name,
+            "judge_context": scenario.judge_context,
+            "source_task_id": scenario.source_task_id,
+            "scenario_prompt": scenario.prompt,
+            "scenario_metadata": dict(scenario.metadata),
+        },
+    )
+
+
+def task_identity(
+    condition: Condition, scenarios: Sequence[Scenario], judges: Sequence[Judge]
+) -> str:
+    """Digest of everything that defines a task's results beyond what Inspect hashes itself.
+
+    Used as the task version, so an edited prompt, scenario set or judge list can never silently
+    reuse the logs of a different configuration in the same log directory.
+    """
+    payload = {
+        "condition": condition.fingerprint(),
+        "scenarios": [[s.id, s.prompt, s.category, s.judge_context] for s in scenarios],
+        "judges": [[j.id, j.version] for j in judges],
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return "dc-" + hashlib.sha256(blob).hexdigest()[:16]
+
+
+def build_task(
+    study: Study,
+    condition: Condition,
+    scenarios: Sequence[Scenario],
+    *,
+    model: Model,
+    model_spec: str,
+    smoke: bool = False,
+    judges: Sequence[Judge] = (),
+    scorers: Sequence[Scorer] = (),
+) -> Task:
+    """The Inspect task for one (model, condition).
+
+    Args:
+        study: The study (its name and epochs are used).
+        condition: The condition.
+        scenarios: Scenarios in a fixed order (shared by every task of the study).
+        model: The subject model, bound to the task so each (model, condition) is its own task.
+        model_spec: The model as written in the study (the records' ``model``).
+        smoke: The model is a local smoke model (plumbing only, never findings).
+        judges: The judges behind ``scorers`` (ids and versions are recorded).
+        scorers: Judge scorers.
+    """
+    steps: list[Solver] = [condition_prompt(condition.system_prompt)]
+    steps.append(load_solver(condition, study) if condition.solver else generate())
+    meta: dict[str, Any] = {
+        "study": study.name,
+        "model_spec": model_spec,
+        "smoke": smoke,
+        "judges": [{"id": j.id, "version": j.version} for j in judges],
+        **condition.fingerprint(),
+        "condition": condition.name,
+    }
+    del meta["name"]
+    return Task(
+        dataset=MemoryDataset(
+            [scenario_sample(s, condition, study.name) for s in scenarios],
+            name=f"{study.name}-scenarios",
+        ),
+        solver=steps,
+        scorer=list(scorers) or None,
+        epochs=Epochs(study.epochs, EPOCH_REDUCER),
+        model=model,
+        name=condition.name,
+        version=task_identity(condition, scenarios, judges),
+        metadata={TASK_METADATA_KEY: meta},
+    )
