@@ -1,1 +1,186 @@
-"""CLI verbs: importing (filled in by its issue)."""
+"""CLI verbs: ``deconfound import`` (other runners' files -> records) and ``deconfound summary``."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from deconfound.cli._app import app, console, err_console, user_errors
+from deconfound.errors import InputError
+from deconfound.records import atomic_write_text, read_records, write_records
+from deconfound.records.importers import IMPORTERS, aei_conflicts, parse_mapping
+from deconfound.records.io import format_of
+from deconfound.records.schema import RESPONSE_KEY
+from deconfound.records.summary import aei_summary, pick_benchmark_judge, pick_engagement_judge
+
+
+class ImportFormat(StrEnum):
+    """Input formats ``deconfound import`` understands."""
+
+    aei = "aei"
+    table = "table"
+    inspect = "inspect"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+@app.command("import")
+@user_errors
+def import_results(
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="Files or folders (a folder of *_judged.json for --format aei).",
+        show_default=False,
+    ),
+    fmt: ImportFormat = typer.Option(..., "--format", "-f", help="Input format."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Records table to write (.parquet, .csv or .jsonl)."
+    ),
+    study: str | None = typer.Option(
+        None, "--study", help="Study name (default: the folder name for aei, file stem for table)."
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="Model id (default: from model_config.json for aei, 'unknown' for table).",
+    ),
+    mapping: str | None = typer.Option(
+        None,
+        "--map",
+        help="For --format table: records_column=file_column pairs, e.g. "
+        "'response=answer,condition=arm,refusal=is_refusal'.",
+    ),
+) -> None:
+    """Import other runners' results as a records table (nothing is written on any error)."""
+    format_of(output)  # reject an unknown output extension before reading anything
+    options: dict[str, Any] = {"study": study, "model": model}
+    if mapping is not None:
+        if fmt is not ImportFormat.table:
+            raise InputError("--map applies to --format table only", field="--map")
+        options["mapping"] = parse_mapping(mapping)
+    table = IMPORTERS[fmt.value](list(paths), **options)
+    if table.empty:
+        raise InputError("nothing to import: the inputs hold no records")
+    write_records(table, output)
+    responses = table.drop_duplicates(list(RESPONSE_KEY))
+    judges = ", ".join(dict.fromkeys(str(j) for j in table["judge"]))
+    console.print(
+        f"wrote {escape(str(output))}: {len(table)} rows = {len(responses)} responses x judges "
+        f"({escape(judges)})",
+        highlight=False,
+    )
+    if fmt is ImportFormat.aei:
+        conflicts = aei_conflicts(table)
+        t = Table(title="Imported conditions")
+        t.add_column("condition")
+        t.add_column("responses", justify="right")
+        t.add_column("refusal + convergence conflicts", justify="right")
+        for cond, n in responses["condition"].value_counts(sort=False).items():
+            t.add_row(escape(str(cond)), str(n), str(conflicts.get(str(cond), 0)))
+        console.print(t)
+
+
+_HEAD_COLUMNS = ("n", "valid", "conv", "refused", "IR %", "RR %", "confl", "miss")
+_CAT_COLUMNS = ("records", "valid", "conv", "refusals", "CIR %", "RR %")
+
+
+def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
+    """One table over conditions, then one per condition over categories."""
+    head = Table(
+        title="Per condition (AEI: IR = conv / valid, RR = refusals / records)",
+        caption="confl: refusal by the engagement judge but convergence by the benchmark judge; "
+        "miss: responses missing or errored",
+    )
+    head.add_column("condition", ratio=1, min_width=16)
+    for name in _HEAD_COLUMNS:
+        head.add_column(name, justify="right", no_wrap=True)
+    tables = [head]
+    for cond, s in summary.items():
+        head.add_row(
+            escape(cond),
+            str(s["records"]),
+            str(s["valid"]),
+            str(s["convergence"]),
+            _count(s["refusals"]),
+            _pct(s["ir"]),
+            _pct(s["rr"]),
+            str(s["conflicts"]),
+            str(s["missing_responses"]),
+        )
+        cats = Table(title=f"{escape(cond)}: per category")
+        cats.add_column("category", ratio=1, min_width=24)
+        for name in _CAT_COLUMNS:
+            cats.add_column(name, justify="right", no_wrap=True)
+        for cat, c in s["categories"].items():
+            cats.add_row(
+                escape(cat),
+                str(c["records"]),
+                str(c["valid"]),
+                str(c["convergence"]),
+                _count(c["refusals"]),
+                _pct(c["cir"]),
+                _pct(c["rr"]),
+            )
+        tables.append(cats)
+    return tables
+
+
+@app.command("summary")
+@user_errors
+def summary(
+    records: Path = typer.Argument(..., help="Records table (.parquet, .csv or .jsonl)."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Also write the figures as JSON, keyed by condition."
+    ),
+    engagement_judge: str | None = typer.Option(
+        None,
+        "--engagement-judge",
+        help="Judge whose 'refusal' labels count as refusals (default: aei-keyword if present, "
+        "else the only judge with engagement labels).",
+    ),
+    benchmark_judge: str | None = typer.Option(
+        None,
+        "--benchmark-judge",
+        help="Judge whose benchmark_decision gives convergence (default: aei-judge if present, "
+        "else the only judge with such labels).",
+    ),
+) -> None:
+    """Benchmark-compatible IR and RR per condition and category (as AEI's summary.json)."""
+    if json_out is not None and json_out.suffix.lower() != ".json":
+        raise InputError("the --json output must be a .json file", path=json_out)
+    table: pd.DataFrame = read_records(records)
+    if table.empty:
+        raise InputError("the records table is empty", path=records)
+    figures = aei_summary(table, engagement_judge=engagement_judge, benchmark_judge=benchmark_judge)
+    eng = pick_engagement_judge(table, engagement_judge)
+    bench = pick_benchmark_judge(table, benchmark_judge)
+    pairs = table[["study", "model"]].drop_duplicates()
+    if len(pairs) > 1:
+        shown = "; ".join(f"{s}/{m}" for s, m in pairs.itertuples(index=False, name=None))
+        err_console.print(
+            f"[yellow]warning:[/] pooling {len(pairs)} study/model pairs: {escape(shown)}",
+            highlight=False,
+        )
+    for t in _summary_tables(figures):
+        console.print(t)
+    console.print(
+        f"refusals from judge {escape(eng or 'none')} (engagement == refusal); "
+        f"convergence from judge {escape(bench or 'none')} (benchmark_decision)",
+        highlight=False,
+    )
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+        console.print(f"wrote {escape(str(json_out))}", highlight=False)

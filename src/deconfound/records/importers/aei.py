@@ -23,6 +23,7 @@ such rows get ``response_status = "missing"``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -80,8 +81,13 @@ def _line_col(text: str, i: int) -> str:
     return f"line {line} column {col}"
 
 
-def parse_json_list(text: str, path: Path) -> list[object]:
-    """Parse a JSON list element by element, so a syntax error names the record it is in."""
+def parse_json_list(
+    text: str, path: Path, *, spans: list[tuple[int, int]] | None = None
+) -> list[object]:
+    """Parse a JSON list element by element, so a syntax error names the record it is in.
+
+    ``spans``, when given, receives the (start, end) text offsets of every record.
+    """
     decoder = json.JSONDecoder()
     i = _skip_ws(text, 0)
     if i >= len(text):
@@ -113,6 +119,8 @@ def parse_json_list(text: str, path: Path) -> list[object]:
                     f"{what} ({exc.msg} at {_line_col(text, exc.pos)})", path=path, location=where
                 ) from exc
             items.append(obj)
+            if spans is not None:
+                spans.append((i, end))
             i = _skip_ws(text, end)
             if i >= len(text):
                 raise InputError(
@@ -139,6 +147,19 @@ def parse_json_list(text: str, path: Path) -> list[object]:
     return items
 
 
+def _locate_bad_byte(data: bytes) -> str | None:
+    """The record (else line) holding the first byte that is not UTF-8."""
+    text = data.decode("utf-8", "surrogateescape")
+    bad = next(i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff")
+    spans: list[tuple[int, int]] = []
+    with contextlib.suppress(InputError):  # spans up to a later syntax error still help
+        parse_json_list(text, Path("-"), spans=spans)
+    for n, (start, end) in enumerate(spans, start=1):
+        if start <= bad < end:
+            return f"record {n}"
+    return f"line {text.count(chr(10), 0, bad) + 1}"
+
+
 def read_judged_file(path: str | Path) -> list[object]:
     """Read one judged file as a list (not yet checked record by record)."""
     p = Path(path)
@@ -146,7 +167,11 @@ def read_judged_file(path: str | Path) -> list[object]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=p) from exc
+        raise InputError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+            path=p,
+            location=_locate_bad_byte(data),
+        ) from exc
     if text.startswith("\ufeff"):
         text = text[1:]
     items = parse_json_list(text, p)
