@@ -1,0 +1,46 @@
+"""Scenario cluster bootstrap as a weight matrix.
+
+Resampling scenarios with replacement is the same as giving each scenario a multinomial count.
+Every statistic here is a function of per-scenario totals, so a (B × N) weight matrix times the
+(N × k) matrix of scenario sufficient statistics evaluates all B resamples at once — no Python
+loop over resamples. Both conditions and all epochs of a scenario travel together, which keeps
+the pairing and never resamples epochs (statistics.md §2g, pitfall 10).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from deconfound.stats.intervals import ConfidenceInterval
+
+
+def cluster_weights(n_clusters: int, n_boot: int, seed: int | None = 0) -> NDArray[np.float64]:
+    """A (n_boot × n_clusters) matrix of multinomial resampling counts (each row sums to N)."""
+    rng = np.random.default_rng(seed)
+    if n_clusters == 0 or n_boot == 0:
+        return np.zeros((n_boot, n_clusters))
+    idx = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
+    offsets = (np.arange(n_boot) * n_clusters)[:, None]
+    counts = np.bincount((idx + offsets).ravel(), minlength=n_boot * n_clusters)
+    return counts.reshape(n_boot, n_clusters).astype(float)
+
+
+def percentile_interval(samples: ArrayLike, confidence: float = 0.95) -> ConfidenceInterval:
+    """Percentile interval of bootstrap replicates, ignoring undefined (NaN) replicates."""
+    s = np.asarray(samples, dtype=float)
+    s = s[~np.isnan(s)]
+    if len(s) == 0:
+        return ConfidenceInterval(math.nan, math.nan)
+    a = (1 - confidence) / 2
+    lo, hi = np.quantile(s, [a, 1 - a])
+    return ConfidenceInterval(float(lo), float(hi))
+
+
+def bootstrap_se(samples: ArrayLike) -> float:
+    """Standard deviation of the defined bootstrap replicates."""
+    s = np.asarray(samples, dtype=float)
+    s = s[~np.isnan(s)]
+    return float(s.std(ddof=1)) if len(s) > 1 else math.nan

@@ -1,0 +1,66 @@
+"""Correcting a prevalence for judge error (Rogan & Gladen 1978; Greenland 1988).
+
+Keyword and LLM judges misclassify. Given a judge's sensitivity and specificity measured on a
+human-labelled set, the true prevalence is recovered from the observed one; with the same Se/Sp in
+both arms a difference is only attenuated by J = Se + Sp − 1 (statistics.md §2h).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import stats as sps
+
+from deconfound.stats.intervals import ConfidenceInterval
+
+
+@dataclass(frozen=True)
+class RoganGladenResult:
+    """A prevalence corrected for misclassification.
+
+    Attributes:
+        estimate: π̂ = (p̂ + Sp − 1)/(Se + Sp − 1), clipped to [0, 1].
+        se: Delta-method SE including the uncertainty of Se and Sp (Greenland 1988).
+        ci: Wald interval on π̂ clipped to [0, 1] (Lang & Reiczigel 2014 cover better).
+        raw: The observed prevalence p̂.
+        youden: J = Se + Sp − 1.
+        method: Name of the method.
+    """
+
+    estimate: float
+    se: float
+    ci: ConfidenceInterval
+    raw: float
+    youden: float
+    method: str = "Rogan-Gladen with delta-method SE (Greenland 1988)"
+
+
+def rogan_gladen(
+    p_obs: float,
+    n: float,
+    sensitivity: float,
+    specificity: float,
+    n_pos: float | None = None,
+    n_neg: float | None = None,
+    confidence: float = 0.95,
+) -> RoganGladenResult:
+    """Rogan–Gladen corrected prevalence with its delta-method SE.
+
+    Var(π̂) ≈ [p̂(1−p̂)/n + π̂²·Se(1−Se)/n_pos + (1−π̂)²·Sp(1−Sp)/n_neg]/J². ``n`` should be an
+    effective sample size when responses are clustered. Without ``n_pos``/``n_neg`` Se and Sp are
+    treated as known. Raises ValueError when J ≤ 0 (the judge is no better than chance).
+    """
+    j = sensitivity + specificity - 1
+    if j <= 0:
+        raise ValueError(f"Se + Sp − 1 = {j:.3f} ≤ 0: the judge does not separate the classes")
+    pi = min(1.0, max(0.0, (p_obs + specificity - 1) / j))
+    var = p_obs * (1 - p_obs) / n if n > 0 else math.nan
+    if n_pos:
+        var += pi**2 * sensitivity * (1 - sensitivity) / n_pos
+    if n_neg:
+        var += (1 - pi) ** 2 * specificity * (1 - specificity) / n_neg
+    se = math.sqrt(var) / j
+    z = float(sps.norm.ppf(0.5 + confidence / 2))
+    ci = ConfidenceInterval(max(0.0, pi - z * se), min(1.0, pi + z * se))
+    return RoganGladenResult(pi, se, ci, p_obs, j)
