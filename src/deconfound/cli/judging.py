@@ -1,1 +1,161 @@
-"""CLI verbs: judging (filled in by its issue)."""
+"""CLI verb ``deconfound judge``: label a records table with one or more judges."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from deconfound.cli._app import app, console, err_console, user_errors
+from deconfound.errors import InputError
+from deconfound.judges.base import Judge, Judgment
+from deconfound.judges.cache import JudgmentCache
+from deconfound.records import read_records, write_records
+from deconfound.records.io import format_of
+from deconfound.records.schema import RESPONSE_KEY
+
+
+def _is_llm(spec: str) -> bool:
+    s = spec.strip()
+    return any(s == k or s.startswith((f"{k}:", f"{k}@")) for k in ("rubric", "benchmark"))
+
+
+def _build_judges(
+    specs: list[str], *, max_connections: int, cache_dir: Path | None, cache: bool
+) -> tuple[list[Judge], JudgmentCache]:
+    # Deferred: importing Inspect costs seconds, and `--help` should not pay it.
+    from inspect_ai.model import GenerateConfig
+
+    from deconfound.judges.registry import resolve_judge
+
+    store = JudgmentCache(cache_dir, enabled=cache)
+    judges: list[Judge] = []
+    for spec in specs:
+        s = spec.strip()
+        if _is_llm(s) and ":" not in s:
+            raise InputError(
+                f"judge {s!r} uses an Inspect model role, which only exists during a run; on a "
+                "records table name the model, e.g. rubric:anthropic/claude-sonnet-4-5",
+                field="judge",
+            )
+        kwargs: dict[str, Any] = (
+            {"cache": store, "config": GenerateConfig(max_connections=max_connections)}
+            if _is_llm(s)
+            else {}
+        )
+        judges.append(resolve_judge(s, **kwargs))
+    return judges, store
+
+
+def _scenario_contexts(source: str | None) -> dict[str, str] | None:
+    if source is None:
+        return None
+    from deconfound.data.sources import load_scenarios
+
+    return {s.id: s.judge_context for s in load_scenarios(source).scenarios}
+
+
+def _summary(judges: list[Judge], counts: dict[str, Counter[str]]) -> Table:
+    table = Table(title="judgments", title_justify="left")
+    table.add_column("judge")
+    table.add_column("labels")
+    for judge in judges:
+        parts = ", ".join(f"{escape(k)} {v}" for k, v in sorted(counts[judge.id].items()))
+        table.add_row(escape(judge.id), parts or "-")
+    return table
+
+
+@app.command("judge")
+@user_errors
+def judge(
+    records_path: Path = typer.Argument(..., help="Records table (.parquet, .csv or .jsonl)."),
+    judge_specs: list[str] = typer.Option(
+        ...,
+        "--judge",
+        "-j",
+        help="Judge spec, repeatable: lexical, offline, rubric:<provider/model>, "
+        "benchmark:<provider/model>, or a plug-in judge name.",
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Records table to write (may be the input file)."
+    ),
+    max_connections: int = typer.Option(
+        10, "--max-connections", min=1, help="Most judge calls in flight at once."
+    ),
+    scenarios: str | None = typer.Option(
+        None,
+        "--scenarios",
+        help="Scenario source (directory, file or 'instrumentaleval') for the category judge "
+        "context, when the table has no judge_context column.",
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache."),
+    cache_dir: Path | None = typer.Option(
+        None,
+        "--cache-dir",
+        help="Judgment cache directory (default: $DECONFOUND_CACHE_DIR or the user cache dir).",
+    ),
+) -> None:
+    """Label every response of a records table with each judge.
+
+    Each judge adds one row per response (replacing earlier rows of the same judge); other
+    judges' rows are kept. Missing or errored responses get engagement "missing" without a judge
+    call. LLM judgments are cached by (judge, judge version, input hash).
+    """
+    from deconfound.judges.apply import apply_judges, unique_responses
+
+    format_of(output)  # fail on a bad output name before any judging
+    records = read_records(records_path)
+    judges, store = _build_judges(
+        judge_specs, max_connections=max_connections, cache_dir=cache_dir, cache=not no_cache
+    )
+    contexts = _scenario_contexts(scenarios)
+    if (
+        any(j.id.startswith("benchmark") for j in judges)
+        and contexts is None
+        and "judge_context" not in records.columns
+    ):
+        err_console.print(
+            "[yellow]warning:[/] the benchmark judge runs without category context; "
+            "pass --scenarios to give it the benchmark's per-category judge context"
+        )
+    n = len(unique_responses(records))
+    counts: dict[str, Counter[str]] = {j.id: Counter() for j in judges}
+
+    with Progress(
+        TextColumn("[bold]judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        bar = progress.add_task("judging", total=n * len(judges))
+
+        def tick(judge: Judge, judgment: Judgment) -> None:
+            label = judgment.engagement or judgment.benchmark_decision or "none"
+            counts[judge.id][label] += 1
+            progress.advance(bar)
+
+        try:
+            table = apply_judges(
+                records,
+                judges,
+                max_connections=max_connections,
+                judge_contexts=contexts,
+                on_judgment=tick,
+            )
+        finally:
+            store.close()
+    write_records(table, output)
+    console.print(_summary(judges, counts))
+    cached = f"; cache hits {store.hits}" if store.enabled and store.hits else ""
+    console.print(
+        f"wrote {escape(str(output))}: {len(table)} rows; {n} responses "
+        f"({', '.join(RESPONSE_KEY)}) x {len(judges)} judge(s){cached}",
+        highlight=False,
+    )
