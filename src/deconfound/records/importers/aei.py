@@ -114,7 +114,8 @@ def parse_json_list(
             try:
                 obj, end = decoder.raw_decode(text, i)
             except json.JSONDecodeError as exc:
-                what = "truncated JSON" if exc.pos >= len(text) - 1 else "not valid JSON"
+                ends = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
+                what = "truncated JSON" if ends else "not valid JSON"
                 raise InputError(
                     f"{what} ({exc.msg} at {_line_col(text, exc.pos)})", path=path, location=where
                 ) from exc
