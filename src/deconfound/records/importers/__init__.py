@@ -27,7 +27,8 @@ def import_inspect(
 ) -> pd.DataFrame:
     """Import Inspect ``.eval`` logs via ``deconfound.records.inspect_logs`` (loaded on use).
 
-    ``study`` / ``model``, when given, replace the values read from the logs.
+    ``study`` is passed on (the name for logs that do not carry one); ``model``, when given,
+    replaces the model read from the logs.
     """
     try:
         module = importlib.import_module(INSPECT_MODULE)
@@ -38,9 +39,12 @@ def import_inspect(
             "the Inspect log importer is not available in this installation "
             f"({INSPECT_MODULE} is missing); use --format aei or --format table"
         ) from exc
-    table: pd.DataFrame = module.import_inspect_logs([Path(p) for p in paths])
-    if study is not None:
-        table = table.assign(study=study)
+    files = [Path(p) for p in paths]
+    table: pd.DataFrame = (
+        module.import_inspect_logs(files)
+        if study is None
+        else module.import_inspect_logs(files, study=study)
+    )
     if model is not None:
         table = table.assign(model=model)
     return validate(table)
