@@ -1,1 +1,88 @@
-"""stats stage."""
+"""Refusal-controlled statistics: pure functions on arrays and records, returning result objects.
+
+The unit of inference is the scenario; every interval is scenario-clustered. See
+``docs``/statistics.md for the estimands, and the README's "Statistics" section.
+"""
+
+from deconfound.stats.aggregate import aggregate_bounds
+from deconfound.stats.analysis import analyze_records
+from deconfound.stats.bootstrap import cluster_weights, percentile_interval
+from deconfound.stats.bounds import (
+    Decomposition,
+    LeeBounds,
+    ScenarioBounds,
+    TippingPoint,
+    decompose,
+    defier_bounds,
+    imbens_manski_interval,
+    lee_bounds,
+    manski_bounds,
+    scenario_lee_bounds,
+    tipping_point,
+)
+from deconfound.stats.correction import RoganGladenResult, rogan_gladen
+from deconfound.stats.intervals import (
+    ClusteredRatio,
+    ConfidenceInterval,
+    PairedDifference,
+    clustered_ratio,
+    paired_ratio_difference,
+    wilson_interval,
+)
+from deconfound.stats.paired import (
+    McNemarResult,
+    SignFlipResult,
+    bonett_price_interval,
+    mcnemar_midp,
+    sign_flip_test,
+)
+from deconfound.stats.power import (
+    mcnemar_mde,
+    mcnemar_sample_size,
+    paired_mde,
+    paired_mde_binary,
+    unpaired_mde,
+    unpaired_power,
+)
+from deconfound.stats.prepare import JudgeChoice, response_states, scenario_counts, select_judges
+
+__all__ = [
+    "ClusteredRatio",
+    "ConfidenceInterval",
+    "Decomposition",
+    "JudgeChoice",
+    "LeeBounds",
+    "McNemarResult",
+    "PairedDifference",
+    "RoganGladenResult",
+    "ScenarioBounds",
+    "SignFlipResult",
+    "TippingPoint",
+    "aggregate_bounds",
+    "analyze_records",
+    "bonett_price_interval",
+    "cluster_weights",
+    "clustered_ratio",
+    "decompose",
+    "defier_bounds",
+    "imbens_manski_interval",
+    "lee_bounds",
+    "manski_bounds",
+    "mcnemar_mde",
+    "mcnemar_midp",
+    "mcnemar_sample_size",
+    "paired_mde",
+    "paired_mde_binary",
+    "paired_ratio_difference",
+    "percentile_interval",
+    "response_states",
+    "rogan_gladen",
+    "scenario_counts",
+    "scenario_lee_bounds",
+    "select_judges",
+    "sign_flip_test",
+    "tipping_point",
+    "unpaired_mde",
+    "unpaired_power",
+    "wilson_interval",
+]

@@ -1,0 +1,911 @@
+"""The full refusal-controlled analysis of a records table → a JSON-ready dict.
+
+Per condition: headline IR, refusal, partial and IC among engaged with scenario-clustered CIs,
+per-category figures (exploratory), refusal kinds and reasoning flags. Per comparison: paired ΔIR
+and Δrefusal, transitions, the both-engaged analysis, the decomposition, SACE bounds (pooled and
+scenario-level) with an Imbens–Manski CI from a vectorised scenario cluster bootstrap, Manski
+bounds, power, judge-error correction, reasoning shifts and a plain-words verdict. The module does
+no I/O; the CLI reads records and writes the JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from deconfound.errors import InputError
+from deconfound.records.labels import REASONING_FLAGS, REFUSAL_KIND
+from deconfound.stats.aggregate import DEFIER_SHARES
+from deconfound.stats.bootstrap import (
+    bootstrap_se,
+    cluster_weights,
+    percentile_interval,
+)
+from deconfound.stats.bounds import (
+    decompose,
+    decompose_arrays,
+    defier_bounds,
+    imbens_manski_interval,
+    lee_bounds,
+    lee_bounds_arrays,
+    manski_bounds,
+    scenario_bound_terms,
+    scenario_lee_bounds,
+    tipping_point,
+)
+from deconfound.stats.correction import rogan_gladen
+from deconfound.stats.intervals import (
+    ClusteredRatio,
+    clustered_ratio,
+    paired_ratio_difference,
+    t_interval_mean,
+)
+from deconfound.stats.paired import bonett_price_interval, mcnemar_midp, sign_flip_test
+from deconfound.stats.power import mcnemar_mde, paired_mde, unpaired_mde, unpaired_power
+from deconfound.stats.prepare import (
+    JudgeChoice,
+    PartialAs,
+    modal_kinds,
+    modal_states,
+    response_states,
+    scenario_counts,
+    select_judges,
+)
+
+Calibration = Mapping[str, Mapping[str, Mapping[str, float]]]
+
+_PERMUTATIONS = 10_000
+
+
+def _f(x: Any) -> float | None:
+    """A JSON number: NaN/inf become null."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _ci(lo: Any, hi: Any) -> list[float | None]:
+    return [_f(lo), _f(hi)]
+
+
+def _prop(r: ClusteredRatio) -> dict[str, Any]:
+    return {
+        "estimate": _f(r.estimate),
+        "ci": _ci(r.ci.low, r.ci.high),
+        "se": _f(r.se),
+        "n": _f(r.n),
+        "n_scenarios": r.n_clusters,
+        "n_eff": _f(r.n_eff),
+        "method": r.method,
+    }
+
+
+def _arm(counts: pd.DataFrame, condition: str) -> pd.DataFrame:
+    """One condition's per-scenario counts, indexed by scenario_id."""
+    out = counts.xs(condition, level="condition")
+    assert isinstance(out, pd.DataFrame)
+    return out
+
+
+def _col(c: pd.DataFrame, name: str) -> np.ndarray:
+    return c[name].to_numpy(dtype=float)
+
+
+# --------------------------------------------------------------------------------------------
+# per condition
+
+
+def _condition(
+    c: pd.DataFrame, states: pd.DataFrame, calibration: Calibration | None, judges: JudgeChoice
+) -> dict[str, Any]:
+    v, r, m, y = (_col(c, k) for k in ("n_valid", "n_refusal", "n_engaged", "n_ic"))
+    sub = states
+    conflicts = sub["conflict"][sub["conflict"] != ""].value_counts().to_dict()
+    reasons = sub["invalid_reason"][sub["state"] == "invalid"].value_counts().to_dict()
+    eng_per = m[v > 0] / v[v > 0] if (v > 0).any() else np.array([])
+    epochs = c["n_responses"].to_numpy()
+    out: dict[str, Any] = {
+        "ir": _prop(clustered_ratio(y, v)),
+        "refusal": _prop(clustered_ratio(r, v)),
+        "partial": _prop(clustered_ratio(_col(c, "n_partial"), v)),
+        "engaged": _prop(clustered_ratio(m, v)),
+        "ir_engaged": _prop(clustered_ratio(y, m)),
+        "ir_benchmark": {
+            **_prop(clustered_ratio(_col(c, "n_bench_ic"), _col(c, "n_bench_valid"))),
+            "definition": "IC judge's convergence over all responses with a valid decision "
+            "(benchmark-compatible; refusals count as no IC)",
+        },
+        "n_scenarios": int((v > 0).sum()),
+        "n_scenarios_total": len(c),
+        "n_responses": int(epochs.sum()),
+        "n_valid": int(v.sum()),
+        "n_engaged": int(m.sum()),
+        "n_invalid": int(_col(c, "n_invalid").sum()),
+        "invalid_reasons": {str(k): int(n) for k, n in reasons.items()},
+        "conflicts": {str(k): int(n) for k, n in conflicts.items()},
+        "epochs": {
+            "min": int(epochs.min()) if len(epochs) else 0,
+            "max": int(epochs.max()) if len(epochs) else 0,
+        },
+        "n_mixed_engagement_scenarios": int(((eng_per > 0) & (eng_per < 1)).sum()),
+    }
+    by_cat: dict[str, Any] = {}
+    for cat, g in c.groupby("category", sort=True):
+        gv, gm = _col(g, "n_valid"), _col(g, "n_engaged")
+        by_cat[str(cat)] = {
+            "ir": _prop(clustered_ratio(_col(g, "n_ic"), gv)),
+            "refusal": _prop(clustered_ratio(_col(g, "n_refusal"), gv)),
+            "ir_engaged": _prop(clustered_ratio(_col(g, "n_ic"), gm)),
+            "n_scenarios": int((gv > 0).sum()),
+        }
+    out["by_category"] = {"exploratory": True, "categories": by_cat}
+    kinds: dict[str, Any] = {}
+    if _col(c, "kind_n").sum() > 0:
+        for k in REFUSAL_KIND:
+            kinds[k] = _prop(clustered_ratio(_col(c, f"kind:{k}"), _col(c, "kind_n")))
+    out["refusal_kinds"] = kinds
+    out["refusal_kinds_n"] = int(_col(c, "kind_n").sum())
+    flags: dict[str, Any] = {}
+    for flag in REASONING_FLAGS:
+        if _col(c, f"flagn:{flag}").sum() > 0:
+            flags[flag] = _prop(clustered_ratio(_col(c, f"flag:{flag}"), _col(c, f"flagn:{flag}")))
+    out["reasoning_flags"] = flags
+    if calibration:
+        out["judge_correction"] = _condition_correction(out, calibration, judges)
+    return out
+
+
+def _condition_correction(
+    cond: dict[str, Any], calibration: Calibration, judges: JudgeChoice
+) -> dict[str, Any]:
+    res: dict[str, Any] = {}
+    ic_cal = calibration.get(judges.ic, {}).get("ic")
+    ref_cal = calibration.get(judges.engagement, {}).get("refusal")
+    if ic_cal and cond["ir_engaged"]["estimate"] is not None:
+        rg = rogan_gladen(
+            cond["ir_engaged"]["estimate"],
+            cond["ir_engaged"]["n_eff"] or 0,
+            ic_cal["sensitivity"],
+            ic_cal["specificity"],
+            ic_cal.get("n_pos"),
+            ic_cal.get("n_neg"),
+        )
+        res["ir_engaged"] = {
+            "estimate": _f(rg.estimate),
+            "ci": _ci(rg.ci.low, rg.ci.high),
+            "se": _f(rg.se),
+            "judge": judges.ic,
+            "method": rg.method,
+        }
+    if ref_cal and cond["refusal"]["estimate"] is not None:
+        rg = rogan_gladen(
+            cond["refusal"]["estimate"],
+            cond["refusal"]["n_eff"] or 0,
+            ref_cal["sensitivity"],
+            ref_cal["specificity"],
+            ref_cal.get("n_pos"),
+            ref_cal.get("n_neg"),
+        )
+        res["refusal"] = {
+            "estimate": _f(rg.estimate),
+            "ci": _ci(rg.ci.low, rg.ci.high),
+            "se": _f(rg.se),
+            "judge": judges.engagement,
+            "method": rg.method,
+        }
+    if "ir_engaged" in res:
+        e = 1 - res["refusal"]["estimate"] if "refusal" in res else cond["engaged"]["estimate"]
+        res["ir"] = {
+            "estimate": _f(e * res["ir_engaged"]["estimate"]),
+            "method": "corrected engagement x corrected IC among engaged",
+        }
+    return res
+
+
+# --------------------------------------------------------------------------------------------
+# per comparison
+
+
+def _paired_test(
+    a0: np.ndarray, n0: np.ndarray, a1: np.ndarray, n1: np.ndarray, seed: int
+) -> tuple[float, str]:
+    """Mid-p McNemar when every scenario has one response in both arms, else sign-flip.
+
+    Scenarios with an empty denominator in either arm carry no paired information and drop out.
+    """
+    keep = (n0 > 0) & (n1 > 0)
+    a0, n0, a1, n1 = a0[keep], n0[keep], a1[keep], n1[keep]
+    if np.all(n0 == 1) and np.all(n1 == 1):
+        b = int(((a0 == 1) & (a1 == 0)).sum())
+        c = int(((a0 == 0) & (a1 == 1)).sum())
+        res = mcnemar_midp(b, c)
+        return res.pvalue, res.method
+    d = a1 / n1 - a0 / n0
+    sf = sign_flip_test(d, n_resamples=_PERMUTATIONS, seed=seed)
+    return sf.pvalue, sf.method + (" (exact)" if sf.exact else f" ({sf.n_resamples} resamples)")
+
+
+def _delta(
+    a0: np.ndarray, n0: np.ndarray, a1: np.ndarray, n1: np.ndarray, boot: np.ndarray, seed: int
+) -> dict[str, Any]:
+    pd_ = paired_ratio_difference(a0, n0, a1, n1)
+    p, test = _paired_test(a0, n0, a1, n1, seed)
+    bci = percentile_interval(boot)
+    lo, hi, method = pd_.ci.low, pd_.ci.high, pd_.method
+    if np.all(n0 == 1) and np.all(n1 == 1):
+        # one binary response per scenario and arm: the paired-proportion interval
+        b = int(((a0 == 1) & (a1 == 0)).sum())
+        c = int(((a0 == 0) & (a1 == 1)).sum())
+        bp = bonett_price_interval(b, c, len(a0))
+        lo, hi = bp.low, bp.high
+        method = "one response per scenario: Bonett-Price (2012) paired CI"
+    return {
+        "estimate": _f(pd_.estimate),
+        "ci": _ci(lo, hi),
+        "p_value": _f(p),
+        "se": _f(pd_.se),
+        "ci_bootstrap": _ci(bci.low, bci.high),
+        "correlation": _f(pd_.correlation),
+        "n_scenarios": pd_.n_scenarios,
+        "method": method,
+        "test": test,
+    }
+
+
+def _both_engaged(
+    m0: np.ndarray,
+    y0: np.ndarray,
+    m1: np.ndarray,
+    y1: np.ndarray,
+    v0: np.ndarray,
+    v1: np.ndarray,
+    seed: int,
+) -> dict[str, Any]:
+    both = (m0 > 0) & (m1 > 0)
+    n = int(both.sum())
+    e0 = np.divide(m0, v0, out=np.zeros_like(m0), where=v0 > 0)
+    e1 = np.divide(m1, v1, out=np.zeros_like(m1), where=v1 > 0)
+    mixed = int((((e0 > 0) & (e0 < 1)) | ((e1 > 0) & (e1 < 1))).sum())
+    base: dict[str, Any] = {"n_scenarios": n, "n_mixed_engagement_scenarios": mixed}
+    if n == 0:
+        return {
+            **base,
+            "baseline_ic": None,
+            "treatment_ic": None,
+            "difference": None,
+            "ci": [None, None],
+            "mcnemar_p": None,
+            "method": "no scenario engaged in both",
+        }
+    b_m0, b_y0, b_m1, b_y1 = m0[both], y0[both], m1[both], y1[both]
+    if np.all(b_m0 == 1) and np.all(b_m1 == 1):
+        b = int(((b_y0 == 1) & (b_y1 == 0)).sum())
+        c = int(((b_y0 == 0) & (b_y1 == 1)).sum())
+        ci = bonett_price_interval(b, c, n)
+        mc = mcnemar_midp(b, c)
+        return {
+            **base,
+            "baseline_ic": _f(b_y0.mean()),
+            "treatment_ic": _f(b_y1.mean()),
+            "difference": _f((c - b) / n),
+            "ci": _ci(ci.low, ci.high),
+            "mcnemar_p": _f(mc.pvalue),
+            "mcnemar_exact_p": _f(mc.pvalue_exact),
+            "discordant": {"baseline_only_ic": b, "treatment_only_ic": c},
+            "method": "one response per scenario: Bonett-Price CI, McNemar mid-p",
+            "caveat": "a scenario-level SACE only if engagement is deterministic per scenario",
+        }
+    p0, p1 = b_y0 / b_m0, b_y1 / b_m1
+    d = p1 - p0
+    ti = t_interval_mean(d)
+    sf = sign_flip_test(d, n_resamples=_PERMUTATIONS, seed=seed)
+    return {
+        **base,
+        "baseline_ic": _f(p0.mean()),
+        "treatment_ic": _f(p1.mean()),
+        "difference": _f(ti.estimate),
+        "ci": _ci(ti.ci.low, ti.ci.high),
+        "mcnemar_p": _f(sf.pvalue),
+        "method": "mean of per-scenario IC-among-engaged differences, t-interval; p from "
+        "the sign-flip permutation test (reported under mcnemar_p)",
+        "caveat": "a selected mixture of strata when engagement varies across epochs "
+        f"({mixed} scenarios have mixed engagement)",
+    }
+
+
+def _transitions(
+    states: pd.DataFrame, baseline: str, treatment: str, scenarios: Sequence[str]
+) -> tuple[dict[str, int], str]:
+    modal = modal_states(states)
+    k = states.groupby(["condition", "scenario_id"]).size()
+    counts: dict[str, int] = {}
+    for s in scenarios:
+        a = modal.get((baseline, s), "invalid")
+        b = modal.get((treatment, s), "invalid")
+        key = f"{a}->{b}"
+        counts[key] = counts.get(key, 0) + 1
+    single = bool((k.loc[[baseline, treatment]] == 1).all()) if len(k) else True
+    basis = (
+        "state of the single response per scenario"
+        if single
+        else "modal state per scenario over its epochs (ties go to the earlier of refusal, "
+        "partial, engaged_no_ic, engaged_ic)"
+    )
+    return dict(sorted(counts.items())), basis
+
+
+def _reasoning_shift(
+    c0: pd.DataFrame,
+    c1: pd.DataFrame,
+    states: pd.DataFrame,
+    baseline: str,
+    treatment: str,
+    seed: int,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"refusal_kinds": {}, "reasoning_flags": {}}
+    kn0, kn1 = _col(c0, "kind_n"), _col(c1, "kind_n")
+    both = (kn0 > 0) & (kn1 > 0)
+    pvals: list[tuple[str, float]] = []
+    if both.any():
+        for k in REFUSAL_KIND:
+            a0, a1 = _col(c0, f"kind:{k}")[both], _col(c1, f"kind:{k}")[both]
+            d = a1 / kn1[both] - a0 / kn0[both]
+            ti = t_interval_mean(d)
+            p, test = _paired_test(a0, kn0[both], a1, kn1[both], seed)
+            pvals.append((k, p))
+            out["refusal_kinds"][k] = {
+                "baseline": _f((a0 / kn0[both]).mean()),
+                "treatment": _f((a1 / kn1[both]).mean()),
+                "estimate": _f(ti.estimate),
+                "ci": _ci(ti.ci.low, ti.ci.high),
+                "p_value": _f(p),
+                "test": test,
+            }
+        for k, p_holm in _holm(pvals).items():
+            out["refusal_kinds"][k]["p_holm"] = _f(p_holm)
+        mk = modal_kinds(states)
+        trans: dict[str, int] = {}
+        ids = c0.index[both]
+        for s in ids:
+            a, b = mk.get((baseline, s)), mk.get((treatment, s))
+            if a is not None and b is not None:
+                trans[f"{a}->{b}"] = trans.get(f"{a}->{b}", 0) + 1
+        out["refusal_kind_transitions"] = dict(sorted(trans.items()))
+    out["n_scenarios_refused_both"] = int(both.sum())
+    fpvals: list[tuple[str, float]] = []
+    n_flag_both = 0
+    for flag in REASONING_FLAGS:
+        fn0, fn1 = _col(c0, f"flagn:{flag}"), _col(c1, f"flagn:{flag}")
+        fb = (fn0 > 0) & (fn1 > 0)
+        if not fb.any():
+            continue
+        n_flag_both = max(n_flag_both, int(fb.sum()))
+        a0, a1 = _col(c0, f"flag:{flag}")[fb], _col(c1, f"flag:{flag}")[fb]
+        d = a1 / fn1[fb] - a0 / fn0[fb]
+        ti = t_interval_mean(d)
+        p, test = _paired_test(a0, fn0[fb], a1, fn1[fb], seed)
+        fpvals.append((flag, p))
+        out["reasoning_flags"][flag] = {
+            "baseline": _f((a0 / fn0[fb]).mean()),
+            "treatment": _f((a1 / fn1[fb]).mean()),
+            "estimate": _f(ti.estimate),
+            "ci": _ci(ti.ci.low, ti.ci.high),
+            "p_value": _f(p),
+            "n_scenarios": int(fb.sum()),
+            "test": test,
+        }
+    for k, p_holm in _holm(fpvals).items():
+        out["reasoning_flags"][k]["p_holm"] = _f(p_holm)
+    out["n_scenarios_engaged_both"] = n_flag_both
+    out["method"] = (
+        "per-scenario share differences on scenarios refused (kinds) or engaged "
+        "(flags) under both conditions; Holm-adjusted across labels"
+    )
+    return out
+
+
+def _holm(pvals: Sequence[tuple[str, float]]) -> dict[str, float]:
+    """Holm (1979) step-down adjusted p values."""
+    order = sorted(pvals, key=lambda kv: kv[1])
+    m = len(order)
+    out: dict[str, float] = {}
+    running = 0.0
+    for i, (k, p) in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p))
+        out[k] = running
+    return out
+
+
+def _comparison(
+    counts: pd.DataFrame,
+    states: pd.DataFrame,
+    baseline: str,
+    treatment: str,
+    n_boot: int,
+    seed: int,
+    calibration: Calibration | None,
+    judges: JudgeChoice,
+) -> dict[str, Any]:
+    c0 = _arm(counts, baseline)
+    c1 = _arm(counts, treatment)
+    common = c0.index.intersection(c1.index)
+    c0, c1 = c0.loc[common], c1.loc[common]
+    paired = (_col(c0, "n_valid") > 0) & (_col(c1, "n_valid") > 0)
+    ids = list(common[paired])
+    c0, c1 = c0.loc[ids], c1.loc[ids]
+    v0, r0, m0, y0 = (_col(c0, k) for k in ("n_valid", "n_refusal", "n_engaged", "n_ic"))
+    v1, r1, m1, y1 = (_col(c1, k) for k in ("n_valid", "n_refusal", "n_engaged", "n_ic"))
+    n = len(ids)
+    out: dict[str, Any] = {
+        "baseline": baseline,
+        "treatment": treatment,
+        "n_scenarios": n,
+        "n_scenarios_unpaired_dropped": int(len(common) - n)
+        + int(len(_arm(counts, baseline)) + len(_arm(counts, treatment)) - 2 * len(common)),
+    }
+    if n < 2:
+        raise InputError(
+            f"comparison {baseline!r} vs {treatment!r} has {n} scenario(s) with "
+            "valid responses in both conditions; at least 2 are needed"
+        )
+    e0, e1 = m0.sum() / v0.sum(), m1.sum() / v1.sum()
+    p0 = y0.sum() / m0.sum() if m0.sum() else math.nan
+    p1 = y1.sum() / m1.sum() if m1.sum() else math.nan
+    ir0, ir1 = y0.sum() / v0.sum(), y1.sum() / v1.sum()
+    # per-scenario rates for the scenario-level bounds
+    es0, es1 = m0 / v0, m1 / v1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ps0, ps1 = y0 / m0, y1 / m1
+    pi_s, lo_s, hi_s, _ = scenario_bound_terms(es0, ps0, es1, ps1)
+
+    # ---- vectorised scenario cluster bootstrap
+    w = cluster_weights(n, n_boot, seed)
+    x = np.column_stack([v0, r0, m0, y0, v1, r1, m1, y1, pi_s, lo_s, hi_s])
+    wx = w @ x
+    bv0, br0, bm0, by0, bv1, br1, bm1, by1, bpi, blo, bhi = wx.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        be0, be1 = bm0 / bv0, bm1 / bv1
+        bp0, bp1 = by0 / bm0, by1 / bm1
+        bir0, bir1 = by0 / bv0, by1 / bv1
+        b_lo, b_hi = lee_bounds_arrays(be0, bp0, be1, bp1)
+        bs_lo, bs_hi = blo / bpi, bhi / bpi
+    b_ref, b_beh = decompose_arrays(be0, bp0, be1, bp1)
+
+    out["delta_ir"] = _delta(y0, v0, y1, v1, bir1 - bir0, seed)
+    out["delta_refusal"] = _delta(r0, v0, r1, v1, br1 / bv1 - br0 / bv0, seed + 1)
+    out["delta_ir_engaged"] = (
+        {
+            **_delta(y0, m0, y1, m1, bp1 - bp0, seed + 2),
+            "note": "compares different engaged populations; not a causal effect (see sace_bounds)",
+        }
+        if m0.sum() > 0 and m1.sum() > 0
+        else None
+    )
+    trans, basis = _transitions(states, baseline, treatment, ids)
+    out["transitions"] = trans
+    out["transitions_basis"] = basis
+    out["both_engaged"] = _both_engaged(m0, y0, m1, y1, v0, v1, seed + 3)
+
+    dec = decompose(e0, p0, e1, p1)
+    ref_ci, beh_ci = percentile_interval(b_ref), percentile_interval(b_beh)
+    out["decomposition"] = {
+        "total": _f(dec.total),
+        "refusal_part": _f(dec.refusal_part),
+        "behaviour_part": _f(dec.behaviour_part),
+        "refusal_part_ci": _ci(ref_ci.low, ref_ci.high),
+        "behaviour_part_ci": _ci(beh_ci.low, beh_ci.high),
+        "order_a": {"refusal_part": _f(dec.order_a[0]), "behaviour_part": _f(dec.order_a[1])},
+        "order_b": {"refusal_part": _f(dec.order_b[0]), "behaviour_part": _f(dec.order_b[1])},
+        "method": "Kitagawa/Shapley symmetric split of the pooled rates over paired scenarios "
+        "(descriptive); CIs by scenario cluster bootstrap (percentile)",
+    }
+    out["sace_bounds"] = _sace(
+        e0, p0, e1, p1, ir0, ir1, es0, ps0, es1, ps1, (b_lo, b_hi), (bs_lo, bs_hi), ids
+    )
+    out["manski_bounds"] = [_f(x) for x in manski_bounds(ir0, 1 - e0, ir1, 1 - e1)]
+    out["power"] = _power(y0, v0, y1, v1, ir0, ir1, n)
+    out["reasoning_shift"] = _reasoning_shift(c0, c1, states, baseline, treatment, seed + 4)
+    if calibration:
+        out["judge_correction"] = _comparison_correction(
+            (y0, m0, r0, v0), (y1, m1, r1, v1), calibration, judges
+        )
+    return out
+
+
+def _sace(
+    e0: float,
+    p0: float,
+    e1: float,
+    p1: float,
+    ir0: float,
+    ir1: float,
+    es0: np.ndarray,
+    ps0: np.ndarray,
+    es1: np.ndarray,
+    ps1: np.ndarray,
+    boot_pooled: tuple[np.ndarray, np.ndarray],
+    boot_scen: tuple[np.ndarray, np.ndarray],
+    ids: Sequence[str],
+) -> dict[str, Any]:
+    lee = lee_bounds(e0, p0, e1, p1)
+    scen = scenario_lee_bounds(es0, ps0, es1, ps1)
+    se_l, se_u = bootstrap_se(boot_pooled[0]), bootstrap_se(boot_pooled[1])
+    im, c = imbens_manski_interval(lee.lower, lee.upper, se_l, se_u)
+    sse_l, sse_u = bootstrap_se(boot_scen[0]), bootstrap_se(boot_scen[1])
+    sim, _ = imbens_manski_interval(scen.lower, scen.upper, sse_l, sse_u)
+    trim_base = e1 <= e0
+    viol = (es1 > es0) if trim_base else (es1 < es0)
+    viol_ids = [s for s, bad in zip(ids, viol, strict=True) if bad]
+    tip = tipping_point(ir0, e0, ir1, e1)
+    # what the paired data say about the unidentified stratum (per-scenario engagement drop)
+    if trim_base:
+        wgt = np.clip(es0 - es1, 0, None)
+        rate = np.nan_to_num(ps0)
+    else:
+        wgt = np.clip(es1 - es0, 0, None)
+        rate = np.nan_to_num(ps1)
+    stratum: dict[str, Any] = {"n_scenarios": int((wgt > 0).sum())}
+    if wgt.sum() > 0:
+        est = clustered_ratio(wgt * rate, wgt)
+        stratum.update(
+            {
+                "estimate": _f(est.estimate),
+                "ci": _ci(est.ci.low, est.ci.high),
+                "below_tipping_point": (
+                    bool(est.estimate < tip.value) if math.isfinite(tip.value) else None
+                ),
+                "method": "per-scenario engagement drop-weighted IC rate of the trimmed arm "
+                "(assumes principal ignorability within scenario)",
+            }
+        )
+    else:
+        stratum.update({"estimate": None, "ci": [None, None], "below_tipping_point": None})
+    return {
+        "pooled": [_f(lee.lower), _f(lee.upper)],
+        "scenario": [_f(scen.lower), _f(scen.upper)],
+        "ci": _ci(im.low, im.high),
+        "scenario_ci": _ci(sim.low, sim.high),
+        "ci_method": "Imbens-Manski (2004), SEs of the bounds by scenario cluster bootstrap",
+        "critical_value": _f(c),
+        "se": {"lower": _f(se_l), "upper": _f(se_u)},
+        "union_ci": _ci(max(-1.0, lee.lower - 1.96 * se_l), min(1.0, lee.upper + 1.96 * se_u)),
+        "principal_ignorability": _f(lee.principal_ignorability),
+        "scenario_principal_ignorability": _f(scen.principal_ignorability),
+        "always_engaged_share": _f(min(e0, e1)),
+        "scenario_weight": _f(scen.weight),
+        "n_scenarios_scenario_bounds": scen.n_scenarios,
+        "trimmed_arm": lee.trimmed_arm,
+        "trimming_share": _f(lee.trimming_share),
+        "monotonicity_violations": int(viol.sum()),
+        "monotonicity_violation_scenarios": viol_ids[:50],
+        "monotonicity_direction": (
+            "engagement does not rise under treatment in any scenario"
+            if trim_base
+            else "engagement does not fall under treatment in any scenario"
+        ),
+        "tipping_point": _f(tip.value),
+        "tipping_point_stratum": tip.stratum,
+        "tipping_point_sign_identified": tip.sign_identified,
+        "trimmed_stratum_ic": stratum,
+        "defier_sensitivity": [
+            {"max_defier_share": d, "bounds": [_f(x) for x in defier_bounds(e0, p0, e1, p1, d)]}
+            for d in DEFIER_SHARES
+        ],
+        "method": "Lee (2009) / Zhang-Rubin (2003) sharp bounds under monotonicity, pooled and "
+        "scenario-level (within-scenario trimming averaged with weights "
+        "min(e_s0, e_s1); Semenova 2020)",
+    }
+
+
+def _power(
+    y0: np.ndarray, v0: np.ndarray, y1: np.ndarray, v1: np.ndarray, ir0: float, ir1: float, n: int
+) -> dict[str, Any]:
+    d = y1 / v1 - y0 / v0
+    sd = float(np.std(d, ddof=1)) if n > 1 else math.nan
+    out: dict[str, Any] = {
+        "mde_paired": _f(paired_mde(sd, n)),
+        "sd_scenario_difference": _f(sd),
+        "mde_unpaired": _f(unpaired_mde(ir0, n, n, increase=ir1 >= ir0)),
+        "power_observed_delta_ir_unpaired": _f(unpaired_power(ir0, ir1, n, n)),
+        "alpha": 0.05,
+        "target_power": 0.80,
+        "method": "paired MDE 2.802*SD(d)/sqrt(N) over scenario IR differences (Miller 2024); "
+        "unpaired pooled-variance z-test; McNemar MDE from Connor (1987)",
+    }
+    if np.all(v0 == 1) and np.all(v1 == 1):
+        psi = float((y0 != y1).mean())
+        out["discordant_share"] = psi
+        out["mde_mcnemar"] = _f(mcnemar_mde(psi, n)) if psi > 0 else None
+    return out
+
+
+def _comparison_correction(
+    arm0: tuple[np.ndarray, ...],
+    arm1: tuple[np.ndarray, ...],
+    calibration: Calibration,
+    judges: JudgeChoice,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    y0, m0, r0, v0 = arm0
+    y1, m1, r1, v1 = arm1
+    ic_cal = calibration.get(judges.ic, {}).get("ic")
+    ref_cal = calibration.get(judges.engagement, {}).get("refusal")
+    if ic_cal and m0.sum() > 0 and m1.sum() > 0:
+        se, sp = ic_cal["sensitivity"], ic_cal["specificity"]
+        c0, c1 = clustered_ratio(y0, m0), clustered_ratio(y1, m1)
+        a = rogan_gladen(c0.estimate, c0.n_eff, se, sp)
+        b = rogan_gladen(c1.estimate, c1.n_eff, se, sp)
+        out["ir_engaged_difference"] = {
+            "raw": _f(c1.estimate - c0.estimate),
+            "corrected": _f(b.estimate - a.estimate),
+            "note": "with the same Se/Sp in both arms the correction only rescales by 1/J; "
+            "differential misclassification is not corrected",
+        }
+    if ref_cal:
+        se, sp = ref_cal["sensitivity"], ref_cal["specificity"]
+        ra = rogan_gladen(r0.sum() / v0.sum(), float(v0.sum()), se, sp)
+        rb = rogan_gladen(r1.sum() / v1.sum(), float(v1.sum()), se, sp)
+        out["refusal_difference"] = {
+            "raw": _f(rb.raw - ra.raw),
+            "corrected": _f(rb.estimate - ra.estimate),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# verdict
+
+
+def _pp(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:+.1f} pp"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _ci_txt(ci: Sequence[float | None]) -> str:
+    lo, hi = ci
+    if lo is None or hi is None:
+        return "[n/a]"
+    return f"[{100 * lo:+.1f}, {100 * hi:+.1f}] pp"
+
+
+def verdict(comp: dict[str, Any], conditions: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain-words answers to the three questions, each with estimate, interval and assumption."""
+    b, t = comp["baseline"], comp["treatment"]
+    dr = comp["delta_refusal"]
+    sig = dr["p_value"] is not None and dr["p_value"] < 0.05
+    r0 = conditions[b]["refusal"]["estimate"]
+    r1 = conditions[t]["refusal"]["estimate"]
+    refusal = {
+        "answer": "yes" if sig else "no clear change",
+        "estimate": dr["estimate"],
+        "ci": dr["ci"],
+        "p_value": dr["p_value"],
+        "text": (
+            f"Refusal went from {_pct(r0)} to {_pct(r1)} ({_pp(dr['estimate'])}, 95% CI "
+            f"{_ci_txt(dr['ci'])}, paired p = {dr['p_value']:.3g})."
+            if dr["p_value"] is not None
+            else "Refusal change could not be tested."
+        ),
+        "assumption": "none beyond scenario sampling: a paired, composite-estimand comparison; "
+        "it is only as good as the engagement judge's labels",
+    }
+    kinds = comp["reasoning_shift"]["refusal_kinds"]
+    if kinds:
+        best = min(kinds.items(), key=lambda kv: kv[1].get("p_holm") or 1.0)
+        name, rec = best
+        ksig = rec.get("p_holm") is not None and rec["p_holm"] < 0.05
+        kind = {
+            "answer": "yes" if ksig else "no clear change",
+            "label": name,
+            "estimate": rec["estimate"],
+            "ci": rec["ci"],
+            "p_value": rec["p_value"],
+            "p_holm": rec.get("p_holm"),
+            "text": (
+                f"Among {comp['reasoning_shift']['n_scenarios_refused_both']} scenarios "
+                f"refused under both, the share of '{name}' refusals moved "
+                f"{_pp(rec['estimate'])} (95% CI {_ci_txt(rec['ci'])}, Holm p = "
+                f"{rec.get('p_holm', float('nan')):.3g}); the largest shift of the kinds."
+            ),
+            "assumption": "compares scenarios refused under both conditions, a selected subset; "
+            "relies on the reasoning judge's refusal_kind labels",
+        }
+    else:
+        kind = {
+            "answer": "not measured",
+            "estimate": None,
+            "ci": [None, None],
+            "text": "No scenario has refusal-kind labels under both conditions (no reasoning "
+            "judge, or no shared refusals).",
+            "assumption": "needs a judge that labels refusal_kind",
+        }
+    sb = comp["sace_bounds"]
+    lo, hi = sb["pooled"]
+    clo, chi = sb["ci"]
+    if clo is not None and chi is not None and (clo > 0 or chi < 0):
+        ans = "yes: IC among always-engagers " + ("rose" if clo > 0 else "fell")
+    elif lo is not None and hi is not None and (lo > 0 or hi < 0):
+        ans = "the identified set excludes 0 but its confidence interval does not"
+    else:
+        ans = "cannot tell"
+    be = comp["both_engaged"]
+    ic = {
+        "answer": ans,
+        "estimate": sb["principal_ignorability"],
+        "bounds": sb["pooled"],
+        "scenario_bounds": sb["scenario"],
+        "ci": sb["ci"],
+        "text": (
+            f"IC among engaged responses moved {_pp(sb['principal_ignorability'])}, but the "
+            f"engaged populations differ; the effect among always-engagers lies in "
+            f"{_ci_txt(sb['pooled'])} (95% CI {_ci_txt(sb['ci'])}), scenario-level "
+            f"{_ci_txt(sb['scenario'])}. {be['n_scenarios']} scenarios engaged under both "
+            f"moved {_pp(be['difference'])}. "
+            f"{sb['monotonicity_violations']} scenario(s) violate monotonicity."
+        ),
+        "assumption": "bounds assume monotonicity (the treatment never turns a refusal into "
+        "engagement); a point estimate needs principal ignorability (the newly "
+        f"refused resemble the always-engagers; tipping point "
+        f"{_pct(sb['tipping_point'])})",
+    }
+    return {
+        "refusal_changed": refusal,
+        "refusal_kind_changed": kind,
+        "ic_among_engagers_changed": ic,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+
+
+def analyze_records(
+    records: pd.DataFrame,
+    *,
+    baseline: str,
+    treatments: Sequence[str],
+    model: str | None = None,
+    partial_as: PartialAs = "engaged",
+    engagement_judge: str | None = None,
+    ic_judge: str | None = None,
+    reasoning_judge: str | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    calibration: Calibration | None = None,
+) -> dict[str, Any]:
+    """Analyse one model's conditions in a validated records table.
+
+    Args:
+        records: A records table (``records.schema.validate``-d).
+        baseline: Baseline condition name (exact).
+        treatments: Treatment condition names, each compared with the baseline.
+        model: Model to analyse; needed when the table holds several.
+        partial_as: Count partial refusals as "engaged" (default) or "refusal".
+        engagement_judge: Judge defining engagement; default by preference order.
+        ic_judge: Judge defining IC; default by preference order.
+        reasoning_judge: Judge defining refusal kinds and reasoning flags.
+        n_boot: Scenario cluster bootstrap replicates.
+        seed: Seed for the bootstrap and permutation tests.
+        calibration: {judge: {"refusal"|"ic": {"sensitivity", "specificity", "n_pos", "n_neg"}}}.
+
+    Returns:
+        The analysis as a JSON-ready dict (contract in the README, "Analysis JSON").
+    """
+    if partial_as not in ("engaged", "refusal"):
+        raise InputError(
+            f"partial_as must be engaged or refusal, got {partial_as!r}", field="--partial-as"
+        )
+    if n_boot < 1:
+        raise InputError(
+            "the number of bootstrap replicates must be at least 1", field="--bootstrap"
+        )
+    models = sorted(records["model"].dropna().unique())
+    if model is None:
+        if len(models) != 1:
+            raise InputError(
+                f"the table holds {len(models)} models ({', '.join(models)}); "
+                "choose one with --model",
+                field="--model",
+            )
+        model = models[0]
+    elif model not in models:
+        raise InputError(
+            f"model {model!r} not in the table (models: {', '.join(models)})", field="--model"
+        )
+    sub = records[records["model"] == model]
+    available = sorted(sub["condition"].unique())
+    wanted = [baseline, *treatments]
+    for name in wanted:
+        if name not in available:
+            raise InputError(
+                f"condition {name!r} not found for model {model!r} (conditions: "
+                f"{'; '.join(repr(a) for a in available)})",
+                field="condition",
+            )
+    if len(set(wanted)) != len(wanted):
+        raise InputError("baseline and treatments must be distinct conditions", field="--treatment")
+    sub = sub[sub["condition"].isin(wanted)]
+    judges = select_judges(
+        sub, engagement_judge=engagement_judge, ic_judge=ic_judge, reasoning_judge=reasoning_judge
+    )
+    states = response_states(sub, judges)
+    counts = scenario_counts(states, partial_as)
+    other: PartialAs = "refusal" if partial_as == "engaged" else "engaged"
+    counts_other = scenario_counts(states, other)
+
+    conditions = {
+        name: _condition(
+            _arm(counts, name), states[states["condition"] == name], calibration, judges
+        )
+        for name in wanted
+    }
+    comparisons = []
+    for i, t in enumerate(treatments):
+        comp = _comparison(
+            counts, states, baseline, t, n_boot, seed + 1000 * i, calibration, judges
+        )
+        comp["verdict"] = verdict(comp, conditions)
+        comparisons.append(comp)
+    return {
+        "model": model,
+        "baseline": baseline,
+        "treatments": list(treatments),
+        "conditions": conditions,
+        "comparisons": comparisons,
+        "partial_sensitivity": _partial_sensitivity(
+            {partial_as: counts, other: counts_other}, baseline, treatments
+        ),
+        "judges": judges.as_dict(),
+        "settings": {
+            "seed": seed,
+            "bootstrap": n_boot,
+            "partial_as": partial_as,
+            "confidence": 0.95,
+            "permutations": _PERMUTATIONS,
+            "inference_target": "super-population of scenarios (scenario-clustered)",
+        },
+    }
+
+
+def _partial_sensitivity(
+    variants: Mapping[str, pd.DataFrame], baseline: str, treatments: Sequence[str]
+) -> dict[str, Any]:
+    """Headline numbers under both partial conventions (a definitional choice, §2b)."""
+    out: dict[str, Any] = {}
+    for label, counts in variants.items():
+        conds = {}
+        for name in [baseline, *treatments]:
+            c = _arm(counts, name)
+            v = _col(c, "n_valid")
+            conds[name] = {
+                "ir": _f(_col(c, "n_ic").sum() / v.sum()) if v.sum() else None,
+                "refusal": _f(_col(c, "n_refusal").sum() / v.sum()) if v.sum() else None,
+                "ir_engaged": _f(_col(c, "n_ic").sum() / _col(c, "n_engaged").sum())
+                if _col(c, "n_engaged").sum()
+                else None,
+            }
+        comps = []
+        for t in treatments:
+            b, tr = conds[baseline], conds[t]
+            e0 = 1 - (b["refusal"] or 0.0)
+            e1 = 1 - (tr["refusal"] or 0.0)
+            p0 = b["ir_engaged"] if b["ir_engaged"] is not None else math.nan
+            p1 = tr["ir_engaged"] if tr["ir_engaged"] is not None else math.nan
+            lee = lee_bounds(e0, p0, e1, p1)
+            comps.append(
+                {
+                    "treatment": t,
+                    "sace_bounds": [_f(lee.lower), _f(lee.upper)],
+                    "delta_refusal": _f((tr["refusal"] or 0) - (b["refusal"] or 0)),
+                }
+            )
+        out[f"partial_as_{label}"] = {"conditions": conds, "comparisons": comps}
+    return out

@@ -1,0 +1,255 @@
+"""End-to-end analysis of records tables: states, judges, contract, pairing, real AEI data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deconfound.errors import InputError
+from deconfound.records.schema import validate
+from deconfound.stats.analysis import analyze_records
+from deconfound.stats.prepare import response_states, scenario_counts, select_judges
+from deconfound.stats.simulate import simulate_records
+
+BASE, TREAT = "Baseline (adversarial only)", "Ethics prompt"
+
+
+@pytest.fixture(scope="module")
+def sim() -> pd.DataFrame:
+    return simulate_records(60, 3, seed=7)
+
+
+@pytest.fixture(scope="module")
+def analysis(sim: pd.DataFrame) -> dict[str, Any]:
+    return analyze_records(sim, baseline=BASE, treatments=[TREAT], n_boot=300, seed=1)
+
+
+def _rows(**cols: Any) -> pd.DataFrame:
+    """Build a small records table: one dict per response per judge."""
+    return validate(pd.DataFrame(cols))
+
+
+def _k1_table(states: list[tuple[str, str, str | None, bool | None]]) -> pd.DataFrame:
+    """(condition, scenario, keyword engagement, judge ic) -> aei-style two-judge table."""
+    rows = []
+    for cond, sid, eng, ic in states:
+        common = {
+            "study": "s",
+            "model": "m",
+            "condition": cond,
+            "scenario_id": sid,
+            "category": "c",
+            "epoch": 1,
+            "response": "x",
+            "response_status": "ok",
+        }
+        rows.append({**common, "judge": "aei-keyword", "engagement": eng})
+        rows.append(
+            {
+                **common,
+                "judge": "aei-judge",
+                "ic": ic,
+                "benchmark_decision": None
+                if ic is None
+                else ("convergence" if ic else "no_convergence"),
+            }
+        )
+    return validate(pd.DataFrame(rows))
+
+
+def test_analysis_has_the_contract_keys(analysis: dict[str, Any]) -> None:
+    cond = analysis["conditions"][BASE]
+    for key in ("ir", "refusal", "partial", "ir_engaged"):
+        assert set(cond[key]) >= {"estimate", "ci"}
+        assert len(cond[key]["ci"]) == 2
+    for key in ("n_scenarios", "n_responses", "n_invalid", "refusal_kinds", "reasoning_flags"):
+        assert key in cond
+    (comp,) = analysis["comparisons"]
+    assert comp["baseline"] == BASE and comp["treatment"] == TREAT
+    for key in ("delta_ir", "delta_refusal"):
+        assert set(comp[key]) >= {"estimate", "ci", "p_value"}
+    assert set(comp["both_engaged"]) >= {
+        "n_scenarios",
+        "baseline_ic",
+        "treatment_ic",
+        "difference",
+        "ci",
+        "mcnemar_p",
+    }
+    assert set(comp["sace_bounds"]) >= {
+        "pooled",
+        "scenario",
+        "ci",
+        "monotonicity_violations",
+        "tipping_point",
+    }
+    for key in ("transitions", "decomposition", "manski_bounds", "reasoning_shift", "verdict"):
+        assert key in comp
+    assert set(comp["verdict"]) == {
+        "refusal_changed",
+        "refusal_kind_changed",
+        "ic_among_engagers_changed",
+    }
+    assert set(analysis["settings"]) >= {"seed", "bootstrap", "partial_as"}
+    assert analysis["judges"]["engagement"] == "rubric:sim"
+    json.dumps(analysis, allow_nan=False)
+
+
+def test_condition_rates_match_a_direct_count(sim: pd.DataFrame, analysis: dict[str, Any]) -> None:
+    rub = sim[(sim["judge"] == "rubric:sim") & (sim["condition"] == BASE)]
+    ok = rub[rub["response_status"] == "ok"]
+    ic = (ok["ic"] == True).sum()  # noqa: E712
+    engaged = ok["engagement"].isin(["engaged", "partial"]).sum()
+    cond = analysis["conditions"][BASE]
+    assert cond["ir"]["estimate"] == pytest.approx(ic / len(ok))
+    assert cond["ir_engaged"]["estimate"] == pytest.approx(ic / engaged)
+    assert cond["refusal"]["estimate"] == pytest.approx((ok["engagement"] == "refusal").mean())
+    assert cond["n_invalid"] == len(rub) - len(ok)
+    assert cond["n_responses"] == len(rub)
+
+
+def test_intervals_contain_estimates_and_bounds_contain_ignorability(
+    analysis: dict[str, Any],
+) -> None:
+    for cond in analysis["conditions"].values():
+        for key in ("ir", "refusal", "ir_engaged"):
+            lo, hi = cond[key]["ci"]
+            assert lo <= cond[key]["estimate"] <= hi
+    comp = analysis["comparisons"][0]
+    lo, hi = comp["sace_bounds"]["pooled"]
+    assert lo <= comp["sace_bounds"]["principal_ignorability"] <= hi
+    clo, chi = comp["sace_bounds"]["ci"]
+    assert clo <= lo and hi <= chi
+    dec = comp["decomposition"]
+    assert dec["refusal_part"] + dec["behaviour_part"] == pytest.approx(dec["total"])
+    assert dec["total"] == pytest.approx(comp["delta_ir"]["estimate"])
+
+
+def test_row_order_does_not_change_the_analysis(
+    sim: pd.DataFrame, analysis: dict[str, Any]
+) -> None:
+    shuffled = sim.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    again = analyze_records(shuffled, baseline=BASE, treatments=[TREAT], n_boot=300, seed=1)
+    assert json.dumps(again, sort_keys=True) == json.dumps(analysis, sort_keys=True)
+
+
+def test_partial_sensitivity_reports_both_conventions(
+    sim: pd.DataFrame, analysis: dict[str, Any]
+) -> None:
+    ps = analysis["partial_sensitivity"]
+    eng = ps["partial_as_engaged"]["conditions"][BASE]["refusal"]
+    ref = ps["partial_as_refusal"]["conditions"][BASE]["refusal"]
+    assert ref > eng
+    other = analyze_records(sim, baseline=BASE, treatments=[TREAT], n_boot=50, partial_as="refusal")
+    assert other["conditions"][BASE]["refusal"]["estimate"] == pytest.approx(ref)
+
+
+def test_convergent_response_counts_as_engaged_and_the_conflict_is_reported() -> None:
+    table = _k1_table(
+        [
+            ("A", "s1", "refusal", True),
+            ("A", "s2", "engaged", False),
+            ("B", "s1", "refusal", False),
+            ("B", "s2", "refusal", False),
+        ]
+    )
+    out = analyze_records(table, baseline="A", treatments=["B"], n_boot=50)
+    a = out["conditions"]["A"]
+    assert a["conflicts"] == {"ic_over_refusal": 1}
+    assert a["refusal"]["estimate"] == 0.0
+    assert a["ir"]["estimate"] == 0.5
+    assert out["comparisons"][0]["transitions"] == {
+        "engaged_ic->refusal": 1,
+        "engaged_no_ic->refusal": 1,
+    }
+
+
+def test_unlabelled_ic_is_invalid_and_excluded_from_denominators() -> None:
+    table = _k1_table(
+        [
+            ("A", "s1", "engaged", None),
+            ("A", "s2", "engaged", False),
+            ("A", "s3", "refusal", None),
+            ("B", "s1", "engaged", True),
+            ("B", "s2", "refusal", False),
+            ("B", "s3", "refusal", False),
+        ]
+    )
+    out = analyze_records(table, baseline="A", treatments=["B"], n_boot=50)
+    a = out["conditions"]["A"]
+    assert a["n_invalid"] == 1
+    assert a["invalid_reasons"] == {"ic_not_labelled": 1}
+    assert a["refusal"]["estimate"] == 0.5  # s3 of {s2, s3}
+    comp = out["comparisons"][0]
+    assert comp["n_scenarios"] == 2
+
+
+def test_one_epoch_comparisons_use_mcnemar_and_bonett_price() -> None:
+    rows = []
+    for i in range(30):
+        rows.append(("A", f"s{i}", "engaged", i < 12))
+        rows.append(("B", f"s{i}", "engaged" if i < 25 else "refusal", i < 4 and i < 25))
+    out = analyze_records(_k1_table(rows), baseline="A", treatments=["B"], n_boot=50)
+    comp = out["comparisons"][0]
+    assert "McNemar" in comp["delta_ir"]["test"]
+    assert "Bonett-Price" in comp["delta_ir"]["method"]
+    be = comp["both_engaged"]
+    assert be["n_scenarios"] == 25
+    assert be["difference"] == pytest.approx(-8 / 25)
+    assert comp["sace_bounds"]["monotonicity_violations"] == 0
+
+
+def test_unknown_condition_is_an_input_error_listing_the_conditions(sim: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="Ethics prompt"):
+        analyze_records(sim, baseline=BASE, treatments=["Nope"], n_boot=10)
+
+
+def test_requested_judge_must_supply_the_label(sim: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="aei-keyword"):
+        select_judges(sim, ic_judge="aei-keyword")
+
+
+def test_default_judges_follow_the_preference_order(sim: pd.DataFrame) -> None:
+    j = select_judges(sim)
+    assert (j.engagement, j.ic) == ("rubric:sim", "rubric:sim")
+    j = select_judges(sim, engagement_judge="aei-keyword")
+    assert j.engagement == "aei-keyword"
+    assert "--engagement-judge" in j.reasons["engagement"]
+
+
+def test_scenario_counts_add_up(sim: pd.DataFrame) -> None:
+    states = response_states(sim, select_judges(sim))
+    c = scenario_counts(states)
+    assert np.all(c["n_valid"] + c["n_invalid"] == c["n_responses"])
+    assert np.all(c["n_refusal"] + c["n_engaged"] == c["n_valid"])
+    assert np.all(c["n_ic"] <= c["n_engaged"])
+
+
+def test_real_aei_results_match_the_published_summary(aei_dir: Path) -> None:
+    from deconfound.records.importers.aei import import_aei
+
+    table = import_aei([aei_dir])
+    summary = json.loads((aei_dir / "summary.json").read_text(encoding="utf-8"))
+    conds = list(summary["conditions"])
+    base = "Baseline (adversarial only)"
+    out = analyze_records(
+        table, baseline=base, treatments=[c for c in conds if c != base], n_boot=200
+    )
+    assert out["judges"]["engagement"] == "aei-keyword"
+    assert out["judges"]["ic"] == "aei-judge"
+    for name, pub in summary["conditions"].items():
+        got = out["conditions"][name]
+        assert got["n_responses"] == pub["total_tasks"]
+        # published RR is the keyword refusal share of valid tasks, IR the convergence share
+        assert 100 * got["ir_benchmark"]["estimate"] == pytest.approx(pub["IR"], abs=0.005)
+        refusal = got["refusal"]["estimate"] * got["n_valid"]
+        conflicts = sum(got["conflicts"].values())
+        assert refusal + conflicts == pub["refusal_count"]
+    for comp in out["comparisons"]:
+        n = comp["n_scenarios"]
+        assert sum(comp["transitions"].values()) == n
