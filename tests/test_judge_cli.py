@@ -221,3 +221,20 @@ def test_apply_refuses_the_same_judge_twice() -> None:
 
     with pytest.raises(DeconfoundError, match="twice"):
         apply_judges(_records(), [_Echo("a"), _Echo("a")])
+
+
+def test_unusable_judge_model_stops_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_key(model: Any = None, **kwargs: Any) -> Any:
+        raise RuntimeError("OPENAI_API_KEY environment variable not set")
+
+    monkeypatch.setattr(_llm, "get_model", no_key)
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    write_records(_records(), src)
+    res = CliRunner().invoke(
+        app, ["judge", str(src), "-j", "benchmark:openai/gpt-4o", "-o", str(out)]
+    )
+    assert res.exit_code == 2
+    assert "OPENAI_API_KEY" in " ".join(res.output.split())
+    assert not out.exists()

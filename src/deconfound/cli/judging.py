@@ -31,6 +31,7 @@ def _build_judges(
     # Deferred: importing Inspect costs seconds, and `--help` should not pay it.
     from inspect_ai.model import GenerateConfig
 
+    from deconfound.judges._llm import LLMJudgeBase
     from deconfound.judges.registry import resolve_judge
 
     store = JudgmentCache(cache_dir, enabled=cache)
@@ -48,7 +49,15 @@ def _build_judges(
             if _is_llm(s)
             else {}
         )
-        judges.append(resolve_judge(s, **kwargs))
+        judge = resolve_judge(s, **kwargs)
+        if isinstance(judge, LLMJudgeBase):
+            try:  # bind now: a missing API key or SDK should stop us before any work
+                judge.model()
+            except Exception as exc:
+                raise InputError(
+                    f"cannot use the model of judge {s!r}: {exc}", field="judge"
+                ) from exc
+        judges.append(judge)
     return judges, store
 
 
