@@ -1,1 +1,110 @@
-"""CLI verbs: reporting (filled in by its issue)."""
+"""CLI verb: report (analysis JSON + records → self-contained HTML, figures, tables)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from deconfound.cli._app import app, console, user_errors
+from deconfound.errors import InputError
+
+
+def load_json(path: Path, what: str) -> Any:
+    """Parse a JSON file, reporting the file and line of a syntax error."""
+    if not path.is_file():
+        raise InputError(f"{what} not found", path=path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not valid JSON: {exc.msg}", path=path, location=f"line {exc.lineno}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=path) from exc
+
+
+def records_path_from(analysis: Mapping[str, Any], analysis_path: Path) -> Path | None:
+    """Where the analysis says its records file is (relative paths resolve beside the analysis)."""
+    candidates: list[Any] = [
+        analysis.get("records"),
+        (analysis.get("provenance") or {}).get("records")
+        if isinstance(analysis.get("provenance"), Mapping)
+        else None,
+        analysis.get("records_path"),
+    ]
+    for value in candidates:
+        if isinstance(value, Mapping):
+            value = value.get("path")
+        if isinstance(value, str) and value:
+            path = Path(value)
+            return path if path.is_absolute() else analysis_path.parent / path
+    return None
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@app.command("report")
+@user_errors
+def report(
+    analysis_file: Annotated[
+        Path, typer.Argument(help="analysis JSON written by `deconfound analyze --json`")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output folder")],
+    records: Annotated[
+        Path | None,
+        typer.Option(
+            "--records",
+            "-r",
+            help="records table the analysis was computed from (default: the path the "
+            "analysis records)",
+        ),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="study manifest JSON (condition prompts, verbatim)"),
+    ] = None,
+    agreement: Annotated[
+        Path | None,
+        typer.Option("--agreement", help="judge-agreement JSON from `deconfound agreement`"),
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report with figures (PNG/SVG/PDF) and tables (CSV)."""
+    from deconfound.records.io import read_records
+    from deconfound.report import build_report
+
+    analysis = load_json(analysis_file, "analysis file")
+    if not isinstance(analysis, dict):
+        raise InputError("expected a JSON object (an analysis)", path=analysis_file)
+    records_file = records or records_path_from(analysis, analysis_file)
+    if records_file is None:
+        raise InputError(
+            "no records table: pass --records (the analysis does not say where its records are)",
+            path=analysis_file,
+        )
+    table = read_records(records_file)
+    manifest_data = load_json(manifest, "manifest") if manifest else None
+    if manifest_data is not None and not isinstance(manifest_data, dict):
+        raise InputError("expected a JSON object (a study manifest)", path=manifest)
+    agreement_data = load_json(agreement, "agreement file") if agreement else None
+    inputs = {
+        "analysis": f"{analysis_file} (sha256 {_sha256(analysis_file)})",
+        "records": f"{records_file} (sha256 {_sha256(records_file)})",
+    }
+    raw = analysis.get("provenance")
+    provenance = dict(raw) if isinstance(raw, Mapping) else {"analysis provenance": raw}
+    provenance["report inputs"] = inputs
+    html = build_report(
+        {**analysis, "provenance": provenance},
+        table,
+        out,
+        manifest=manifest_data,
+        agreement=agreement_data,
+    )
+    console.print(f"report: {html}", highlight=False)

@@ -1,0 +1,684 @@
+"""Assemble the report: one self-contained HTML file, figures (PNG/SVG/PDF) and tables (CSV).
+
+Everything is built in a temporary folder beside ``out_dir`` and moved into place only when the
+whole report has been produced, so a failure never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any, Final
+
+import jinja2
+import matplotlib.pyplot as plt
+import pandas as pd
+from markupsafe import Markup
+
+from deconfound.errors import InputError
+from deconfound.records.schema import RESPONSE_KEY, validate
+from deconfound.report import figures as figs
+from deconfound.report.explorer import (
+    STATES,
+    JudgeChoice,
+    ScenarioRow,
+    build_rows,
+    choose_judges,
+    normalise_state,
+    state_counts,
+    state_label,
+)
+from deconfound.report.values import (
+    Estimate,
+    count_text,
+    dig,
+    estimate,
+    estimate_text,
+    number,
+)
+from deconfound.report.view import (
+    ESTIMANDS,
+    ComparisonView,
+    ConditionView,
+    Line,
+    condition_prompts,
+    read_comparisons,
+    read_conditions,
+)
+
+REPORT_NAME: Final = "report.html"
+_PACKAGES: Final = (
+    "deconfound",
+    "inspect-ai",
+    "numpy",
+    "scipy",
+    "pandas",
+    "statsmodels",
+    "matplotlib",
+    "jinja2",
+)
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("deconfound.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["state_label"] = state_label
+    env.globals["fmt"] = estimate_text
+    return env
+
+
+def _asset(name: str) -> str:
+    return (resources.files("deconfound.report") / "templates" / name).read_text(encoding="utf-8")
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe to place inside ``<script type="application/json">``: no ``<``, ``>`` or ``&``
+    survives literally, so no text can close the script element or open a new one."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    for ch, esc in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(ch, esc)
+    return Markup(text)
+
+
+def _versions() -> list[str]:
+    out = []
+    for name in _PACKAGES:
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _flat(data: Any, prefix: str = "") -> list[Line]:
+    """Provenance as label/value lines (nested keys joined with " · "; lists joined)."""
+    if isinstance(data, Mapping):
+        out: list[Line] = []
+        for key, value in data.items():
+            out.extend(_flat(value, f"{prefix} · {key}" if prefix else str(key)))
+        return out
+    if isinstance(data, list | tuple):
+        if all(not isinstance(v, Mapping | list | tuple) for v in data):
+            return [Line(prefix, ", ".join(str(v) for v in data))]
+        out = []
+        for i, value in enumerate(data):
+            out.extend(_flat(value, f"{prefix} [{i + 1}]"))
+        return out
+    return [Line(prefix, "" if data is None else str(data))]
+
+
+def _methods(
+    analysis: Mapping[str, Any],
+    comparisons: Sequence[ComparisonView],
+    judges: JudgeChoice,
+    records: pd.DataFrame,
+    agreement_present: bool,
+) -> list[str]:
+    """Paragraphs that say what was computed, from the analysis' own settings."""
+    raw_settings = analysis.get("settings")
+    settings: Mapping[str, Any] = raw_settings if isinstance(raw_settings, Mapping) else {}
+    paras = []
+    n_scen = records["scenario_id"].nunique()
+    epochs = records.groupby(["condition", "scenario_id"])["epoch"].nunique()
+    k = (
+        f"{int(epochs.min())}–{int(epochs.max())}"
+        if epochs.min() != epochs.max()
+        else str(int(epochs.max()) if len(epochs) else 0)
+    )
+    paras.append(
+        f"Unit of inference: the scenario ({n_scen} scenarios, {k} epoch(s) per scenario and "
+        "condition). Epochs are repeated draws within a scenario; every interval shown is "
+        "clustered by scenario, as computed by the analysis."
+    )
+    described = []
+    for key, label in (
+        ("bootstrap", "cluster-bootstrap replicates"),
+        ("seed", "random seed"),
+        ("confidence", "confidence level"),
+        ("ci_method", "interval method"),
+        ("partial_as", "partial responses counted as"),
+    ):
+        for variant in (key, f"n_{key}", f"{key}_reps"):
+            if variant in settings:
+                described.append(f"{label}: {settings[variant]}")
+                break
+    if described:
+        paras.append("Settings of the analysis — " + "; ".join(described) + ".")
+    else:
+        paras.append("The analysis records no settings (bootstrap, seed, partial handling).")
+    tests = []
+    if any(c.delta_ir and c.delta_ir.p_value is not None for c in comparisons):
+        tests.append("paired scenario-level tests for ΔIR and Δrefusal (p-values as reported)")
+    if any(c.both_engaged is not None for c in comparisons):
+        tests.append("McNemar test on scenarios engaged under both conditions")
+    if any(c.sace_pooled is not None for c in comparisons):
+        tests.append(
+            "Lee / Zhang–Rubin sharp bounds for the always-engager effect with an "
+            "Imbens–Manski interval for the identified set, a monotonicity check and a "
+            "tipping point"
+        )
+    if any(c.manski is not None for c in comparisons):
+        tests.append("Manski worst-case bounds for the forced-engagement effect")
+    if any(c.decomposition for c in comparisons):
+        tests.append(
+            "a symmetric (Kitagawa / Das Gupta) decomposition of ΔIR, with both "
+            "sequential orders where given"
+        )
+    if tests:
+        paras.append("Computed per comparison: " + "; ".join(tests) + ".")
+    jv = (
+        records.dropna(subset=["judge"])
+        .groupby("judge")["judge_version"]
+        .agg(lambda s: ", ".join(sorted({str(v) for v in s.dropna()})) or "unversioned")
+    )
+    paras.append(
+        f"Judges: engagement from {judges.engagement or 'none'}, IC from {judges.ic or 'none'}"
+        + (" (inferred: the only judges providing those labels)" if judges.inferred else "")
+        + ". Judges present in the records: "
+        + "; ".join(f"{j} ({v})" for j, v in jv.items())
+        + (
+            ". Judge agreement is reported above."
+            if agreement_present
+            else ". Judge agreement was not computed for this report."
+        )
+    )
+    paras.append(
+        "The report computes no statistics: it reads every estimate, interval and test "
+        "from the analysis; the response-state bars and explorer are tallies of the "
+        "records table. Report software: " + ", ".join(_versions()) + "."
+    )
+    return paras
+
+
+def _agreement(
+    analysis: Mapping[str, Any], agreement: Any
+) -> tuple[list[str], list[list[str]], list[tuple[str, str, float, tuple[float, float] | None]]]:
+    """Header, table rows and plot points for judge agreement, read from whatever was given.
+
+    Accepts a list of result objects, or a mapping of name → result object; each result may name
+    its judges (``judges``, ``judge_a``/``judge_b``, ``pair``) and label (``label``, ``field``) and
+    carry statistics (``kappa``, ``ac1``, ``alpha``, ``p_o``, ``pabak``, ...) as numbers or
+    ``{estimate, ci}``.
+    """
+    source = agreement if agreement is not None else analysis.get("agreement")
+    if source is None:
+        source = dig(analysis, "judges", "agreement")
+    items: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(source, Mapping):
+        if "results" in source or "pairs" in source:
+            source = source.get("results", source.get("pairs"))
+        else:
+            items = [(str(k), v) for k, v in source.items() if isinstance(v, Mapping)]
+    if isinstance(source, list):
+        for item in source:
+            if not isinstance(item, Mapping):
+                continue
+            judges = (
+                item.get("judges") or item.get("pair") or [item.get("judge_a"), item.get("judge_b")]
+            )
+            name = (
+                " vs ".join(str(j) for j in judges if j)
+                if isinstance(judges, list)
+                else str(judges)
+            )
+            label = item.get("label") or item.get("field") or item.get("labels")
+            items.append((f"{name}{' · ' + str(label) if label else ''}", item))
+    stat_names = (
+        "p_o",
+        "agreement",
+        "kappa",
+        "cohen_kappa",
+        "fleiss_kappa",
+        "ac1",
+        "gwet_ac1",
+        "alpha",
+        "krippendorff_alpha",
+        "pabak",
+        "n",
+    )
+    present = [s for s in stat_names if any(s in it for _, it in items)]
+    header = ["judges · label", *present]
+    rows, points = [], []
+    for name, it in items:
+        row = [name]
+        for s in present:
+            est = estimate(it.get(s))
+            if s == "n":
+                row.append(count_text(it.get(s)))
+            elif est is None or est.estimate is None:
+                row.append("not computed")
+            else:
+                ci = f" [{est.ci[0]:.2f}, {est.ci[1]:.2f}]" if est.ci else ""
+                row.append(f"{est.estimate:.3f}{ci}")
+                if s not in ("n", "p_o", "agreement"):
+                    points.append((name, s, est.estimate, est.ci))
+        rows.append(row)
+    return header, rows, points
+
+
+def _reasoning_data(
+    conditions: Sequence[ConditionView], attr: str
+) -> dict[str, dict[str, tuple[float | None, tuple[float, float] | None]]]:
+    data: dict[str, dict[str, tuple[float | None, tuple[float, float] | None]]] = {}
+    for c in conditions:
+        for label, est in getattr(c, attr).items():
+            data.setdefault(label, {})[c.name] = (est.estimate, est.ci)
+    return data
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+
+
+def _est_cols(prefix: str, est: Estimate | None) -> dict[str, float | None]:
+    return {
+        prefix: est.estimate if est else None,
+        f"{prefix}_ci_lo": est.ci[0] if est and est.ci else None,
+        f"{prefix}_ci_hi": est.ci[1] if est and est.ci else None,
+    }
+
+
+def _tables(
+    out: Path,
+    conditions: Sequence[ConditionView],
+    comparisons: Sequence[ComparisonView],
+    rows: Sequence[ScenarioRow],
+    counts: pd.DataFrame,
+) -> list[Path]:
+    """CSV tables of everything the HTML shows, for papers and spreadsheets."""
+    written = []
+    summary = pd.DataFrame(
+        [
+            {
+                "condition": c.name,
+                **_est_cols("ir", c.ir),
+                **_est_cols("refusal", c.refusal),
+                **_est_cols("partial", c.partial),
+                **_est_cols("ir_engaged", c.ir_engaged),
+                "n_engaged": c.n_engaged,
+                "n_scenarios": c.n_scenarios,
+                "n_responses": c.n_responses,
+                "n_invalid": c.n_invalid,
+            }
+            for c in conditions
+        ]
+    )
+    paths = {"summary": summary}
+    comp_rows, trans_rows, reasoning_rows = [], [], []
+    for c in comparisons:
+        be = c.both_engaged or {}
+        comp_rows.append(
+            {
+                "baseline": c.baseline,
+                "treatment": c.treatment,
+                **_est_cols("delta_ir", c.delta_ir),
+                "delta_ir_p": c.delta_ir.p_value if c.delta_ir else None,
+                **_est_cols("delta_refusal", c.delta_refusal),
+                "delta_refusal_p": c.delta_refusal.p_value if c.delta_refusal else None,
+                "both_engaged_n_scenarios": number(be.get("n_scenarios")),
+                **_est_cols("both_engaged_difference", c.both_engaged_est),
+                "both_engaged_mcnemar_p": c.both_engaged_est.p_value
+                if c.both_engaged_est
+                else None,
+                "sace_pooled_lo": c.sace_pooled[0] if c.sace_pooled else None,
+                "sace_pooled_hi": c.sace_pooled[1] if c.sace_pooled else None,
+                "sace_scenario_lo": c.sace_scenario[0] if c.sace_scenario else None,
+                "sace_scenario_hi": c.sace_scenario[1] if c.sace_scenario else None,
+                "sace_ci_lo": c.sace_ci[0] if c.sace_ci else None,
+                "sace_ci_hi": c.sace_ci[1] if c.sace_ci else None,
+                "monotonicity_violations": c.monotonicity_violations,
+                "tipping_point": c.tipping_point,
+                "manski_lo": c.manski[0] if c.manski else None,
+                "manski_hi": c.manski[1] if c.manski else None,
+            }
+        )
+        for key, n in c.transitions.items():
+            a, _, b = key.partition("->")
+            trans_rows.append(
+                {
+                    "baseline": c.baseline,
+                    "treatment": c.treatment,
+                    "from": a,
+                    "to": b,
+                    "n_scenarios": n,
+                }
+            )
+    for cv in conditions:
+        for kind, table in (
+            ("refusal_kind", cv.refusal_kinds),
+            ("reasoning_flag", cv.reasoning_flags),
+        ):
+            for label, est in table.items():
+                reasoning_rows.append(
+                    {
+                        "condition": cv.name,
+                        "kind": kind,
+                        "label": label,
+                        **_est_cols("estimate", est),
+                    }
+                )
+    paths["comparisons"] = pd.DataFrame(comp_rows)
+    paths["transitions"] = pd.DataFrame(
+        trans_rows, columns=["baseline", "treatment", "from", "to", "n_scenarios"]
+    )
+    paths["reasoning"] = pd.DataFrame(reasoning_rows)
+    paths["response_states"] = counts
+    scen = []
+    for r in rows:
+        rec: dict[str, Any] = {
+            "scenario_id": r.scenario_id,
+            "category": r.category,
+            "source_task_id": r.source_task_id,
+            "label_conflict": r.conflict,
+        }
+        for cond, state in r.states.items():
+            rec[f"state[{cond}]"] = state
+        scen.append(rec)
+    paths["scenarios"] = pd.DataFrame(scen)
+    for name, frame in paths.items():
+        path = out / "tables" / f"{name}.csv"
+        _write_csv(frame, path)
+        written.append(path)
+    return written
+
+
+def _transition_states(comp: ComparisonView) -> list[str]:
+    seen = {normalise_state(s) for k in comp.transitions for s in k.split("->")}
+    order = [s for s in (*STATES, "mixed") if s in seen]
+    return order + sorted(seen - set(order))
+
+
+def _render(
+    analysis: Mapping[str, Any],
+    records: pd.DataFrame,
+    out: Path,
+    manifest: Mapping[str, Any] | None,
+    agreement: Any,
+    formats: Sequence[str],
+) -> Path:
+    def save(fig: Any, name: str, title: str, caption: str) -> figs.FigureFile:
+        return figs.save(fig, out / "figures", name, title, caption, formats)
+
+    conditions = read_conditions(analysis, manifest)
+    comparisons = read_comparisons(analysis, conditions)
+    judges = choose_judges(analysis, records)
+    order = [c.name for c in conditions]
+    record_conds = [str(c) for c in records["condition"].drop_duplicates()]
+    display = order + [c for c in record_conds if c not in order]
+    pairs = [(c.baseline, c.treatment) for c in comparisons]
+    rows = build_rows(records, display, judges, pairs)
+    counts = state_counts(rows)
+    counts_cat = state_counts(rows, by_category=True)
+    judge_note = f"engagement: {judges.engagement or 'none'}; IC: {judges.ic or 'none'}"
+
+    state_figures = [
+        save(
+            figs.states_by_condition(counts, display),
+            "states_by_condition",
+            "Response states by condition",
+            "Share of responses in each state per condition; numbers in the bars are "
+            f"response counts (a tally of the records; {judge_note}).",
+        ),
+    ]
+    if counts_cat["category"].nunique() > 1:
+        state_figures.append(
+            save(
+                figs.states_by_category(counts_cat, display),
+                "states_by_category",
+                "Response states by category and condition",
+                "As above, split by scenario category (descriptive: categories have few "
+                "scenarios).",
+            )
+        )
+
+    comparison_figures: dict[int, list[figs.FigureFile]] = {}
+    for c in comparisons:
+        slug = f"comparison{c.index + 1}"
+        items = [
+            save(
+                figs.forest(c.forest_rows, f"{c.treatment} vs {c.baseline}"),
+                f"{slug}_forest",
+                "Forest plot",
+                "Points: estimates with 95% CIs (thin lines). Thick bars: identified sets "
+                "(bounds); "
+                "the thin line on the pooled SACE row is the identified set's 95% CI. All "
+                "values from the analysis, in percentage points.",
+            )
+        ]
+        if c.transitions:
+            states = _transition_states(c)
+            norm: dict[str, int] = {}
+            for k, n in c.transitions.items():
+                a, _, b = k.partition("->")
+                key = f"{normalise_state(a)}->{normalise_state(b)}"
+                norm[key] = norm.get(key, 0) + n
+            items.append(
+                save(
+                    figs.transition_heatmap(norm, c.baseline, c.treatment, states),
+                    f"{slug}_transitions",
+                    "Scenario transitions",
+                    "Scenarios by state under the baseline (rows) and the treatment (columns), "
+                    "as counted by the analysis. Off-diagonal cells are scenarios that changed.",
+                )
+            )
+        comparison_figures[c.index] = items
+
+    reasoning_figures, reasoning_notes = [], []
+    kinds = _reasoning_data(conditions, "refusal_kinds")
+    flags = _reasoning_data(conditions, "reasoning_flags")
+    if kinds:
+        reasoning_figures.append(
+            save(
+                figs.grouped_estimates(
+                    kinds, order, "Kinds of refusal by condition", "% of refusals and partials"
+                ),
+                "refusal_kinds",
+                "Refusal kinds",
+                "Distribution of refusal kind among refusals and partials, with scenario-clustered "
+                "95% CIs from the analysis.",
+            )
+        )
+    else:
+        reasoning_notes.append(
+            "Refusal kinds: not computed (no judge in this analysis labels the kind of refusal)."
+        )
+    if flags:
+        reasoning_figures.append(
+            save(
+                figs.grouped_estimates(
+                    flags,
+                    order,
+                    "Reasoning flags among engaged responses",
+                    "% of engaged responses",
+                ),
+                "reasoning_flags",
+                "Reasoning flags",
+                "Rate of each reasoning flag among engaged responses, with scenario-clustered "
+                "95% CIs from the analysis.",
+            )
+        )
+    else:
+        reasoning_notes.append(
+            "Reasoning flags among engaged responses: not computed (no judge "
+            "in this analysis sets reasoning flags)."
+        )
+
+    header, agreement_rows, points = _agreement(analysis, agreement)
+    agreement_figures, agreement_note = [], ""
+    if points:
+        agreement_figures.append(
+            save(
+                figs.agreement_plot(points),
+                "judge_agreement",
+                "Judge agreement",
+                "Chance-corrected agreement between judges (from the agreement results), with CIs "
+                "where given.",
+            )
+        )
+    if not agreement_rows:
+        agreement_note = (
+            "Judge agreement: not computed. Run `deconfound agreement` and pass its "
+            "JSON with --agreement, or include it in the analysis."
+        )
+
+    table_paths = _tables(out, conditions, comparisons, rows, counts)
+
+    prompts = condition_prompts(analysis, manifest)
+    explorer_conditions = [
+        {
+            "name": c,
+            "prompt": prompts.get(c, (None, ""))[0],
+            "source": prompts.get(c, (None, ""))[1],
+        }
+        for c in display
+    ]
+    comparisons_short = {c.index: f"{c.baseline} → {c.treatment}" for c in comparisons}
+    row_tokens = [" ".join(f"{i}:{t}" for i, t in r.transitions.items()) for r in rows]
+    transition_options = []
+    for c in comparisons:
+        tally: dict[str, int] = {}
+        for r in rows:
+            if c.index in r.transitions:
+                tally[r.transitions[c.index]] = tally.get(r.transitions[c.index], 0) + 1
+        for t, n in sorted(tally.items(), key=lambda kv: -kv[1]):
+            a, _, b = t.partition("->")
+            transition_options.append(
+                {
+                    "value": f"{c.index}:{t}",
+                    "label": f"{c.baseline} → {c.treatment}: {state_label(a)} → {state_label(b)}",
+                    "count": n,
+                }
+            )
+    provenance = _flat(analysis.get("provenance") or {})
+    if isinstance(manifest, Mapping):
+        provenance += [
+            Line(f"manifest · {ln.label}", ln.text)
+            for ln in _flat({k: v for k, v in manifest.items() if k != "conditions"})
+        ]
+    models = sorted({str(m) for m in records["model"].dropna().unique()})
+    studies = sorted({str(s) for s in records["study"].dropna().unique()})
+    smoke = bool(records["smoke_model"].fillna(False).any()) or bool(
+        dig(analysis, "provenance", "smoke_model")
+    )
+    js = _asset("report.js")
+    script_hash = "sha256-" + base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode()
+    n_scen = records["scenario_id"].nunique()
+    n_responses = len(records.drop_duplicates(list(RESPONSE_KEY)))
+    all_figures = [f for f in state_figures + reasoning_figures + agreement_figures]
+    all_figures += [f for items in comparison_figures.values() for f in items]
+    files = sorted(str(p.relative_to(out)) for f in all_figures for p in f.files.values())
+    files += sorted(str(p.relative_to(out)) for p in table_paths)
+
+    html = (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            title=", ".join(studies) or "study",
+            subtitle=f"model(s): {', '.join(models)} · conditions: {len(display)} · "
+            f"scenarios: {n_scen} · responses: {n_responses}",
+            smoke=smoke,
+            n_scenarios_text=f"{n_scen} scenarios in the records",
+            conditions=conditions,
+            comparisons=comparisons,
+            comparison_figures=comparison_figures,
+            state_figures=state_figures,
+            reasoning_figures=reasoning_figures,
+            reasoning_notes=reasoning_notes,
+            agreement_header=header,
+            agreement_rows=agreement_rows,
+            agreement_figures=agreement_figures,
+            agreement_note=agreement_note,
+            explorer_conditions=explorer_conditions,
+            judges=judges,
+            categories=sorted({r.category for r in rows}),
+            n_conflict_rows=sum(r.conflict for r in rows),
+            rows=rows,
+            row_tokens=row_tokens,
+            comparisons_short=comparisons_short,
+            methods=_methods(analysis, comparisons, judges, records, bool(agreement_rows)),
+            estimands={k: v for k, v in ESTIMANDS.items()},
+            provenance=provenance,
+            files=files,
+            data_json=script_json({"transitions": transition_options}),
+            css=Markup(_asset("report.css")),
+            js=Markup(js),
+            script_hash=script_hash,
+        )
+    )
+    path = out / REPORT_NAME
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def build_report(
+    analysis: Mapping[str, Any],
+    records: pd.DataFrame,
+    out_dir: Path,
+    *,
+    manifest: Mapping[str, Any] | None = None,
+    agreement: Any = None,
+    figure_formats: Sequence[str] = figs.FORMATS,
+) -> Path:
+    """Write the HTML report, figures and tables for an analysis into ``out_dir``.
+
+    Args:
+        analysis: The analysis JSON (``deconfound analyze --json``) as a dict.
+        records: The records table the analysis was computed from (validated here).
+        out_dir: Output folder; created if missing. Existing files of the same names are replaced.
+        manifest: The study manifest (for the condition prompts, verbatim), if available.
+        agreement: Judge-agreement results (``deconfound agreement`` JSON), if not in the analysis.
+        figure_formats: Which of png, svg, pdf to write per figure (svg always: it is inlined).
+
+    Returns:
+        The path of the HTML report.
+    """
+    if not isinstance(analysis, Mapping):
+        raise InputError("an analysis must be a JSON object")
+    if not isinstance(analysis.get("conditions"), Mapping):
+        raise InputError(
+            "the analysis has no 'conditions' object; is this an analysis JSON?", field="conditions"
+        )
+    records = validate(records)
+    if records.empty:
+        raise InputError("the records table is empty; nothing to report")
+    missing = set(analysis["conditions"]) - {str(c) for c in records["condition"].unique()}
+    if missing:
+        raise InputError(
+            f"the analysis has condition(s) {', '.join(sorted(map(str, missing)))} that are not "
+            "in the records table; pass the records the analysis was computed from",
+            field="condition",
+        )
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        with plt.rc_context(figs.RC):  # type: ignore[arg-type]
+            _render(analysis, records, tmp, manifest, agreement, figure_formats)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for src in sorted(tmp.rglob("*")):
+            if src.is_file():
+                dst = out_dir / src.relative_to(tmp)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir / REPORT_NAME

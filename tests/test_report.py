@@ -1,0 +1,232 @@
+"""The report reads the analysis faithfully, escapes all untrusted text, and writes atomically."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from test_report_synthetic import (
+    CONDITIONS,
+    HOSTILE_CATEGORY,
+    PLANTED_CLOSE,
+    PLANTED_IMG,
+    PLANTED_SCRIPT,
+    synthetic_analysis,
+    synthetic_manifest,
+    synthetic_records,
+)
+from typer.testing import CliRunner
+
+from deconfound.cli import app
+from deconfound.errors import InputError
+from deconfound.records.io import write_records
+from deconfound.report import build_report, script_json
+from deconfound.report.explorer import response_state
+from deconfound.report.values import estimate, estimate_text, interval
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("report")
+    html = build_report(
+        synthetic_analysis(), synthetic_records(), out, manifest=synthetic_manifest()
+    )
+    return html, html.read_text(encoding="utf-8")
+
+
+def test_report_writes_html_figures_in_three_formats_and_csv_tables(
+    built: tuple[Path, str],
+) -> None:
+    html, _ = built
+    out = html.parent
+    stems = {p.stem for p in (out / "figures").iterdir()}
+    assert {"states_by_condition", "comparison1_forest", "comparison1_transitions"} <= stems
+    for stem in stems:
+        assert {p.suffix for p in (out / "figures").glob(f"{stem}.*")} == {".png", ".svg", ".pdf"}
+    assert {p.name for p in (out / "tables").iterdir()} >= {
+        "summary.csv",
+        "comparisons.csv",
+        "transitions.csv",
+        "scenarios.csv",
+    }
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+
+
+def test_html_is_self_contained(built: tuple[Path, str]) -> None:
+    _, text = built
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert "<link" not in text
+    assert 'src="data:image/svg+xml;base64,' in text
+
+
+def test_untrusted_text_is_escaped_everywhere(built: tuple[Path, str]) -> None:
+    _, text = built
+    for planted in (PLANTED_SCRIPT, PLANTED_IMG, PLANTED_CLOSE, HOSTILE_CATEGORY):
+        assert planted not in text
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;I will not do that." in text
+    assert "&lt;img src=x onerror=&#34;window.__pwned = 2&#34;&gt;" in text
+    # the only script elements are our JSON data block and our own code
+    assert len(re.findall(r"<script", text)) == 2
+    assert "window.__pwned" not in "".join(re.findall(r"<script[^>]*>(.*?)</script>", text, re.S))
+
+
+def test_script_json_cannot_close_its_element() -> None:
+    text = str(script_json({"label": "</script><script>alert(1)</script> & \u2028"}))
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"label": "</script><script>alert(1)</script> & \u2028"}
+
+
+def test_summary_shows_the_analysis_numbers_not_recomputed_ones(built: tuple[Path, str]) -> None:
+    html, text = built
+    analysis = synthetic_analysis()
+    # the synthetic analysis deliberately disagrees with the records' tallies: the report must
+    # show the analysis' figures (30.0% baseline IR), not a count of the records (5/12)
+    assert "30.0% [10.0, 50.0]%" in text
+    assert "41.7%" not in text
+    summary = pd.read_csv(html.parent / "tables" / "summary.csv")
+    for cond in CONDITIONS:
+        row = summary[summary["condition"] == cond].iloc[0]
+        assert row["ir"] == pytest.approx(analysis["conditions"][cond]["ir"]["estimate"])
+        assert row["ir_engaged_ci_hi"] == pytest.approx(
+            analysis["conditions"][cond]["ir_engaged"]["ci"][1]
+        )
+    comps = pd.read_csv(html.parent / "tables" / "comparisons.csv")
+    assert comps["sace_pooled_lo"].tolist() == [-0.2022, -0.2022]
+    assert comps["manski_hi"].tolist() == [0.6754, 0.6754]
+
+
+def test_comparison_shows_verdict_estimands_and_assumptions(built: tuple[Path, str]) -> None:
+    _, text = built
+    assert "Synthetic verdict: the IR drop is within what the refusal shift explains." in text
+    assert "ΔIR −5.5 pp [−20.0, +9.0] pp, p = 0.310" in text
+    assert "pooled bounds [−20.2, +34.1] pp" in text
+    assert "monotonicity: the treatment never turns a refusal into engagement" in text
+    assert "tipping point: 30.3%" in text
+
+
+def test_condition_prompts_are_shown_verbatim_and_escaped(built: tuple[Path, str]) -> None:
+    _, text = built
+    assert "Act ethically. &lt;script&gt;window.__pwned=7&lt;/script&gt;" in text
+
+
+def test_explorer_has_one_row_per_scenario_and_flags_label_conflicts(
+    built: tuple[Path, str],
+) -> None:
+    _, text = built
+    rows = re.findall(r'<tr class="scenario" id="[^"]+" data-scenario="([^"]+)"', text)
+    assert sorted(rows) == [f"scenario-{i:02d}" for i in range(1, 13)]
+    conflicts = re.findall(r'data-scenario="([^"]+)"[^>]*data-conflict="1"', text, re.S)
+    assert conflicts == ["scenario-09"]
+
+
+def test_missing_optional_keys_render_as_not_computed(tmp_path: Path) -> None:
+    analysis: dict[str, Any] = {
+        "conditions": {c: {"ir": {"estimate": 0.1, "ci": [0, 0.2]}} for c in CONDITIONS},
+        "comparisons": [{"baseline": "baseline", "treatment": "ethics prompt"}],
+    }
+    text = build_report(
+        analysis, synthetic_records(), tmp_path / "out", figure_formats=()
+    ).read_text()
+    assert "ΔIR not computed" in text
+    assert "Manski bounds not computed" in text
+    assert "Verdict: not computed by the analysis." in text
+    assert "Judge agreement: not computed." in text
+    assert "Refusal kinds: not computed" in text
+
+
+def test_smoke_model_records_get_the_plumbing_only_banner(tmp_path: Path) -> None:
+    analysis = {"conditions": {c: {} for c in CONDITIONS}}
+    smoke = build_report(analysis, synthetic_records(smoke=True), tmp_path / "a", figure_formats=())
+    real = build_report(analysis, synthetic_records(), tmp_path / "b", figure_formats=())
+    assert "plumbing only, not findings" in smoke.read_text()
+    assert "plumbing only, not findings" not in real.read_text()
+
+
+def test_judge_agreement_is_shown_when_given(tmp_path: Path) -> None:
+    agreement = [{"judges": ["kw", "llm"], "label": "engagement", "kappa": 0.41, "ac1": 0.6}]
+    text = build_report(
+        {"conditions": {c: {} for c in CONDITIONS}},
+        synthetic_records(),
+        tmp_path / "o",
+        agreement=agreement,
+        figure_formats=(),
+    ).read_text()
+    assert "kw vs llm · engagement" in text
+    assert "0.410" in text
+    assert (tmp_path / "o" / "figures" / "judge_agreement.svg").is_file()
+
+
+def test_analysis_conditions_missing_from_records_is_an_input_error(tmp_path: Path) -> None:
+    analysis = synthetic_analysis()
+    analysis["conditions"]["ghost"] = {}
+    with pytest.raises(InputError, match="ghost"):
+        build_report(analysis, synthetic_records(), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_response_state_counts_a_convergent_response_as_engaged_whatever_the_keyword() -> None:
+    assert response_state("ok", "refusal", True) == "ic"
+    assert response_state("ok", "refusal", False) == "refusal"
+    assert response_state("ok", "engaged", False) == "no_ic"
+    assert response_state("ok", "partial", None) == "partial"
+    assert response_state("error", "engaged", True) == "invalid"
+
+
+def test_value_readers_accept_common_shapes_and_refuse_to_invent() -> None:
+    assert interval({"lower": -0.1, "upper": 0.2}) == (-0.1, 0.2)
+    assert interval([float("nan"), 0.2]) is None
+    assert estimate(None) is None
+    assert estimate({"estimate": None}) is None
+    assert estimate_text(None) == "not computed"
+    est = estimate({"estimate": 0.5, "ci": [0.4, 0.6], "p_value": 0.0001})
+    assert estimate_text(est) == "50.0% [40.0, 60.0]%, p < 0.001"
+
+
+def test_cli_report_writes_the_report(tmp_path: Path) -> None:
+    records = write_records(synthetic_records(), tmp_path / "records.parquet")
+    minimal = {"conditions": {c: {} for c in CONDITIONS}}
+    (tmp_path / "analysis.json").write_text(json.dumps(minimal))
+    (tmp_path / "manifest.json").write_text(json.dumps(synthetic_manifest()))
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            str(tmp_path / "analysis.json"),
+            "--records",
+            str(records),
+            "--manifest",
+            str(tmp_path / "manifest.json"),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out" / "report.html").read_text()
+    assert "sha256" in text and "Act ethically." in text
+
+
+def test_cli_finds_the_records_path_recorded_in_the_analysis(tmp_path: Path) -> None:
+    write_records(synthetic_records(), tmp_path / "records.parquet")
+    analysis = {"conditions": {c: {} for c in CONDITIONS}, "records": "records.parquet"}
+    (tmp_path / "analysis.json").write_text(json.dumps(analysis))
+    result = CliRunner().invoke(
+        app, ["report", str(tmp_path / "analysis.json"), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_cli_bad_analysis_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    records = write_records(synthetic_records(), tmp_path / "records.parquet")
+    (tmp_path / "analysis.json").write_text('{"conditions": {"baseline": {}},\n oops}')
+    result = CliRunner().invoke(
+        app,
+        ["report", str(tmp_path / "analysis.json"), "-r", str(records), "-o", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 2
+    assert "line 2" in result.output
+    assert not (tmp_path / "o").exists()
