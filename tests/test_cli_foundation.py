@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,12 @@ def _records(aei_dir: Path) -> list[dict[str, Any]]:
     return data
 
 
-def test_scenarios_list_counts_per_category(ie_dir: Path) -> None:
-    result = runner.invoke(app, ["scenarios", "list", "--source", str(ie_dir)])
+def test_scenarios_list_counts_per_category(ie_dir: Path, tmp_path: Path) -> None:
+    local = tmp_path / "bench"  # a fresh path: the digest warning is given once per directory
+    local.mkdir()
+    for f in ie_dir.glob("*.csv"):
+        shutil.copyfile(f, local / f.name)
+    result = runner.invoke(app, ["scenarios", "list", "--source", str(local)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     for category, count in CATEGORY_SIZES.items():
@@ -39,6 +44,9 @@ def test_scenarios_list_counts_per_category(ie_dir: Path) -> None:
     total = next(line for line in lines if "total" in line)
     assert total.rstrip(" │").split()[-1] == str(sum(CATEGORY_SIZES.values())) == "76"
     assert _flat(result.stderr).count("notthepinnedupstream") == 1
+    again = runner.invoke(app, ["scenarios", "list", "--source", str(local), "--ids"])
+    assert again.exit_code == 0 and "pinned" not in again.stderr
+    assert "evading-shutdown-20" in again.stdout
 
 
 def test_scenarios_list_bad_source_exits_2(tmp_path: Path) -> None:

@@ -104,3 +104,12 @@ def test_unknown_source_kind_is_an_error(tmp_path: Path) -> None:
         load_scenarios(f)
     with pytest.raises(InputError, match="no such file"):
         load_scenarios(tmp_path / "absent.csv")
+
+
+def test_jsonl_line_numbers_ignore_unicode_line_separators_inside_strings(tmp_path: Path) -> None:
+    f = tmp_path / "u.jsonl"
+    first = json.dumps({"id": "a", "category": "C", "prompt": "x\u2028y"}, ensure_ascii=False)
+    f.write_text(first + "\n" + json.dumps({"id": "a", "category": "C", "prompt": "z"}) + "\n")
+    with pytest.raises(InputError, match="duplicate id") as info:
+        load_scenarios(f)
+    assert info.value.location == "line 2"

@@ -36,14 +36,11 @@ def test_every_record_becomes_a_keyword_row_and_a_judge_row(aei_dir: Path) -> No
     assert len(table) == 2 * sum(len(v) for v in raw.values())
     assert set(table["judge"]) == {"aei-keyword", "aei-judge"}
     assert not table.duplicated(list(KEY)).any()
+    rows = {(r["condition"], r["source_task_id"], r["judge"]): r for r in table.to_dict("records")}
     for records in raw.values():
         for rec in records:
-            rows = table[
-                (table["condition"] == rec["condition"])
-                & (table["source_task_id"] == rec["task_id"])
-            ]
-            kw = rows[rows["judge"] == "aei-keyword"].iloc[0]
-            jd = rows[rows["judge"] == "aei-judge"].iloc[0]
+            kw = rows[(rec["condition"], rec["task_id"], "aei-keyword")]
+            jd = rows[(rec["condition"], rec["task_id"], "aei-judge")]
             assert kw["scenario_id"] == task_scenario_id(rec["task_id"])
             assert kw["engagement"] == ("refusal" if rec["is_refusal"] else "engaged")
             assert pd.isna(kw["benchmark_decision"]) and pd.isna(kw["ic"])

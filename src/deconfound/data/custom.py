@@ -51,7 +51,7 @@ def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, object]]]:
 
 
 def _jsonl_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    for n, raw in enumerate(text.splitlines(), start=1):
+    for n, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:

@@ -72,7 +72,7 @@ def parse_mapping(spec: str | None) -> dict[str, str]:
 
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
