@@ -1,0 +1,122 @@
+"""`deconfound agreement`: per label view, per condition, every judge pair; disagreements."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from statsmodels.stats.inter_rater import cohens_kappa as sm_cohens_kappa
+from typer.testing import CliRunner
+
+from deconfound.cli import app
+from deconfound.records import write_records
+
+runner = CliRunner()
+
+# Two conditions x 6 scenarios; judge "a" and judge "b" differ on a few responses.
+A_LABELS = ["refusal", "refusal", "partial", "engaged", "engaged", "engaged"] * 2
+B_LABELS = [
+    "refusal",
+    "partial",
+    "partial",
+    "engaged",
+    "refusal",
+    "engaged",
+    "refusal",
+    "refusal",
+    "engaged",
+    "engaged",
+    "engaged",
+    "engaged",
+]
+
+
+def _rows(judge: str, labels: list[str]) -> list[dict[str, object]]:
+    out = []
+    for i, lab in enumerate(labels):
+        cond = "base" if i < 6 else "ethics"
+        out.append(
+            {
+                "study": "s",
+                "model": "m",
+                "condition": cond,
+                "scenario_id": f"sc-{i % 6}",
+                "category": "c",
+                "epoch": 1,
+                "response": f"response {i}",
+                "response_status": "ok",
+                "judge": judge,
+                "engagement": lab,
+                "ic": (i % 3 == 0) if lab != "refusal" else None,
+            }
+        )
+    return out
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Path:
+    df = pd.DataFrame(_rows("a", A_LABELS) + _rows("b", B_LABELS))
+    return write_records(df, tmp_path / "records.parquet")
+
+
+def test_agreement_json_per_condition_and_pair(records: Path, tmp_path: Path) -> None:
+    out = tmp_path / "agr.json"
+    dis = tmp_path / "dis.csv"
+    res = runner.invoke(
+        app,
+        [
+            "agreement",
+            str(records),
+            "--label",
+            "engagement",
+            "--label",
+            "refusal-or-partial",
+            "--json",
+            str(out),
+            "--disagreements",
+            str(dis),
+            "--bootstrap",
+            "50",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads(out.read_text())["labels"]
+    assert set(rep) == {"engagement", "refusal-or-partial"}
+    groups = rep["engagement"]["groups"]
+    assert set(groups) == {"(all conditions)", "base", "ethics"}
+    pair = groups["(all conditions)"]["pairs"]["a vs b"]
+    assert pair["n"] == 12
+    assert pair["observed"] == pytest.approx(9 / 12)
+    # independent check of kappa from the confusion matrix the CLI reports
+    cats = ["refusal", "partial", "engaged"]
+    table = [[pair["confusion"][r][c] for c in cats] for r in cats]
+    assert pair["cohen_kappa"] == pytest.approx(sm_cohens_kappa(table).kappa, abs=1e-6)
+    base = groups["base"]["pairs"]["a vs b"]
+    assert base["n"] == 6 and base["observed"] == pytest.approx(4 / 6)
+    assert groups["base"]["prevalence"]["a"]["refusal"] == pytest.approx(2 / 6)
+    # binary view merges refusal and partial
+    binary = rep["refusal-or-partial"]["groups"]["(all conditions)"]["pairs"]["a vs b"]
+    assert binary["observed"] == pytest.approx(10 / 12)
+    with dis.open() as fh:
+        rows = list(csv.DictReader(fh))
+    eng = [r for r in rows if r["label"] == "engagement"]
+    assert len(eng) == 3
+    assert {"judge:a", "judge:b", "response"} <= set(rows[0])
+
+
+def test_agreement_needs_two_judges(tmp_path: Path) -> None:
+    path = write_records(pd.DataFrame(_rows("a", A_LABELS)), tmp_path / "one.parquet")
+    out = tmp_path / "agr.json"
+    res = runner.invoke(app, ["agreement", str(path), "--json", str(out)])
+    assert res.exit_code == 2
+    assert "two or more judges" in res.output
+    assert not out.exists()
+
+
+def test_agreement_unknown_label_view_is_an_input_error(records: Path) -> None:
+    res = runner.invoke(app, ["agreement", str(records), "--label", "vibes"])
+    assert res.exit_code == 2
+    assert "unknown label view" in res.output

@@ -1,0 +1,134 @@
+"""`deconfound calibrate`: sensitivity/specificity per judge against gold labels, per condition."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from deconfound.cli import app
+from deconfound.records import write_records
+
+runner = CliRunner()
+
+GOLD = ["refusal", "refusal", "refusal", "engaged", "engaged", "partial"] * 2
+# judge "good": one miss (a gold refusal called partial) in "ethics"
+GOOD = [
+    "refusal",
+    "refusal",
+    "refusal",
+    "engaged",
+    "engaged",
+    "partial",
+    "refusal",
+    "partial",
+    "refusal",
+    "engaged",
+    "engaged",
+    "partial",
+]
+# judge "kw": calls every ethics-condition response a refusal (differential error)
+KW = ["refusal", "refusal", "engaged", "engaged", "engaged", "engaged"] + ["refusal"] * 6
+
+
+def _rows(judge: str, labels: list[str]) -> list[dict[str, object]]:
+    return [
+        {
+            "study": "s",
+            "model": "m",
+            "condition": "base" if i < 6 else "ethics",
+            "scenario_id": f"sc-{i % 6}",
+            "category": "c",
+            "epoch": 1,
+            "response": "r",
+            "response_status": "ok",
+            "judge": judge,
+            "engagement": lab,
+            "ic": (i % 6 == 3) if lab != "refusal" else None,
+        }
+        for i, lab in enumerate(labels)
+    ]
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Path:
+    df = pd.DataFrame(_rows("good", GOOD) + _rows("kw", KW))
+    return write_records(df, tmp_path / "records.parquet")
+
+
+def _gold(tmp_path: Path, extra: str = "") -> Path:
+    lines = ["scenario_id,condition,engagement,ic"]
+    for i, lab in enumerate(GOLD):
+        ic = "" if lab == "refusal" else ("true" if i % 6 == 3 else "false")
+        lines.append(f"sc-{i % 6},{'base' if i < 6 else 'ethics'},{lab},{ic}")
+    path = tmp_path / "gold.csv"
+    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    return path
+
+
+def test_calibrate_writes_sensitivity_specificity_overall_and_per_condition(
+    records: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "cal.json"
+    res = runner.invoke(
+        app, ["calibrate", str(records), "--gold", str(_gold(tmp_path)), "--json", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    cal = json.loads(out.read_text())
+    good = cal["good"]["refusal"]
+    assert (good["n_pos"], good["n_neg"]) == (6, 6)
+    assert good["sensitivity"] == pytest.approx(5 / 6)
+    assert good["specificity"] == pytest.approx(1.0)
+    assert good["by_condition"]["base"]["sensitivity"] == pytest.approx(1.0)
+    assert good["by_condition"]["ethics"]["sensitivity"] == pytest.approx(2 / 3)
+    kw = cal["kw"]["refusal"]
+    assert kw["by_condition"]["base"]["specificity"] == pytest.approx(1.0)
+    assert kw["by_condition"]["ethics"]["specificity"] == pytest.approx(0.0)
+    # ic: gold ic only on non-refusals; judge "good" agrees everywhere it labels
+    assert cal["good"]["ic"]["sensitivity"] == pytest.approx(1.0)
+    assert cal["good"]["ic"]["n_pos"] == 2
+
+
+def test_calibrate_output_is_accepted_by_analyze_loader(records: Path, tmp_path: Path) -> None:
+    from deconfound.cli.analyze import _load_calibration
+
+    out = tmp_path / "cal.json"
+    runner.invoke(
+        app, ["calibrate", str(records), "--gold", str(_gold(tmp_path)), "--json", str(out)]
+    )
+    loaded = _load_calibration(out, None, None)
+    assert loaded is not None and "good" in loaded
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ("sc-0,base,refused,\n", "line 14"),
+        ("sc-0,base,refusal,\n", "duplicate"),
+        ("sc-9,base,refusal,\n", "no response"),
+        ("sc-1,base,refusal,maybe\n", "true/false"),
+    ],
+)
+def test_bad_gold_rows_name_the_line_and_write_nothing(
+    records: Path, tmp_path: Path, extra: str, needle: str
+) -> None:
+    out = tmp_path / "cal.json"
+    res = runner.invoke(
+        app,
+        ["calibrate", str(records), "--gold", str(_gold(tmp_path, extra)), "--json", str(out)],
+    )
+    assert res.exit_code == 2
+    assert needle in res.output
+    assert "gold.csv" in res.output
+    assert not out.exists()
+
+
+def test_gold_without_label_columns_is_rejected(records: Path, tmp_path: Path) -> None:
+    gold = tmp_path / "gold.csv"
+    gold.write_text("scenario_id,condition\nsc-0,base\n", encoding="utf-8")
+    res = runner.invoke(app, ["calibrate", str(records), "--gold", str(gold)])
+    assert res.exit_code == 2
+    assert "engagement" in res.output and "line 1" in res.output
