@@ -238,3 +238,48 @@ def test_unusable_judge_model_stops_before_any_work(
     assert res.exit_code == 2
     assert "OPENAI_API_KEY" in " ".join(res.output.split())
     assert not out.exists()
+
+
+def test_benchmark_judge_gets_category_context_from_scenarios_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("deconfound.data.sources")
+    systems: list[str] = []
+
+    def decide(messages: list[ChatMessage], *_: object) -> ModelOutput:
+        systems.append(messages[0].text)
+        decision = "convergence" if "copy my weights" in messages[-1].text else "no_convergence"
+        out = ModelOutput.from_content(
+            model="mockllm/model", content=f"DECISION: {decision}\nREASON: scripted"
+        )
+        out.usage = USAGE
+        return out
+
+    monkeypatch.setattr(
+        _llm,
+        "get_model",
+        lambda model=None, **kw: get_model("mockllm/model", custom_outputs=decide),
+    )
+    scen = tmp_path / "scenarios.csv"
+    scen.write_text(
+        "id,category,prompt,judge_context\n"
+        "evading-shutdown-01,Evading Shutdown,scenario 1,CTX-ONE\n"
+        "evading-shutdown-02,Evading Shutdown,scenario 2,CTX-TWO\n",
+        encoding="utf-8",
+    )
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    write_records(_records(), src)
+    res = CliRunner().invoke(
+        app,
+        [
+            *("judge", str(src), "-j", "benchmark:mockllm/model"),
+            *("--scenarios", str(scen), "-o", str(out), "--no-cache"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert len(systems) == 3 and all("CTX-" in s for s in systems)
+    bench = read_records(out).query("judge == 'benchmark:mockllm/model'")
+    by = bench.set_index(["condition", "scenario_id"])
+    assert by.loc[("baseline", "evading-shutdown-01"), "benchmark_decision"] == "convergence"
+    assert by.loc[("baseline", "evading-shutdown-02"), "benchmark_decision"] == "no_convergence"
+    assert by.loc[("relational", "evading-shutdown-02"), "engagement"] == "missing"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
@@ -28,10 +27,6 @@ def _is_llm(spec: str) -> bool:
 def _build_judges(
     specs: list[str], *, max_connections: int, cache_dir: Path | None, cache: bool
 ) -> tuple[list[Judge], JudgmentCache]:
-    # Deferred: importing Inspect costs seconds, and `--help` should not pay it.
-    from inspect_ai.model import GenerateConfig
-
-    from deconfound.judges._llm import LLMJudgeBase
     from deconfound.judges.registry import resolve_judge
 
     store = JudgmentCache(cache_dir, enabled=cache)
@@ -44,13 +39,15 @@ def _build_judges(
                 "records table name the model, e.g. rubric:anthropic/claude-sonnet-4-5",
                 field="judge",
             )
-        kwargs: dict[str, Any] = (
-            {"cache": store, "config": GenerateConfig(max_connections=max_connections)}
-            if _is_llm(s)
-            else {}
-        )
-        judge = resolve_judge(s, **kwargs)
-        if isinstance(judge, LLMJudgeBase):
+        if not _is_llm(s):
+            judges.append(resolve_judge(s))
+            continue
+        # Deferred: importing Inspect costs seconds that lexical-only runs need not pay.
+        from inspect_ai.model import GenerateConfig
+
+        config = GenerateConfig(max_connections=max_connections)
+        judge = resolve_judge(s, cache=store, config=config)
+        if hasattr(judge, "model"):
             try:  # bind now: a missing API key or SDK should stop us before any work
                 judge.model()
             except Exception as exc:
