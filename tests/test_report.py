@@ -139,7 +139,7 @@ def test_missing_optional_keys_render_as_not_computed(tmp_path: Path) -> None:
 
 
 def test_smoke_model_records_get_the_plumbing_only_banner(tmp_path: Path) -> None:
-    analysis = {"conditions": {c: {} for c in CONDITIONS}}
+    analysis: dict[str, Any] = {"conditions": {c: {} for c in CONDITIONS}}
     smoke = build_report(analysis, synthetic_records(smoke=True), tmp_path / "a", figure_formats=())
     real = build_report(analysis, synthetic_records(), tmp_path / "b", figure_formats=())
     assert "plumbing only, not findings" in smoke.read_text()
@@ -188,7 +188,7 @@ def test_value_readers_accept_common_shapes_and_refuse_to_invent() -> None:
 
 def test_cli_report_writes_the_report(tmp_path: Path) -> None:
     records = write_records(synthetic_records(), tmp_path / "records.parquet")
-    minimal = {"conditions": {c: {} for c in CONDITIONS}}
+    minimal: dict[str, Any] = {"conditions": {c: {} for c in CONDITIONS}}
     (tmp_path / "analysis.json").write_text(json.dumps(minimal))
     (tmp_path / "manifest.json").write_text(json.dumps(synthetic_manifest()))
     result = CliRunner().invoke(

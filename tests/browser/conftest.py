@@ -1,0 +1,81 @@
+"""Headless Chromium for the report's browser tests: Debian's chromium driven by Playwright.
+
+The browser is never downloaded (no `playwright install`): scripts/setup.sh installs Debian's
+chromium when running as root. In CI a missing browser is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; run scripts/setup.sh as root (CI must run the browser tests)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed")
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page plus every console error, page error and network request it produced."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Any]:
+    """Open a local file in a fresh browser context; returns a :class:`Page`."""
+    contexts = []
+
+    def _open(path: Path) -> Page:
+        ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+        contexts.append(ctx)
+        page = Page(ctx.new_page())
+        page.page.goto(path.resolve().as_uri())
+        page.page.wait_for_load_state("load")
+        return page
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()

@@ -1,0 +1,101 @@
+"""The report in headless Chromium: loads cleanly, filters work, planted markup never runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_report_synthetic import (
+    HOSTILE_CATEGORY,
+    PLANTED_CLOSE,
+    PLANTED_IMG,
+    PLANTED_SCRIPT,
+    synthetic_analysis,
+    synthetic_manifest,
+    synthetic_records,
+)
+
+from deconfound.report import build_report
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("browser-report")
+    return build_report(
+        synthetic_analysis(),
+        synthetic_records(),
+        out,
+        manifest=synthetic_manifest(),
+        figure_formats=(),
+    )
+
+
+def _visible_ids(page: Any) -> list[str]:
+    return list(
+        page.eval_on_selector_all(
+            "tr.scenario", "rows => rows.filter(r => !r.hidden).map(r => r.dataset.scenario)"
+        )
+    )
+
+
+def test_report_loads_without_console_errors_or_network(report: Path, open_page: Any) -> None:
+    p = open_page(report)
+    assert p.errors == []
+    assert [u for u in p.requests if not u.startswith(("file:", "data:"))] == []
+    # our script ran (it fills the count), so the CSP hash matches the inlined code
+    assert p.page.text_content("#f-count") == "12 of 12 scenarios shown"
+    # every figure decoded
+    broken = p.page.eval_on_selector_all("img", "imgs => imgs.filter(i => !i.naturalWidth).length")
+    assert broken == 0
+
+
+def test_planted_markup_shows_as_text_and_never_runs(report: Path, open_page: Any) -> None:
+    p = open_page(report)
+    # would fire the planted onmouseover if the category were markup
+    p.page.hover("tr.scenario[data-scenario='scenario-02'] td.scen .note")
+    assert p.page.evaluate("typeof window.__pwned") == "undefined"
+    body = p.page.inner_text("body")
+    for planted in (PLANTED_SCRIPT, PLANTED_IMG, PLANTED_CLOSE, HOSTILE_CATEGORY):
+        assert planted in body
+    assert p.page.locator("img[src='x']").count() == 0
+    assert p.errors == []
+
+
+def test_category_filter_hides_other_categories(report: Path, open_page: Any) -> None:
+    p = open_page(report)
+    p.page.select_option("#f-category", label="Evading Shutdown")
+    visible = _visible_ids(p.page)
+    assert visible == [f"scenario-{i:02d}" for i in range(1, 13, 2)]
+    assert p.page.text_content("#f-count") == "6 of 12 scenarios shown"
+    p.page.select_option("#f-category", label=HOSTILE_CATEGORY)
+    assert _visible_ids(p.page) == [f"scenario-{i:02d}" for i in range(2, 13, 2)]
+    p.page.select_option("#f-category", value="")
+    assert len(_visible_ids(p.page)) == 12
+
+
+def test_transition_filter_shows_only_scenarios_with_that_transition(
+    report: Path, open_page: Any
+) -> None:
+    p = open_page(report)
+    options = p.page.eval_on_selector_all(
+        "#f-transition option", "os => os.map(o => [o.value, o.textContent])"
+    )
+    value, label = next(
+        (v, t) for v, t in options if v == "0:ic->refusal"
+    )  # baseline IC -> ethics prompt refusal
+    assert "engaged, IC → refusal" in label
+    p.page.select_option("#f-transition", value=value)
+    # plan strings in the fixture: baseline/ethics states "ir" are scenarios 3 and 10
+    assert _visible_ids(p.page) == ["scenario-03", "scenario-10"]
+
+
+def test_conflict_filter_and_search(report: Path, open_page: Any) -> None:
+    p = open_page(report)
+    p.page.check("#f-conflict")
+    assert _visible_ids(p.page) == ["scenario-09"]
+    p.page.uncheck("#f-conflict")
+    p.page.fill("#f-search", "I will not do that")
+    assert _visible_ids(p.page) == ["scenario-01"]
