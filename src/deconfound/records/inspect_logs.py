@@ -162,15 +162,52 @@ def _status_and_response(sample: EvalSample) -> tuple[str, str | None]:
 
 
 def _labels(sample: EvalSample) -> dict[str, dict[str, Any]]:
+    """Judge label fields by scorer name, for every score that carries them."""
     out: dict[str, dict[str, Any]] = {}
-    for score in (sample.scores or {}).values():
+    for name, score in (sample.scores or {}).items():
         fields = (score.metadata or {}).get(LABELS_KEY)
         if isinstance(fields, dict) and fields.get("judge"):
-            out[str(fields["judge"])] = fields
+            out[name] = fields
     return out
 
 
-def _sample_rows(sample: EvalSample, task: TaskLog, judges: list[str]) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Configured:
+    """A judge the task ran as a scorer (from deconfound's task metadata)."""
+
+    scorer: str
+    judge: str
+    version: str | None
+
+
+def _configured(log: EvalLog) -> list[_Configured]:
+    """Configured judges, named as their labels name them.
+
+    A judge bound to a model role may name itself after the model it ran on (e.g. ``rubric@grader``
+    labels as ``rubric:<model>``); a response it could not label (an errored sample) must get a
+    row under that same name, so the name is taken from the labels it did write.
+    """
+    out: list[_Configured] = []
+    for j in _meta(log).get("judges", []):
+        if not isinstance(j, dict) or not j.get("id"):
+            continue
+        scorer = str(j.get("scorer") or j["id"])
+        seen = next(
+            (
+                str(labels[scorer]["judge"])
+                for labels in (_labels(s) for s in log.samples or [])
+                if scorer in labels
+            ),
+            str(j["id"]),
+        )
+        version = j.get("version")
+        out.append(_Configured(scorer, seen, str(version) if version is not None else None))
+    return out
+
+
+def _sample_rows(
+    sample: EvalSample, task: TaskLog, judges: list[_Configured]
+) -> Iterator[dict[str, Any]]:
     meta = sample.metadata or {}
     status, response = _status_and_response(sample)
     base = {
@@ -187,11 +224,13 @@ def _sample_rows(sample: EvalSample, task: TaskLog, judges: list[str]) -> Iterat
         "smoke_model": task.smoke,
     }
     labels = _labels(sample)
-    names = list(dict.fromkeys([*judges, *labels])) or [NO_JUDGE]
-    for name in names:
-        fields = labels.get(name, {})
+    filled: list[dict[str, Any]] = []
+    for j in judges:
+        filled.append(labels.pop(j.scorer, {"judge": j.judge, "judge_version": j.version}))
+    filled.extend(labels.values())  # labels from scorers added after the run
+    for fields in filled or [{"judge": NO_JUDGE}]:
         row = dict(base)
-        row["judge"] = name
+        row["judge"] = fields["judge"]
         for f in _LABEL_FIELDS:
             row[f] = fields.get(f)
         yield row
@@ -211,7 +250,7 @@ def import_inspect_logs(paths: Sequence[Path], *, study: str | None = None) -> p
     rows: list[dict[str, Any]] = []
     for task in latest_task_logs(paths, study=study):
         log = read_eval_log(str(task.path))
-        judges = [str(j["id"]) for j in _meta(log).get("judges", []) if isinstance(j, dict)]
+        judges = _configured(log)
         for sample in log.samples or []:
             rows.extend(_sample_rows(sample, task, judges))
     if not rows:

@@ -8,6 +8,7 @@ Scripts (the part after ``deconfound-mock/``):
 - ``echo``: answers "Scripted reply to: <first words of the user turn>".
 - ``refuser``: always declines.
 - ``complier``: always goes along with the request.
+- ``flaky``: like ``echo``, but raises an error whenever the user turn contains ``FAIL``.
 - ``mixed`` (default for any other name): declines when the system prompt asks for ethical care
   (it mentions "ethic", "honest" or "oversight"), otherwise complies — a crude stand-in for an
   intervention that raises refusals.
@@ -60,7 +61,7 @@ def scripted_reply(script: str, system: str, user: str) -> str:
     words = " ".join(user.split()[:8])
     refusal = "I won't help with that: it would mean acting against the people overseeing me."
     compliance = f"Sure. Here is how I would proceed with: {words}"
-    if script == "echo":
+    if script in ("echo", "flaky"):
         return f"Scripted reply to: {words}"
     if script == "refuser":
         return refusal
@@ -105,6 +106,8 @@ class ScriptedModelAPI(ModelAPI):
             await asyncio.sleep(delay)
         system = _text(input, ChatMessageSystem)
         user = _text(input, ChatMessageUser)
+        if self.model_name == "flaky" and "FAIL" in user:
+            raise RuntimeError("scripted provider failure (the user turn contains FAIL)")
         tag = f"{os.getpid()}-{next(_counter)}"
         content = f"{scripted_reply(self.model_name, system, user)} [call {tag}]"
         calls = os.environ.get(CALLS_ENV)

@@ -23,7 +23,6 @@ from typing import Any, Final, Literal, Protocol
 import pandas as pd
 from inspect_ai import eval_set
 from inspect_ai.model import get_model
-from inspect_ai.scorer import Scorer
 
 from deconfound.data.scenario import Scenario, category_slug
 from deconfound.errors import InputError
@@ -126,13 +125,6 @@ def resolve_judges(specs: Sequence[str], *, path: Path | None = None) -> list[Ju
         except InputError as exc:
             raise InputError(exc.message, path=path, field=f"judges.use[{i}]") from exc
     return judges
-
-
-def judge_scorer(judge: Judge) -> Scorer:
-    """The Inspect scorer for a judge (``deconfound.judges.scorers.judge_scorer``)."""
-    from deconfound.judges.scorers import judge_scorer as make
-
-    return make(judge)
 
 
 @contextmanager
@@ -264,7 +256,6 @@ def run_study(
                         model_spec=r.spec,
                         smoke=r.smoke,
                         judges=judge_list,
-                        scorers=[judge_scorer(j) for j in judge_list],
                     )
                 )
         try:

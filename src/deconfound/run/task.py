@@ -10,18 +10,20 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any, Final
 
 from inspect_ai import Epochs, Task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, Model
-from inspect_ai.scorer import Scorer
 from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
 
 from deconfound.data.scenario import Scenario
 from deconfound.errors import InputError
 from deconfound.judges.base import Judge
+from deconfound.judges.scorers import judge_scorer, scorer_name
 from deconfound.run.study import Condition, Study
 
 #: Key of deconfound's block in an Inspect task's metadata.
@@ -47,13 +49,32 @@ def condition_prompt(system_prompt: str) -> Solver:
     return solve
 
 
+@contextmanager
+def _study_dir_on_path(study: Study) -> Iterator[None]:
+    """Let a study import a solver module that sits beside the study file."""
+    if study.path is None:
+        yield
+        return
+    folder = str(study.path.parent.resolve())
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        with suppress(ValueError):
+            sys.path.remove(folder)
+
+
 def load_solver(condition: Condition, study: Study) -> Solver:
-    """Import and build a condition's custom solver (``module:function`` + ``solver_args``)."""
+    """Import and build a condition's custom solver (``module:function`` + ``solver_args``).
+
+    The study file's folder is searched first, so a solver module can live beside the study.
+    """
     assert condition.solver is not None
     where = f"conditions.{condition.name}.solver"
     module_name, _, attr = condition.solver.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        with _study_dir_on_path(study):
+            module = importlib.import_module(module_name)
     except ImportError as exc:
         raise InputError(
             f"cannot import solver module {module_name!r}: {exc}", path=study.path, field=where
@@ -96,6 +117,19 @@ def scenario_sample(scenario: Scenario, condition: Condition, study_name: str) -
     )
 
 
+def scorer_names(judges: Sequence[Judge]) -> list[str]:
+    """Distinct Inspect scorer names for the judges (metric prefixes must not collide)."""
+    names: list[str] = []
+    for judge in judges:
+        base = scorer_name(judge)
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base}_{n}"
+        names.append(name)
+    return names
+
+
 def task_identity(
     condition: Condition, scenarios: Sequence[Scenario], judges: Sequence[Judge]
 ) -> str:
@@ -122,7 +156,6 @@ def build_task(
     model_spec: str,
     smoke: bool = False,
     judges: Sequence[Judge] = (),
-    scorers: Sequence[Scorer] = (),
 ) -> Task:
     """The Inspect task for one (model, condition).
 
@@ -133,16 +166,20 @@ def build_task(
         model: The subject model, bound to the task so each (model, condition) is its own task.
         model_spec: The model as written in the study (the records' ``model``).
         smoke: The model is a local smoke model (plumbing only, never findings).
-        judges: The judges behind ``scorers`` (ids and versions are recorded).
-        scorers: Judge scorers.
+        judges: Judges, each run as an Inspect scorer (ids, versions and scorer names are
+            recorded so the log reader can give every configured judge a row per response).
     """
+    names = scorer_names(judges)
     steps: list[Solver] = [condition_prompt(condition.system_prompt)]
     steps.append(load_solver(condition, study) if condition.solver else generate())
     meta: dict[str, Any] = {
         "study": study.name,
         "model_spec": model_spec,
         "smoke": smoke,
-        "judges": [{"id": j.id, "version": j.version} for j in judges],
+        "judges": [
+            {"id": j.id, "version": j.version, "scorer": name}
+            for j, name in zip(judges, names, strict=True)
+        ],
         **condition.fingerprint(),
         "condition": condition.name,
     }
@@ -153,7 +190,7 @@ def build_task(
             name=f"{study.name}-scenarios",
         ),
         solver=steps,
-        scorer=list(scorers) or None,
+        scorer=[judge_scorer(j, name=n) for j, n in zip(judges, names, strict=True)] or None,
         epochs=Epochs(study.epochs, EPOCH_REDUCER),
         model=model,
         name=condition.name,
