@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -89,9 +89,10 @@ def _log_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 def _created(log: EvalLog) -> datetime:
     try:
-        return datetime.fromisoformat(log.eval.created)
+        created = datetime.fromisoformat(log.eval.created)
     except ValueError:
-        return datetime.min
+        return datetime.min.replace(tzinfo=UTC)
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
 
 
 def _meta(log: EvalLog) -> dict[str, Any]:
@@ -126,7 +127,8 @@ def latest_task_logs(paths: Sequence[Path], *, study: str | None = None) -> list
         groups.setdefault(_identity(header, study), []).append((header, f))
     chosen: list[TaskLog] = []
     for key, logs in groups.items():
-        logs.sort(key=lambda lf: _created(lf[0]), reverse=True)
+        # Inspect's timestamps have one-second resolution; the file time breaks ties.
+        logs.sort(key=lambda lf: (_created(lf[0]), lf[1].stat().st_mtime_ns), reverse=True)
         success = [lf for lf in logs if lf[0].status == "success"]
         header, path = (success or logs)[0]
         results = header.results
