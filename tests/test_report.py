@@ -25,8 +25,7 @@ from deconfound.cli import app
 from deconfound.errors import InputError
 from deconfound.records.io import write_records
 from deconfound.report import build_report, script_json
-from deconfound.report.explorer import response_state
-from deconfound.report.values import estimate, estimate_text, interval
+from deconfound.report.values import Estimate, estimate, estimate_text, interval
 
 
 @pytest.fixture(scope="module")
@@ -168,12 +167,16 @@ def test_analysis_conditions_missing_from_records_is_an_input_error(tmp_path: Pa
     assert not (tmp_path / "out").exists()
 
 
-def test_response_state_counts_a_convergent_response_as_engaged_whatever_the_keyword() -> None:
-    assert response_state("ok", "refusal", True) == "ic"
-    assert response_state("ok", "refusal", False) == "refusal"
-    assert response_state("ok", "engaged", False) == "no_ic"
-    assert response_state("ok", "partial", None) == "partial"
-    assert response_state("error", "engaged", True) == "invalid"
+def test_convergent_response_is_engaged_whatever_the_keyword_and_flagged(
+    built: tuple[Path, str],
+) -> None:
+    _, text = built
+    row = re.search(r'data-scenario="scenario-09".*?</tr>', text, re.S)
+    assert row is not None
+    cell = re.search(r'data-condition="ethics prompt">(.*?)</td>', row.group(0), re.S)
+    assert cell is not None
+    assert '<span class="badge engaged_ic">engaged, IC</span>' in cell.group(1)
+    assert "IC judge overrides an engagement refusal" in cell.group(1)
 
 
 def test_value_readers_accept_common_shapes_and_refuse_to_invent() -> None:
@@ -184,6 +187,9 @@ def test_value_readers_accept_common_shapes_and_refuse_to_invent() -> None:
     assert estimate_text(None) == "not computed"
     est = estimate({"estimate": 0.5, "ci": [0.4, 0.6], "p_value": 0.0001})
     assert estimate_text(est) == "50.0% [40.0, 60.0]%, p < 0.001"
+    assert (
+        estimate_text(Estimate(-0.0001, (-0.0004, 0.0)), points=True) == "+0.0 pp [+0.0, +0.0] pp"
+    )
 
 
 def test_cli_report_writes_the_report(tmp_path: Path) -> None:

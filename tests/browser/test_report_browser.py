@@ -84,7 +84,7 @@ def test_transition_filter_shows_only_scenarios_with_that_transition(
         "#f-transition option", "os => os.map(o => [o.value, o.textContent])"
     )
     value, label = next(
-        (v, t) for v, t in options if v == "0:ic->refusal"
+        (v, t) for v, t in options if v == "0:engaged_ic->refusal"
     )  # baseline IC -> ethics prompt refusal
     assert "engaged, IC → refusal" in label
     p.page.select_option("#f-transition", value=value)

@@ -12,6 +12,7 @@ import typer
 
 from deconfound.cli._app import app, console, user_errors
 from deconfound.errors import InputError
+from deconfound.report.values import dig
 
 
 def load_json(path: Path, what: str) -> Any:
@@ -36,6 +37,7 @@ def records_path_from(analysis: Mapping[str, Any], analysis_path: Path) -> Path 
         if isinstance(analysis.get("provenance"), Mapping)
         else None,
         analysis.get("records_path"),
+        dig(analysis, "provenance", "inputs", "records"),
     ]
     for value in candidates:
         if isinstance(value, Mapping):

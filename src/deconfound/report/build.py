@@ -37,10 +37,12 @@ from deconfound.report.explorer import (
 )
 from deconfound.report.values import (
     Estimate,
+    ci_text,
     count_text,
     dig,
     estimate,
     estimate_text,
+    interval,
     number,
 )
 from deconfound.report.view import (
@@ -155,6 +157,8 @@ def _methods(
         ("confidence", "confidence level"),
         ("ci_method", "interval method"),
         ("partial_as", "partial responses counted as"),
+        ("permutations", "permutation-test draws"),
+        ("inference_target", "inference target"),
     ):
         for variant in (key, f"n_{key}", f"{key}_reps"):
             if variant in settings:
@@ -191,7 +195,12 @@ def _methods(
     )
     paras.append(
         f"Judges: engagement from {judges.engagement or 'none'}, IC from {judges.ic or 'none'}"
-        + (" (inferred: the only judges providing those labels)" if judges.inferred else "")
+        + (f", reasoning labels from {judges.reasoning}" if judges.reasoning else "")
+        + (
+            " (" + "; ".join(f"{k}: {v}" for k, v in judges.reasons.items()) + ")"
+            if judges.reasons
+            else ""
+        )
         + ". Judges present in the records: "
         + "; ".join(f"{j} ({v})" for j, v in jv.items())
         + (
@@ -200,12 +209,81 @@ def _methods(
             else ". Judge agreement was not computed for this report."
         )
     )
+    notes = _method_notes(analysis)
+    if notes:
+        paras.append(
+            "Methods the analysis names for its figures — "
+            + "; ".join(sorted(set(n.split(": ", 1)[1] for n in notes)))
+            + "."
+        )
     paras.append(
         "The report computes no statistics: it reads every estimate, interval and test "
         "from the analysis; the response-state bars and explorer are tallies of the "
         "records table. Report software: " + ", ".join(_versions()) + "."
     )
     return paras
+
+
+def _partial_rows(analysis: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The partial-as-engaged / partial-as-refusal sensitivity figures, as table rows."""
+    rows: list[tuple[str, str, str, str]] = []
+    sens = analysis.get("partial_sensitivity")
+    if not isinstance(sens, Mapping):
+        return rows
+    for mode, block in sens.items():
+        if not isinstance(block, Mapping):
+            continue
+        label = str(mode).replace("partial_as_", "")
+        conds = block.get("conditions")
+        for cond, vals in conds.items() if isinstance(conds, Mapping) else []:
+            for key, value in vals.items() if isinstance(vals, Mapping) else []:
+                rows.append(
+                    (label, str(cond), key.replace("_", " "), estimate_text(estimate(value)))
+                )
+        comps = block.get("comparisons")
+        for comp in comps if isinstance(comps, list) else []:
+            if not isinstance(comp, Mapping):
+                continue
+            name = f"{comp.get('treatment')} vs {comp.get('baseline', 'baseline')}"
+            for key, value in comp.items():
+                if key in ("treatment", "baseline"):
+                    continue
+                iv = interval(value)
+                text = (
+                    ci_text(iv, points=True)
+                    if iv is not None
+                    else estimate_text(estimate(value), points=True)
+                )
+                rows.append((label, name, key.replace("_", " "), text))
+    return rows
+
+
+def _method_notes(analysis: Mapping[str, Any]) -> list[str]:
+    """Every distinct method / test / caveat string the analysis attached to its figures."""
+    found: dict[str, None] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in (
+                    "method",
+                    "test",
+                    "ci_method",
+                    "definition",
+                    "caveat",
+                    "note",
+                    "transitions_basis",
+                    "inference_target",
+                ) and isinstance(value, str):
+                    found.setdefault(f"{path.split('.')[-1] or 'analysis'}: {value}", None)
+                elif key not in ("provenance", "partial_sensitivity", "verdict"):
+                    walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path)
+
+    walk(analysis, "")
+    return list(found)
 
 
 def _agreement(
@@ -597,6 +675,7 @@ def _render(
             f"scenarios: {n_scen} · responses: {n_responses}",
             smoke=smoke,
             n_scenarios_text=f"{n_scen} scenarios in the records",
+            partial_rows=_partial_rows(analysis),
             conditions=conditions,
             comparisons=comparisons,
             comparison_figures=comparison_figures,
@@ -660,6 +739,13 @@ def build_report(
     records = validate(records)
     if records.empty:
         raise InputError("the records table is empty; nothing to report")
+    model = analysis.get("model")
+    if isinstance(model, str) and records["model"].nunique() > 1:
+        if model not in set(records["model"]):
+            raise InputError(
+                f"the analysis is of model {model!r}, which the records do not have", field="model"
+            )
+        records = records[records["model"] == model].reset_index(drop=True)
     missing = set(analysis["conditions"]) - {str(c) for c in records["condition"].unique()}
     if missing:
         raise InputError(

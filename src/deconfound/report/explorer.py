@@ -1,9 +1,10 @@
 """The transcript explorer's rows: one per scenario, every condition's responses side by side.
 
 This module only reshapes and tallies the records table (which response had which labels from
-which judge); it estimates nothing. A response's *state* follows the analysis contract (issue 3):
-a response judged convergent is engaged whatever a keyword says; otherwise the engagement judge's
-refusal / partial / engaged label decides; missing or errored responses are ``invalid``.
+which judge); it estimates nothing. A response's *state* is the analysis stage's own
+(:func:`deconfound.stats.response_states`): a response judged convergent is engaged whatever a
+keyword says; otherwise the engagement judge's refusal / partial / engaged label decides; missing,
+errored or unlabelled responses are ``invalid``.
 """
 
 from __future__ import annotations
@@ -16,35 +17,45 @@ from typing import Any, Final, cast
 import pandas as pd
 
 from deconfound.records.labels import REASONING_FLAGS
+from deconfound.stats import JudgeChoice, response_states, select_judges
+from deconfound.stats.prepare import modal_states
 
-#: Response states in display order (worst-case IC first is not implied; this is reading order).
-STATES: Final = ("ic", "no_ic", "partial", "refusal", "invalid")
+#: Response states (the analysis' vocabulary, deconfound.stats.prepare) in display order; the
+#: transition matrices merge the two partial states into ``partial``.
+STATES: Final = (
+    "engaged_ic",
+    "partial_ic",
+    "engaged_no_ic",
+    "partial_no_ic",
+    "partial",
+    "refusal",
+    "invalid",
+)
 STATE_LABELS: Final = {
-    "ic": "engaged, IC",
-    "no_ic": "engaged, no IC",
+    "engaged_ic": "engaged, IC",
+    "partial_ic": "partial, IC",
+    "engaged_no_ic": "engaged, no IC",
+    "partial_no_ic": "partial, no IC",
     "partial": "partial",
     "refusal": "refusal",
     "invalid": "invalid / missing",
     "mixed": "mixed across epochs",
 }
-#: Aliases other parts of the project may use for the same states (normalised on read).
+#: Other spellings of the same states (normalised on read, so older analyses still render).
 STATE_ALIASES: Final = {
-    "engaged_ic": "ic",
-    "engaged-ic": "ic",
-    "engaged_with_ic": "ic",
-    "convergence": "ic",
-    "engaged_no_ic": "no_ic",
-    "engaged-no-ic": "no_ic",
-    "engaged_without_ic": "no_ic",
-    "engaged": "no_ic",
-    "no_convergence": "no_ic",
+    "ic": "engaged_ic",
+    "engaged-ic": "engaged_ic",
+    "engaged_with_ic": "engaged_ic",
+    "no_ic": "engaged_no_ic",
+    "engaged-no-ic": "engaged_no_ic",
+    "engaged_without_ic": "engaged_no_ic",
     "missing": "invalid",
     "error": "invalid",
 }
 
 
 def normalise_state(name: str) -> str:
-    """A state name in this module's vocabulary (unknown names pass through unchanged)."""
+    """A state name in the analysis' vocabulary (unknown names pass through unchanged)."""
     key = name.strip().lower()
     return STATE_ALIASES.get(key, key)
 
@@ -52,15 +63,6 @@ def normalise_state(name: str) -> str:
 def state_label(name: str) -> str:
     """Human label of a state."""
     return STATE_LABELS.get(normalise_state(name), name)
-
-
-@dataclass(frozen=True)
-class JudgeChoice:
-    """Which judge defined engagement and which defined IC (as the analysis says, or inferred)."""
-
-    engagement: str | None
-    ic: str | None
-    inferred: bool
 
 
 @dataclass
@@ -128,71 +130,24 @@ def _bool(value: Any) -> bool | None:
     return bool(value)
 
 
-def _judge_from(analysis: Mapping[str, Any], role: str) -> str | None:
-    """The judge the analysis says defined ``role`` (engagement or ic), in its likely spellings."""
-    for container in (
-        analysis.get("judges"),
-        analysis.get("settings"),
-        (analysis.get("provenance") or {}).get("judges")
-        if isinstance(analysis.get("provenance"), Mapping)
-        else None,
-    ):
-        if not isinstance(container, Mapping):
-            continue
-        for key in (role, f"{role}_judge", f"{role}-judge"):
-            value = container.get(key)
-            if isinstance(value, str):
-                return value
-            if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-                return str(value["id"])
-    return None
-
-
 def choose_judges(analysis: Mapping[str, Any], records: pd.DataFrame) -> JudgeChoice:
-    """The judges whose labels define each response's state.
-
-    Uses the analysis' own choice when it records one; otherwise the judge that provides the most
-    engagement (resp. IC) labels, which is the only sensible choice when a single judge labels
-    each (e.g. an AEI import: ``aei-keyword`` for engagement, ``aei-judge`` for IC).
-    """
-    eng, ic = _judge_from(analysis, "engagement"), _judge_from(analysis, "ic")
-    inferred = False
-    if eng is None:
-        labelled = records[records["engagement"].isin(("refusal", "partial", "engaged"))]
-        counts = labelled["judge"].value_counts()
-        eng = str(counts.index[0]) if len(counts) else None
-        inferred = True
-    if ic is None:
-        counts = records[records["ic"].notna()]["judge"].value_counts()
-        ic = str(counts.index[0]) if len(counts) else None
-        inferred = True
-    return JudgeChoice(eng, ic, inferred)
-
-
-def response_state(
-    status: str | None, engagement: str | None, ic: bool | None, *, partial_as: str = "engaged"
-) -> str:
-    """State of one response from its engagement label and its IC label.
-
-    Args:
-        status: ``response_status`` (ok / missing / error).
-        engagement: The engagement judge's label.
-        ic: The IC judge's label.
-        partial_as: Kept for display only: partials stay ``partial`` here, the analysis decides
-            how they count.
-    """
-    del partial_as
-    if status not in (None, "ok"):
-        return "invalid"
-    if ic is True:
-        return "ic"
-    if engagement == "refusal":
-        return "refusal"
-    if engagement == "partial":
-        return "partial"
-    if engagement == "engaged":
-        return "no_ic" if ic is False else "invalid"
-    return "invalid"
+    """The judges whose labels define each response's state: the analysis' own choice (its
+    ``judges`` key) when it records one, else the analysis stage's default choice."""
+    given = analysis.get("judges")
+    if (
+        isinstance(given, Mapping)
+        and isinstance(given.get("engagement"), str)
+        and isinstance(given.get("ic"), str)
+    ):
+        reasoning = given.get("reasoning")
+        reasons = given.get("reasons")
+        return JudgeChoice(
+            str(given["engagement"]),
+            str(given["ic"]),
+            str(reasoning) if isinstance(reasoning, str) else None,
+            {str(k): str(v) for k, v in reasons.items()} if isinstance(reasons, Mapping) else {},
+        )
+    return select_judges(records)
 
 
 def _conflicts(labels: Sequence[JudgeLabel]) -> list[str]:
@@ -211,11 +166,6 @@ def _conflicts(labels: Sequence[JudgeLabel]) -> list[str]:
     return out
 
 
-def _scenario_state(states: Sequence[str]) -> str:
-    distinct = set(states)
-    return states[0] if len(distinct) == 1 else "mixed"
-
-
 def build_rows(
     records: pd.DataFrame,
     conditions: Sequence[str],
@@ -224,15 +174,30 @@ def build_rows(
 ) -> list[ScenarioRow]:
     """One row per scenario (sorted by category, then id) with every condition's responses.
 
+    States come from the analysis stage's own rules (:func:`deconfound.stats.response_states`)
+    and a scenario's state under a condition is its modal state over epochs, as in the analysis'
+    transition matrices, so the explorer's transition filter counts match them.
+
     Args:
-        records: A validated records table (one row per response per judge).
+        records: A validated records table for one model (one row per response per judge).
         conditions: Conditions in display order; others in the records follow.
-        judges: Which judges define engagement and IC.
+        judges: Which judges define engagement, IC and reasoning.
         comparisons: (baseline, treatment) pairs; each row gets its transition per pair.
     """
-    keys = ["scenario_id", "condition", "epoch"]
+    keys = ["scenario_id", "condition", "study", "epoch"]
+    states = response_states(records, judges)
+    modal = modal_states(states)
+    state_of = {
+        tuple(k): (str(st), str(cf))
+        for k, st, cf in zip(
+            states[keys].itertuples(index=False, name=None),
+            states["state"],
+            states["conflict"],
+            strict=True,
+        )
+    }
     rows: dict[str, ScenarioRow] = {}
-    for (sid, cond, epoch), group in records.groupby(keys, sort=True, dropna=False):
+    for (sid, cond, study, epoch), group in records.groupby(keys, sort=True, dropna=False):
         first: dict[str, Any] = {str(k): v for k, v in group.iloc[0].to_dict().items()}
         row = rows.get(str(sid))
         if row is None:
@@ -249,16 +214,16 @@ def build_rows(
         if prompt is not None:
             row.prompts.setdefault(str(cond), prompt)
         labels: list[JudgeLabel] = []
-        eng_label: str | None = None
-        ic_label: bool | None = None
         for r in group.sort_values("judge").to_dict("records"):
-            role = []
-            if r["judge"] == judges.engagement:
-                role.append("engagement")
-                eng_label = _text(r["engagement"])
-            if r["judge"] == judges.ic:
-                role.append("IC")
-                ic_label = _bool(r["ic"])
+            role = [
+                name
+                for name, judge in (
+                    ("engagement", judges.engagement),
+                    ("IC", judges.ic),
+                    ("reasoning", judges.reasoning),
+                )
+                if r["judge"] == judge
+            ]
             conf = r.get("confidence")
             labels.append(
                 JudgeLabel(
@@ -275,16 +240,21 @@ def build_rows(
                     role=role,
                 )
             )
-        status = _text(first.get("response_status"))
+        state, flagged = state_of[(sid, cond, study, epoch)]
+        conflict = _conflicts(labels)
+        if flagged == "ic_over_refusal":
+            conflict.insert(0, "IC judge overrides an engagement refusal (counted as engaged)")
+        elif flagged:
+            conflict.insert(0, flagged.replace("_", " "))
         row.responses.setdefault(str(cond), []).append(
             Response(
                 condition=str(cond),
                 epoch=int(cast(Any, epoch)),
-                status=status or "ok",
+                status=_text(first.get("response_status")) or "ok",
                 text=_text(first.get("response")),
-                state=response_state(status, eng_label, ic_label),
+                state=state,
                 labels=labels,
-                conflict=_conflicts(labels),
+                conflict=list(dict.fromkeys(conflict)),
             )
         )
     order = list(conditions) + sorted(
@@ -292,7 +262,7 @@ def build_rows(
     )
     for row in rows.values():
         row.responses = {c: row.responses[c] for c in order if c in row.responses}
-        row.states = {c: _scenario_state([r.state for r in rs]) for c, rs in row.responses.items()}
+        row.states = {c: str(modal.loc[(c, row.scenario_id)]) for c in row.responses}
         for i, (base, treat) in enumerate(comparisons):
             if base in row.states and treat in row.states:
                 row.transitions[i] = f"{row.states[base]}->{row.states[treat]}"

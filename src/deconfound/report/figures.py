@@ -25,8 +25,10 @@ from matplotlib.figure import Figure
 from deconfound.report.explorer import STATE_LABELS, STATES
 
 STATE_COLOURS: Final = {
-    "ic": "#c0392b",
-    "no_ic": "#2e86c1",
+    "engaged_ic": "#c0392b",
+    "partial_ic": "#e59866",
+    "engaged_no_ic": "#2e86c1",
+    "partial_no_ic": "#f4d03f",
     "partial": "#e6a817",
     "refusal": "#7f8c8d",
     "invalid": "#d5d8dc",
@@ -120,7 +122,7 @@ def _stack(ax: object, counts: pd.DataFrame, conditions: Sequence[str], legend: 
         )
         for yi, (lo, w, n) in enumerate(zip(left, width, table[state].to_numpy(), strict=True)):
             if w >= 0.07:
-                dark = state in ("ic", "no_ic", "refusal", "mixed")
+                dark = state in ("engaged_ic", "engaged_no_ic", "refusal", "mixed")
                 ax.text(
                     lo + w / 2,
                     yi,

@@ -105,25 +105,32 @@ def dig(data: Any, *path: str | int) -> Any:
     return cur
 
 
+def _clean(value: float, digits: int) -> float:
+    """Value in percent, with -0.0 (and anything that rounds to it) shown as 0."""
+    v = value * 100
+    return 0.0 if round(v, digits) == 0 else v
+
+
 def pct(value: float | None, digits: int = 1) -> str:
     """A proportion as a percentage ("14.7%"), or "not computed"."""
     if value is None:
         return NOT_COMPUTED
-    return f"{value * 100:.{digits}f}%".replace("-", MINUS)
+    return f"{_clean(value, digits):.{digits}f}%".replace("-", MINUS)
 
 
 def pp(value: float | None, digits: int = 1) -> str:
     """A difference of proportions in percentage points with its sign ("+1.5 pp")."""
     if value is None:
         return NOT_COMPUTED
-    return f"{value * 100:+.{digits}f} pp".replace("-", MINUS)
+    return f"{_clean(value, digits):+.{digits}f} pp".replace("-", MINUS)
 
 
 def ci_text(ci: tuple[float, float] | None, *, points: bool = False, digits: int = 1) -> str:
     """An interval as "[8.4, 24.3]%" (or in pp); empty when absent."""
     if ci is None:
         return ""
-    lo, hi = (f"{v * 100:{'+' if points else ''}.{digits}f}".replace("-", MINUS) for v in ci)
+    sign = "+" if points else ""
+    lo, hi = (f"{_clean(v, digits):{sign}.{digits}f}".replace("-", MINUS) for v in ci)
     return f"[{lo}, {hi}]{' pp' if points else '%'}"
 
 

@@ -71,6 +71,8 @@ class ConditionView:
     refusal: Estimate | None
     partial: Estimate | None
     ir_engaged: Estimate | None
+    ir_benchmark: Estimate | None
+    n_conflicts: str
     n_scenarios: str
     n_responses: str
     n_invalid: str
@@ -88,6 +90,7 @@ class VerdictItem:
 
     question: str
     answer: str
+    detail: str
     figures: str
     estimand: str
     assumption: str
@@ -112,6 +115,12 @@ class ComparisonView:
     monotonicity_violations: str
     tipping_point: str
     manski: tuple[float, float] | None
+    delta_ir_engaged: Estimate | None
+    sace_scenario_ci: tuple[float, float] | None
+    principal_ignorability: float | None
+    trimmed_stratum: Estimate | None
+    sace_details: list[Line]
+    power: list[Line]
     reasoning_shift: list[Line]
     verdict_headline: str
     verdict: list[VerdictItem]
@@ -136,11 +145,21 @@ def _numbers(data: Any, *, prefix: str = "", unit: str = "pp") -> Iterator[Line]
             yield Line(prefix or "value", estimate_text(est, points=unit == "pp"))
             return
         for key, value in data.items():
+            if str(key).endswith("_ci") and str(key)[:-3] in data:
+                continue
+            if f"{key}_ci" in data and number(value) is not None:
+                paired = Estimate(number(value), interval(data[f"{key}_ci"]))
+                label = f"{prefix} · {_label(key)}" if prefix else _label(key)
+                yield Line(label, estimate_text(paired, points=unit == "pp"))
+                continue
             yield from _numbers(
                 value, prefix=f"{prefix} · {_label(key)}" if prefix else _label(key), unit=unit
             )
         return
     if isinstance(data, Sequence) and not isinstance(data, str):
+        if data and all(isinstance(v, str) for v in data):
+            yield Line(prefix, ", ".join(data))
+            return
         iv = interval(data)
         if iv is not None and not prefix.endswith(("counts", "count")):
             yield Line(prefix, ci_text(iv, points=unit == "pp"))
@@ -155,6 +174,10 @@ def _numbers(data: Any, *, prefix: str = "", unit: str = "pp") -> Iterator[Line]
             yield Line(prefix, count_text(n))
         elif key.endswith(("p value", " p")) or key in ("p", "p value"):
             yield Line(prefix, p_text(n))
+        elif key in ("alpha", "target power", "critical value") or key.startswith("power "):
+            yield Line(prefix, f"{n:.3g}")
+        elif "share" in key or "weight" in key or key.startswith(("mde", "tipping")):
+            yield Line(prefix, pct(n))
         else:
             yield Line(prefix, pp(n) if unit == "pp" else pct(n))
     elif isinstance(data, str):
@@ -211,6 +234,13 @@ def condition_prompts(
     return found
 
 
+def _conflict_count(value: Any) -> str:
+    if isinstance(value, Mapping):
+        counts = [number(v) for v in value.values()]
+        return count_text(sum(n for n in counts if n is not None))
+    return count_text(value)
+
+
 def read_conditions(
     analysis: Mapping[str, Any], manifest: Mapping[str, Any] | None
 ) -> list[ConditionView]:
@@ -227,8 +257,11 @@ def read_conditions(
         n_eng = c.get("n_engaged", dig(c, "ir_engaged", "n"))
         prompt, source = prompts.get(str(name), (None, ""))
         cats = []
-        if isinstance(c.get("categories"), Mapping):
-            for cat, cv in c["categories"].items():
+        by_cat = dig(c, "by_category", "categories")
+        if not isinstance(by_cat, Mapping):
+            by_cat = c.get("categories")
+        if isinstance(by_cat, Mapping):
+            for cat, cv in by_cat.items():
                 if isinstance(cv, Mapping):
                     cats.append(
                         (
@@ -246,6 +279,8 @@ def read_conditions(
                 refusal=estimate(c.get("refusal")),
                 partial=estimate(c.get("partial")),
                 ir_engaged=ir_eng,
+                ir_benchmark=estimate(c.get("ir_benchmark")),
+                n_conflicts=_conflict_count(c.get("conflicts")),
                 n_scenarios=count_text(c.get("n_scenarios")),
                 n_responses=count_text(c.get("n_responses")),
                 n_invalid=count_text(c.get("n_invalid")),
@@ -261,7 +296,12 @@ def read_conditions(
 
 
 def _verdict(value: Any) -> tuple[str, list[VerdictItem]]:
-    """Headline and items of a verdict object, whatever its exact shape."""
+    """Headline and items of a verdict object, whatever its exact shape.
+
+    Items are ``{question: {answer, text, estimate, ci, p_value, assumption, estimand}}``; without
+    a ``summary`` string the headline lists the short answers ("refusal changed: no clear
+    change · ...").
+    """
     if isinstance(value, str):
         return value, []
     if not isinstance(value, Mapping):
@@ -276,19 +316,19 @@ def _verdict(value: Any) -> tuple[str, list[VerdictItem]]:
         if isinstance(item, str) and item == headline:
             continue
         if isinstance(item, str):
-            items.append(VerdictItem(_label(key), item, "", "", ""))
+            items.append(VerdictItem(_label(key), item, "", "", "", ""))
         elif isinstance(item, Mapping):
-            answer = next(
-                (
-                    str(item[k])
-                    for k in ("text", "answer", "statement", "summary", "verdict", "conclusion")
-                    if k in item
-                ),
+            answer = str(item.get("answer", item.get("conclusion", "")))
+            detail = next(
+                (str(item[k]) for k in ("text", "statement", "summary", "detail") if k in item),
                 "",
             )
             est = estimate(item)
             points = "rate" not in key and "level" not in key
             figures = estimate_text(est, points=points) if est else ""
+            bounds = interval(item.get("bounds"))
+            if bounds is not None:
+                figures += f"{'; ' if figures else ''}bounds {ci_text(bounds, points=True)}"
             assumption = item.get("assumption", item.get("assumptions", ""))
             if isinstance(assumption, Sequence) and not isinstance(assumption, str):
                 assumption = "; ".join(str(a) for a in assumption)
@@ -296,11 +336,14 @@ def _verdict(value: Any) -> tuple[str, list[VerdictItem]]:
                 VerdictItem(
                     _label(str(item.get("question", key))),
                     answer,
+                    detail,
                     figures,
                     str(item.get("estimand", "")),
-                    str(assumption),
+                    str(assumption or ""),
                 )
             )
+    if not headline and items:
+        headline = " · ".join(f"{v.question}: {v.answer}" for v in items if v.answer)
     return headline, items
 
 
@@ -326,7 +369,12 @@ def _glance(c: ComparisonView, conds: Mapping[str, ConditionView]) -> list[Line]
         ),
         Line(
             "IC among engaged",
-            arrow("ir_engaged"),
+            arrow("ir_engaged")
+            + (
+                f"; Δ {estimate_text(c.delta_ir_engaged, points=True)}"
+                if c.delta_ir_engaged
+                else ""
+            ),
             "descriptive: the engaged populations differ between conditions (not causal)",
         ),
     ]
@@ -356,7 +404,18 @@ def _glance(c: ComparisonView, conds: Mapping[str, ConditionView]) -> list[Line]
             )
             + (f"; identified-set 95% CI {ci_text(c.sace_ci, points=True)}" if c.sace_ci else "")
             + f"; monotonicity violations: {c.monotonicity_violations}"
-            + f"; tipping point: {c.tipping_point}",
+            + f"; tipping point: {c.tipping_point}"
+            + (
+                f"; point estimate under principal ignorability: {pp(c.principal_ignorability)}"
+                if c.principal_ignorability is not None
+                else ""
+            )
+            + (
+                "; baseline IC of the newly refused (paired data): "
+                + estimate_text(c.trimmed_stratum)
+                if c.trimmed_stratum
+                else ""
+            ),
             " — ".join(ESTIMANDS["sace"]),
         )
     )
@@ -430,6 +489,12 @@ def read_comparisons(
             ),
             tipping_point=tip_text,
             manski=interval(comp.get("manski_bounds")),
+            delta_ir_engaged=estimate(comp.get("delta_ir_engaged")),
+            sace_scenario_ci=interval(sace.get("scenario_ci")),
+            principal_ignorability=number(sace.get("principal_ignorability")),
+            trimmed_stratum=estimate(sace.get("trimmed_stratum_ic")),
+            sace_details=list(_numbers(sace)) if sace else [],
+            power=list(_numbers(comp.get("power"))) if comp.get("power") is not None else [],
             reasoning_shift=list(_numbers(comp.get("reasoning_shift")))
             if comp.get("reasoning_shift") is not None
             else [],
@@ -455,6 +520,8 @@ def _forest_rows(c: ComparisonView) -> list[ForestRow]:
         ForestRow("SACE bounds (pooled)", None, c.sace_ci, c.sace_pooled),
     ]
     if c.sace_scenario is not None:
-        rows.append(ForestRow("SACE bounds (scenario-level)", None, None, c.sace_scenario))
+        rows.append(
+            ForestRow("SACE bounds (scenario-level)", None, c.sace_scenario_ci, c.sace_scenario)
+        )
     rows.append(ForestRow("Manski bounds", None, None, c.manski))
     return rows
