@@ -115,3 +115,16 @@ def test_cli_exits_1_when_a_task_errors(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "incomplete" in proc.stderr
     assert (tmp_path / "l" / "records.parquet").exists()
+
+
+@pytest.mark.slow
+def test_shipped_offline_example_runs_end_to_end(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "offline.toml"
+    proc = _run(str(example), "--log-dir", str(tmp_path / "logs"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    records = read_records(tmp_path / "logs" / "records.parquet")
+    conditions = ["baseline", "ethics", "ethics-inline", "memory"]
+    assert sorted(set(records.condition)) == conditions
+    assert len(records) == len(conditions) * 3 * 2  # 3 scenarios x 2 epochs x 1 judge
+    memory = records[records.condition == "memory"]
+    assert memory.response.notna().all()

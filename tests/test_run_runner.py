@@ -185,7 +185,7 @@ def test_errored_samples_make_the_run_incomplete_and_are_recorded_as_errors(
     assert (failed.response_status == "error").all()
     assert failed.response.isna().all()
     # The judge could not label it, but the response keeps its row under that judge.
-    assert set(failed.judge) == {"fake"} and failed.engagement.isna().all()
+    assert set(failed.judge) == {"fake"} and set(failed.engagement) == {"missing"}
     manifest = json.loads(result.manifest_path.read_text(encoding="utf-8"))
     assert manifest["complete"] is False and manifest["problems"]
 

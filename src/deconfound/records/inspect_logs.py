@@ -9,12 +9,12 @@ partial run still shows what it produced).
 Judge labels come from scores whose metadata carries ``LABELS_KEY`` (see ``deconfound.judges``).
 A response with no judge labels still gets a row (judge ``"none"``, labels null) so it is never
 lost from the table; a configured judge with no label for a response (e.g. the sample errored)
-gets a row with null labels.
+gets a row with ``engagement = "missing"`` (the judges' own convention for a response they were
+not given).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -228,7 +228,13 @@ def _sample_rows(
     labels = _labels(sample)
     filled: list[dict[str, Any]] = []
     for j in judges:
-        filled.append(labels.pop(j.scorer, {"judge": j.judge, "judge_version": j.version}))
+        # A judge is not called on a missing or errored response; say so rather than leave a gap.
+        unlabelled = {
+            "judge": j.judge,
+            "judge_version": j.version,
+            "engagement": "missing" if status != "ok" else None,
+        }
+        filled.append(labels.pop(j.scorer, unlabelled))
     filled.extend(labels.values())  # labels from scorers added after the run
     for fields in filled or [{"judge": NO_JUDGE}]:
         row = dict(base)
@@ -266,19 +272,3 @@ def import_inspect_logs(paths: Sequence[Path], *, study: str | None = None) -> p
             field="category",
         )
     return validate(df, source="inspect logs")
-
-
-def describe(tasks: Sequence[TaskLog]) -> str:
-    """One line per task: status and sample count (for CLI output and errors)."""
-    return "\n".join(
-        json.dumps(
-            {
-                "model": t.model,
-                "condition": t.condition,
-                "status": t.status,
-                "samples": t.samples,
-                "log": t.path.name,
-            }
-        )
-        for t in tasks
-    )
