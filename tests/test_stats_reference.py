@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
 from deconfound.stats.aggregate import aggregate_bounds, denominator_warnings
 from deconfound.stats.bounds import (
@@ -225,3 +226,14 @@ def test_sign_flip_monte_carlo_detects_a_shift() -> None:
     rng = np.random.default_rng(1)
     d = rng.normal(0.3, 0.5, size=60)
     assert sign_flip_test(d, n_resamples=2000, seed=2).pvalue < 0.01
+
+
+def test_sign_flip_normal_approximation_matches_monte_carlo_near_the_switch() -> None:
+    rng = np.random.default_rng(4)
+    d = rng.normal(0.015, 0.5, size=999)
+    mc = sign_flip_test(d, n_resamples=20_000, seed=1)
+    z = abs(d.sum()) / math.sqrt((d**2).sum())
+    assert mc.n_resamples == 20_000
+    assert mc.pvalue == pytest.approx(2 * (1 - sps.norm.cdf(z)), abs=0.015)
+    big = sign_flip_test(np.concatenate([d, d[:10]]))
+    assert "normal approximation" in big.method

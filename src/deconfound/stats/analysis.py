@@ -44,7 +44,7 @@ from deconfound.stats.intervals import (
     paired_ratio_difference,
     t_interval_mean,
 )
-from deconfound.stats.paired import bonett_price_interval, mcnemar_midp, sign_flip_test
+from deconfound.stats.paired import bonett_price_interval, mcnemar_midp, sign_flip_tests
 from deconfound.stats.power import mcnemar_mde, paired_mde, unpaired_mde, unpaired_power
 from deconfound.stats.prepare import (
     JudgeChoice,
@@ -211,30 +211,74 @@ def _condition_correction(
 # per comparison
 
 
-def _paired_test(
-    a0: np.ndarray, n0: np.ndarray, a1: np.ndarray, n1: np.ndarray, seed: int
-) -> tuple[float, str]:
-    """Mid-p McNemar when every scenario has one response in both arms, else sign-flip.
+class _PairedTests:
+    """The paired tests of one comparison over its N scenarios.
 
-    Scenarios with an empty denominator in either arm carry no paired information and drop out.
+    Mid-p McNemar when every scenario in a test has one response per arm; otherwise a sign-flip
+    test on scenario mean differences. Sign-flip tests are collected and run together in one pass
+    (``sign_flip_tests``), then their p values are written into the result dicts.
     """
-    keep = (n0 > 0) & (n1 > 0)
-    a0, n0, a1, n1 = a0[keep], n0[keep], a1[keep], n1[keep]
-    if np.all(n0 == 1) and np.all(n1 == 1):
-        b = int(((a0 == 1) & (a1 == 0)).sum())
-        c = int(((a0 == 0) & (a1 == 1)).sum())
-        res = mcnemar_midp(b, c)
-        return res.pvalue, res.method
-    d = a1 / n1 - a0 / n0
-    sf = sign_flip_test(d, n_resamples=_PERMUTATIONS, seed=seed)
-    return sf.pvalue, sf.method + (" (exact)" if sf.exact else f" ({sf.n_resamples} resamples)")
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n = n
+        self.seed = seed
+        self.columns: list[np.ndarray] = []
+        self.slots: list[tuple[dict[str, Any], str, str]] = []
+
+    def add(
+        self,
+        a0: np.ndarray,
+        n0: np.ndarray,
+        a1: np.ndarray,
+        n1: np.ndarray,
+        target: dict[str, Any],
+        key: str = "p_value",
+        test_key: str = "test",
+    ) -> None:
+        """Register a test of counts a/n per scenario (scenarios empty in an arm drop out)."""
+        keep = (n0 > 0) & (n1 > 0)
+        if not keep.any():
+            target[key], target[test_key] = None, "no scenario informative in both conditions"
+            return
+        if np.all(n0[keep] == 1) and np.all(n1[keep] == 1):
+            b = int(((a0 == 1) & (a1 == 0) & keep).sum())
+            c = int(((a0 == 0) & (a1 == 1) & keep).sum())
+            res = mcnemar_midp(b, c)
+            target[key], target[test_key] = _f(res.pvalue), res.method
+            return
+        d = np.full(self.n, np.nan)
+        d[keep] = a1[keep] / n1[keep] - a0[keep] / n0[keep]
+        self.add_differences(d, target, key, test_key)
+
+    def add_differences(
+        self, d: np.ndarray, target: dict[str, Any], key: str = "p_value", test_key: str = "test"
+    ) -> None:
+        """Register a sign-flip test of per-scenario differences (NaN = not in the test)."""
+        self.columns.append(d)
+        self.slots.append((target, key, test_key))
+
+    def run(self) -> None:
+        """Run all registered sign-flip tests in one pass and fill in their p values."""
+        if not self.columns:
+            return
+        results = sign_flip_tests(
+            np.column_stack(self.columns), n_resamples=_PERMUTATIONS, seed=self.seed
+        )
+        for res, (target, key, test_key) in zip(results, self.slots, strict=True):
+            target[key] = _f(res.pvalue)
+            detail = " (exact)" if res.exact else f" ({res.n_resamples} resamples)"
+            target[test_key] = res.method + (detail if res.n_resamples else "")
 
 
 def _delta(
-    a0: np.ndarray, n0: np.ndarray, a1: np.ndarray, n1: np.ndarray, boot: np.ndarray, seed: int
+    a0: np.ndarray,
+    n0: np.ndarray,
+    a1: np.ndarray,
+    n1: np.ndarray,
+    boot: np.ndarray,
+    tests: _PairedTests,
 ) -> dict[str, Any]:
     pd_ = paired_ratio_difference(a0, n0, a1, n1)
-    p, test = _paired_test(a0, n0, a1, n1, seed)
     bci = percentile_interval(boot)
     lo, hi, method = pd_.ci.low, pd_.ci.high, pd_.method
     if np.all(n0 == 1) and np.all(n1 == 1):
@@ -244,17 +288,19 @@ def _delta(
         bp = bonett_price_interval(b, c, len(a0))
         lo, hi = bp.low, bp.high
         method = "one response per scenario: Bonett-Price (2012) paired CI"
-    return {
+    out = {
         "estimate": _f(pd_.estimate),
         "ci": _ci(lo, hi),
-        "p_value": _f(p),
+        "p_value": None,
         "se": _f(pd_.se),
         "ci_bootstrap": _ci(bci.low, bci.high),
         "correlation": _f(pd_.correlation),
         "n_scenarios": pd_.n_scenarios,
         "method": method,
-        "test": test,
+        "test": "",
     }
+    tests.add(a0, n0, a1, n1, out)
+    return out
 
 
 def _both_engaged(
@@ -264,7 +310,7 @@ def _both_engaged(
     y1: np.ndarray,
     v0: np.ndarray,
     v1: np.ndarray,
-    seed: int,
+    tests: _PairedTests,
 ) -> dict[str, Any]:
     both = (m0 > 0) & (m1 > 0)
     n = int(both.sum())
@@ -303,19 +349,35 @@ def _both_engaged(
     p0, p1 = b_y0 / b_m0, b_y1 / b_m1
     d = p1 - p0
     ti = t_interval_mean(d)
-    sf = sign_flip_test(d, n_resamples=_PERMUTATIONS, seed=seed)
-    return {
+    full = np.full(len(m0), np.nan)
+    full[both] = d
+    out = {
         **base,
         "baseline_ic": _f(p0.mean()),
         "treatment_ic": _f(p1.mean()),
         "difference": _f(ti.estimate),
         "ci": _ci(ti.ci.low, ti.ci.high),
-        "mcnemar_p": _f(sf.pvalue),
+        "mcnemar_p": None,
+        "test": "",
         "method": "mean of per-scenario IC-among-engaged differences, t-interval; p from "
         "the sign-flip permutation test (reported under mcnemar_p)",
         "caveat": "a selected mixture of strata when engagement varies across epochs "
         f"({mixed} scenarios have mixed engagement)",
     }
+    tests.add_differences(full, out, key="mcnemar_p")
+    return out
+
+
+def _pair_labels(
+    series: pd.Series, baseline: str, treatment: str, scenarios: Sequence[str], missing: str | None
+) -> dict[str, int]:
+    """Count "a->b" label pairs of the scenarios between two conditions."""
+    a = series.xs(baseline, level="condition").reindex(list(scenarios))
+    b = series.xs(treatment, level="condition").reindex(list(scenarios))
+    pairs = pd.DataFrame({"a": a.to_numpy(), "b": b.to_numpy()})
+    pairs = pairs.dropna() if missing is None else pairs.fillna(missing)
+    keys = pairs["a"].astype(str) + "->" + pairs["b"].astype(str)
+    return {str(k): int(v) for k, v in sorted(keys.value_counts().items())}
 
 
 def _transitions(
@@ -323,12 +385,7 @@ def _transitions(
 ) -> tuple[dict[str, int], str]:
     modal = modal_states(states)
     k = states.groupby(["condition", "scenario_id"]).size()
-    counts: dict[str, int] = {}
-    for s in scenarios:
-        a = modal.get((baseline, s), "invalid")
-        b = modal.get((treatment, s), "invalid")
-        key = f"{a}->{b}"
-        counts[key] = counts.get(key, 0) + 1
+    counts = _pair_labels(modal, baseline, treatment, scenarios, "invalid")
     single = bool((k.loc[[baseline, treatment]] == 1).all()) if len(k) else True
     basis = (
         "state of the single response per scenario"
@@ -336,7 +393,7 @@ def _transitions(
         else "modal state per scenario over its epochs (ties go to the earlier of refusal, "
         "partial, engaged_no_ic, engaged_ic)"
     )
-    return dict(sorted(counts.items())), basis
+    return counts, basis
 
 
 def _reasoning_shift(
@@ -345,39 +402,33 @@ def _reasoning_shift(
     states: pd.DataFrame,
     baseline: str,
     treatment: str,
-    seed: int,
+    tests: _PairedTests,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"refusal_kinds": {}, "reasoning_flags": {}}
     kn0, kn1 = _col(c0, "kind_n"), _col(c1, "kind_n")
     both = (kn0 > 0) & (kn1 > 0)
-    pvals: list[tuple[str, float]] = []
     if both.any():
         for k in REFUSAL_KIND:
-            a0, a1 = _col(c0, f"kind:{k}")[both], _col(c1, f"kind:{k}")[both]
+            f0, f1 = _col(c0, f"kind:{k}"), _col(c1, f"kind:{k}")
+            a0, a1 = f0[both], f1[both]
             d = a1 / kn1[both] - a0 / kn0[both]
             ti = t_interval_mean(d)
-            p, test = _paired_test(a0, kn0[both], a1, kn1[both], seed)
-            pvals.append((k, p))
-            out["refusal_kinds"][k] = {
+            rec: dict[str, Any] = {
                 "baseline": _f((a0 / kn0[both]).mean()),
                 "treatment": _f((a1 / kn1[both]).mean()),
                 "estimate": _f(ti.estimate),
                 "ci": _ci(ti.ci.low, ti.ci.high),
-                "p_value": _f(p),
-                "test": test,
+                "p_value": None,
+                "test": "",
             }
-        for k, p_holm in _holm(pvals).items():
-            out["refusal_kinds"][k]["p_holm"] = _f(p_holm)
+            tests.add(f0, kn0, f1, kn1, rec)
+            out["refusal_kinds"][k] = rec
         mk = modal_kinds(states)
-        trans: dict[str, int] = {}
-        ids = c0.index[both]
-        for s in ids:
-            a, b = mk.get((baseline, s)), mk.get((treatment, s))
-            if a is not None and b is not None:
-                trans[f"{a}->{b}"] = trans.get(f"{a}->{b}", 0) + 1
-        out["refusal_kind_transitions"] = dict(sorted(trans.items()))
+        if len(mk):
+            out["refusal_kind_transitions"] = _pair_labels(
+                mk, baseline, treatment, list(c0.index[both]), None
+            )
     out["n_scenarios_refused_both"] = int(both.sum())
-    fpvals: list[tuple[str, float]] = []
     n_flag_both = 0
     for flag in REASONING_FLAGS:
         fn0, fn1 = _col(c0, f"flagn:{flag}"), _col(c1, f"flagn:{flag}")
@@ -385,28 +436,34 @@ def _reasoning_shift(
         if not fb.any():
             continue
         n_flag_both = max(n_flag_both, int(fb.sum()))
-        a0, a1 = _col(c0, f"flag:{flag}")[fb], _col(c1, f"flag:{flag}")[fb]
+        g0, g1 = _col(c0, f"flag:{flag}"), _col(c1, f"flag:{flag}")
+        a0, a1 = g0[fb], g1[fb]
         d = a1 / fn1[fb] - a0 / fn0[fb]
         ti = t_interval_mean(d)
-        p, test = _paired_test(a0, fn0[fb], a1, fn1[fb], seed)
-        fpvals.append((flag, p))
-        out["reasoning_flags"][flag] = {
+        frec: dict[str, Any] = {
             "baseline": _f((a0 / fn0[fb]).mean()),
             "treatment": _f((a1 / fn1[fb]).mean()),
             "estimate": _f(ti.estimate),
             "ci": _ci(ti.ci.low, ti.ci.high),
-            "p_value": _f(p),
+            "p_value": None,
             "n_scenarios": int(fb.sum()),
-            "test": test,
+            "test": "",
         }
-    for k, p_holm in _holm(fpvals).items():
-        out["reasoning_flags"][k]["p_holm"] = _f(p_holm)
+        tests.add(g0, fn0, g1, fn1, frec)
+        out["reasoning_flags"][flag] = frec
     out["n_scenarios_engaged_both"] = n_flag_both
     out["method"] = (
         "per-scenario share differences on scenarios refused (kinds) or engaged "
         "(flags) under both conditions; Holm-adjusted across labels"
     )
     return out
+
+
+def _add_holm(records: dict[str, dict[str, Any]]) -> None:
+    """Add Holm-adjusted p values (``p_holm``) across a family of tests."""
+    pvals = [(k, r["p_value"]) for k, r in records.items() if r.get("p_value") is not None]
+    for k, p in _holm(pvals).items():
+        records[k]["p_holm"] = _f(p)
 
 
 def _holm(pvals: Sequence[tuple[str, float]]) -> dict[str, float]:
@@ -476,11 +533,12 @@ def _comparison(
         bs_lo, bs_hi = blo / bpi, bhi / bpi
     b_ref, b_beh = decompose_arrays(be0, bp0, be1, bp1)
 
-    out["delta_ir"] = _delta(y0, v0, y1, v1, bir1 - bir0, seed)
-    out["delta_refusal"] = _delta(r0, v0, r1, v1, br1 / bv1 - br0 / bv0, seed + 1)
+    tests = _PairedTests(n, seed + 7)
+    out["delta_ir"] = _delta(y0, v0, y1, v1, bir1 - bir0, tests)
+    out["delta_refusal"] = _delta(r0, v0, r1, v1, br1 / bv1 - br0 / bv0, tests)
     out["delta_ir_engaged"] = (
         {
-            **_delta(y0, m0, y1, m1, bp1 - bp0, seed + 2),
+            **_delta(y0, m0, y1, m1, bp1 - bp0, tests),
             "note": "compares different engaged populations; not a causal effect (see sace_bounds)",
         }
         if m0.sum() > 0 and m1.sum() > 0
@@ -489,7 +547,7 @@ def _comparison(
     trans, basis = _transitions(states, baseline, treatment, ids)
     out["transitions"] = trans
     out["transitions_basis"] = basis
-    out["both_engaged"] = _both_engaged(m0, y0, m1, y1, v0, v1, seed + 3)
+    out["both_engaged"] = _both_engaged(m0, y0, m1, y1, v0, v1, tests)
 
     dec = decompose(e0, p0, e1, p1)
     ref_ci, beh_ci = percentile_interval(b_ref), percentile_interval(b_beh)
@@ -509,7 +567,10 @@ def _comparison(
     )
     out["manski_bounds"] = [_f(x) for x in manski_bounds(ir0, 1 - e0, ir1, 1 - e1)]
     out["power"] = _power(y0, v0, y1, v1, ir0, ir1, n)
-    out["reasoning_shift"] = _reasoning_shift(c0, c1, states, baseline, treatment, seed + 4)
+    out["reasoning_shift"] = _reasoning_shift(c0, c1, states, baseline, treatment, tests)
+    tests.run()
+    _add_holm(out["reasoning_shift"]["refusal_kinds"])
+    _add_holm(out["reasoning_shift"]["reasoning_flags"])
     if calibration:
         out["judge_correction"] = _comparison_correction(
             (y0, m0, r0, v0), (y1, m1, r1, v1), calibration, judges

@@ -73,6 +73,12 @@ def bonett_price_interval(b: int, c: int, n: int, confidence: float = 0.95) -> C
     return ConfidenceInterval(max(-1.0, diff - half), min(1.0, diff + half))
 
 
+_NORMAL_METHOD = (
+    "sign-flip permutation test on scenario mean differences, normal approximation to its "
+    "randomisation distribution (more than 1000 scenarios)"
+)
+
+
 @dataclass(frozen=True)
 class SignFlipResult:
     """Sign-flip permutation test of a zero mean of paired scenario differences.
@@ -93,6 +99,9 @@ class SignFlipResult:
 
 
 _EXACT_MAX_N = 14
+#: Above this many non-zero differences the randomisation distribution is replaced by its normal
+#: approximation (a sum of independent ±d_s; Lyapunov CLT), which is accurate far below it.
+_NORMAL_MIN_N = 1000
 _CHUNK = 512
 
 
@@ -104,29 +113,66 @@ def sign_flip_test(
     Under the null that condition labels are exchangeable within a scenario, each scenario's
     difference d_s is equally likely to carry either sign. T = mean(d); Monte Carlo p =
     (1 + #{|T*| ≥ |T|})/(1 + B); with at most 14 non-zero differences all patterns are enumerated
-    and p is exact. Zero differences carry no information and do not change T*'s distribution.
+    and p is exact; above 1,000 the randomisation distribution's normal approximation
+    z = Σd/√(Σd²) is used. Zero differences carry no information and do not change T*'s
+    distribution.
     """
     d = np.asarray(differences, dtype=float)
-    n = len(d)
-    if n == 0:
-        return SignFlipResult(math.nan, 1.0, 0, True)
-    t_obs = float(d.mean())
-    nz = d[d != 0]
-    tol = 1e-12 * max(1.0, float(np.abs(d).max()))
-    if len(nz) == 0:
-        return SignFlipResult(t_obs, 1.0, 1, True)
-    if len(nz) <= _EXACT_MAX_N:
-        signs = np.array(list(itertools.product((-1.0, 1.0), repeat=len(nz))))
-        t_star = np.abs(signs @ nz) / n
-        p = float((t_star >= abs(t_obs) - tol).mean())
-        return SignFlipResult(t_obs, p, len(signs), True)
-    rng = np.random.default_rng(seed)
-    hits = 0
-    done = 0
-    while done < n_resamples:
-        size = min(_CHUNK, n_resamples - done)
-        signs = rng.integers(0, 2, size=(size, len(nz)), dtype=np.int8) * 2 - 1
-        t_star = np.abs(signs @ nz) / n
-        hits += int((t_star >= abs(t_obs) - tol).sum())
-        done += size
-    return SignFlipResult(t_obs, (1 + hits) / (1 + n_resamples), n_resamples, False)
+    return sign_flip_tests(d[:, None], n_resamples=n_resamples, seed=seed)[0]
+
+
+def sign_flip_tests(
+    differences: ArrayLike, *, n_resamples: int = 10_000, seed: int = 0
+) -> list[SignFlipResult]:
+    """Several sign-flip tests on one scenario set, sharing one stream of random signs.
+
+    ``differences`` is an (N scenarios × T tests) matrix; NaN marks a scenario outside a test.
+    One pass draws the B × N sign matrix in blocks and multiplies it by all T columns at once, so
+    T tests cost about as much as one (each test is valid on its own; their p values are not
+    independent, which no multiplicity correction here assumes).
+    """
+    mat = np.asarray(differences, dtype=float)
+    if mat.ndim != 2:
+        raise ValueError("differences must be an (N x T) matrix")
+    inside = ~np.isnan(mat)
+    filled = np.where(inside, mat, 0.0)
+    n_in = inside.sum(axis=0)
+    sums = filled.sum(axis=0)
+    scale = np.maximum(1.0, np.abs(filled).sum(axis=0))
+    tol = 1e-9 * scale
+    nonzero = (filled != 0).sum(axis=0)
+    results: list[SignFlipResult | None] = [None] * mat.shape[1]
+    mc_list: list[int] = []
+    for j in range(mat.shape[1]):
+        t_obs = float(sums[j] / n_in[j]) if n_in[j] else math.nan
+        if n_in[j] == 0 or nonzero[j] == 0:
+            results[j] = SignFlipResult(t_obs, 1.0, 1, True)
+        elif nonzero[j] <= _EXACT_MAX_N:
+            nz = filled[filled[:, j] != 0, j]
+            signs = np.array(list(itertools.product((-1.0, 1.0), repeat=len(nz))))
+            hits = np.abs(signs @ nz) >= abs(sums[j]) - tol[j]
+            results[j] = SignFlipResult(t_obs, float(hits.mean()), len(signs), True)
+        elif nonzero[j] > _NORMAL_MIN_N:
+            z = abs(sums[j]) / math.sqrt(float((filled[:, j] ** 2).sum()))
+            p = float(2 * sps.norm.sf(z))
+            results[j] = SignFlipResult(t_obs, p, 0, False, _NORMAL_METHOD)
+        else:
+            mc_list.append(j)
+    mc_cols = np.array(mc_list, dtype=np.intp)
+    if len(mc_cols):
+        rows = np.flatnonzero((filled[:, mc_cols] != 0).any(axis=1))
+        sub = filled[np.ix_(rows, mc_cols)]
+        target = np.abs(sums[mc_cols]) - tol[mc_cols]
+        rng = np.random.default_rng(seed)
+        hits_mc = np.zeros(len(mc_cols))
+        step = max(1, min(_CHUNK, 4_000_000 // max(1, len(rows))))
+        done = 0
+        while done < n_resamples:
+            size = min(step, n_resamples - done)
+            signs = np.where(rng.random((size, len(rows))) < 0.5, -1.0, 1.0)
+            hits_mc += (np.abs(signs @ sub) >= target).sum(axis=0)
+            done += size
+        for k, j in enumerate(mc_cols):
+            p = (1 + hits_mc[k]) / (1 + n_resamples)
+            results[j] = SignFlipResult(float(sums[j] / n_in[j]), float(p), n_resamples, False)
+    return [r for r in results if r is not None]
