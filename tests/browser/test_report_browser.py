@@ -99,3 +99,18 @@ def test_conflict_filter_and_search(report: Path, open_page: Any) -> None:
     p.page.uncheck("#f-conflict")
     p.page.fill("#f-search", "I will not do that")
     assert _visible_ids(p.page) == ["scenario-01"]
+
+
+def test_real_study_report_shows_every_scenario_and_condition(open_page: Any) -> None:
+    from test_report_real import BASELINE, TREATMENTS, real_report
+
+    p = open_page(real_report())
+    assert p.errors == []
+    assert len(_visible_ids(p.page)) == 76
+    headers = p.page.eval_on_selector_all(
+        "table.explorer thead th", "ths => ths.map(t => t.textContent)"
+    )
+    assert headers[1:] == [BASELINE, *TREATMENTS]
+    assert p.page.locator("td.cell pre.text").count() == 76 * 3
+    p.page.select_option("#f-category", label="Evading Shutdown")
+    assert len(_visible_ids(p.page)) == 20
