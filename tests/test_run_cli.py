@@ -128,3 +128,12 @@ def test_shipped_offline_example_runs_end_to_end(tmp_path: Path) -> None:
     assert len(records) == len(conditions) * 3 * 2  # 3 scenarios x 2 epochs x 1 judge
     memory = records[records.condition == "memory"]
     assert memory.response.notna().all()
+
+
+def test_cli_unknown_model_provider_exits_2_before_any_log_is_written(tmp_path: Path) -> None:
+    study = _setup(tmp_path)
+    logs = tmp_path / "logs"
+    proc = _run(str(study), "--model", "nosuchprovider/model", "--log-dir", str(logs), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "nosuchprovider/model" in proc.stderr and "models[0]" in proc.stderr
+    assert not logs.exists()

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal, Protocol
 
 import pandas as pd
 from inspect_ai import eval_set
-from inspect_ai.model import get_model
+from inspect_ai.model import Model, get_model
 
 from deconfound.data.scenario import Scenario, category_slug
 from deconfound.errors import InputError
@@ -150,6 +150,23 @@ def _strip_markup(text: str) -> str:
     return re.sub(r"\[/?[a-z ]+\]", "", text).replace("\n", " ").strip()
 
 
+def _is_prerequisite(exc: BaseException) -> bool:
+    # Inspect's PrerequisiteError lives in a private module; match it by name.
+    return type(exc).__name__ == "PrerequisiteError"
+
+
+def _model(spec: str, *, path: Path | None, key: str, **kwargs: Any) -> Model:
+    """``get_model`` with a missing SDK, key or unknown provider reported as bad input."""
+    try:
+        return get_model(spec, **kwargs)
+    except Exception as exc:
+        if _is_prerequisite(exc) or isinstance(exc, ValueError):
+            raise InputError(
+                f"cannot use model {spec!r}: {_strip_markup(str(exc))}", path=path, field=key
+            ) from exc
+        raise
+
+
 def _check(
     tasks: Sequence[TaskLog],
     records: pd.DataFrame,
@@ -238,14 +255,23 @@ def run_study(
     extra: dict[str, Any] = dict(eval_set_args or {})
     if study.retry_attempts is not None:
         extra.setdefault("retry_attempts", study.retry_attempts)
-    log_dir.mkdir(parents=True, exist_ok=True)
     with _resolve_models(study.models) as resolved, _cache_dir(log_dir):
         models_info = [
             {"spec": r.spec, "inspect_model": r.inspect_model, "smoke": r.smoke} for r in resolved
         ]
+        roles = {
+            role: _model(spec, path=study.path, key=f"judges.roles.{role}")
+            for role, spec in study.judge_roles.items()
+        }
         tasks = []
-        for r in resolved:
-            model = get_model(r.inspect_model, base_url=r.base_url, **dict(r.model_args))
+        for i, r in enumerate(resolved):
+            model = _model(
+                r.inspect_model,
+                path=study.path,
+                key=f"models[{i}]",
+                base_url=r.base_url,
+                **dict(r.model_args),
+            )
             for condition in study.conditions:
                 tasks.append(
                     build_task(
@@ -262,7 +288,7 @@ def run_study(
             eval_set(
                 tasks,
                 log_dir=str(log_dir),
-                model_roles=dict(study.judge_roles) or None,
+                model_roles=dict(roles) or None,
                 cache=True,
                 display=display,
                 metadata={"deconfound_study": study.name},
@@ -270,14 +296,16 @@ def run_study(
                 **extra,
             )
         except Exception as exc:
-            if type(exc).__name__ == "PrerequisiteError":
-                raise InputError(
-                    f"{_strip_markup(str(exc))} — the log directory holds a run of a different "
-                    "configuration (changed prompts, scenarios, models, judges or generation "
-                    "settings); use a new --log-dir",
-                    path=log_dir,
-                ) from exc
-            raise
+            if not _is_prerequisite(exc):
+                raise
+            message = _strip_markup(str(exc))
+            if "not associated with a task" in message:
+                message += (
+                    " — the log directory holds a run of a different configuration (changed "
+                    "prompts, scenarios, models, judges or generation settings); use a new "
+                    "--log-dir"
+                )
+            raise InputError(message, path=log_dir) from exc
     task_logs = [t for t in latest_task_logs([log_dir]) if t.study == study.name]
     records = import_inspect_logs([t.path for t in task_logs])
     expected = [(r["spec"], c.name) for r in models_info for c in study.conditions]
