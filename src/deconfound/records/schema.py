@@ -115,6 +115,11 @@ def _record(i: int) -> str:
 
 
 def _cast_bool(values: pd.Series, name: str, source: str | None) -> pd.Series:
+    # Fast paths: already boolean, or an object column of bools and nulls.
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("boolean")
+    if pd.api.types.infer_dtype(values, skipna=True) in {"boolean", "empty"}:
+        return values.astype("boolean")
     out: list[bool | None] = []
     for i, v in enumerate(values.tolist()):
         if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
@@ -137,24 +142,27 @@ def _cast(values: pd.Series, col: Column, source: str | None) -> pd.Series:
     if col.kind == "bool":
         return _cast_bool(values, col.name, source)
     if col.kind == "str":
-        bad = values.map(
-            lambda v: (
-                not (
-                    v is None
-                    or v is pd.NA
-                    or isinstance(v, str)
-                    or (isinstance(v, float) and pd.isna(v))
+        if not pd.api.types.is_string_dtype(values.dtype) or pd.api.types.infer_dtype(
+            values, skipna=True
+        ) not in {"string", "empty"}:
+            bad = values.map(
+                lambda v: (
+                    not (
+                        v is None
+                        or v is pd.NA
+                        or isinstance(v, str)
+                        or (isinstance(v, float) and pd.isna(v))
+                    )
                 )
             )
-        )
-        if bad.any():
-            i = int(bad.to_numpy().nonzero()[0][0])
-            raise InputError(
-                f"expected text, got {values.iloc[i]!r}",
-                path=source,
-                location=_record(i),
-                field=col.name,
-            )
+            if bad.any():
+                i = int(bad.to_numpy().nonzero()[0][0])
+                raise InputError(
+                    f"expected text, got {values.iloc[i]!r}",
+                    path=source,
+                    location=_record(i),
+                    field=col.name,
+                )
         out = values.astype("string")
         if col.name in _BLANK_IS_NULL:
             out = out.mask(out == "")
