@@ -53,6 +53,10 @@ retry_attempts = 0
 [scenarios]
 source = "scenarios.jsonl"
 
+[judges]
+use = ["benchmark@grader"]
+roles = {{ grader = "deconfound-mock/complier" }}
+
 [conditions.baseline]
 system = [{{ text = "You are an agent." }}]
 
@@ -88,6 +92,7 @@ def test_run_killed_with_sigkill_resumes_without_loss_duplication_or_regeneratio
             DELAY_ENV: "0.4",
             # Inspect's sample buffer must survive the kill (inspect-notes §12).
             "XDG_DATA_HOME": str(tmp_path / "xdg"),
+            "DECONFOUND_CACHE_DIR": str(tmp_path / "judge-cache"),
         }
     )
     env.pop("INSPECT_CACHE_DIR", None)
@@ -106,7 +111,7 @@ def test_run_killed_with_sigkill_resumes_without_loss_duplication_or_regeneratio
     first.wait(timeout=30)
     assert first.returncode == -signal.SIGKILL
     calls_before = _calls(calls_file)
-    assert len(calls_before) < TOTAL, "the run finished before it could be killed"
+    assert len(calls_before) < 2 * TOTAL, "the run finished before it could be killed"
 
     # Responses of samples the killed run had already written to its log.
     flushed: dict[tuple[str, str, int], str] = {}
@@ -133,12 +138,22 @@ def test_run_killed_with_sigkill_resumes_without_loss_duplication_or_regeneratio
     assert set(zip(records.condition, records.scenario_id, records.epoch, strict=True)) == expected
     assert (records.response_status == "ok").all()
 
-    # Every final response came from exactly one provider call, and no two share a call.
+    # Every final response and judgment came from exactly one provider call, none shared.
     all_calls = _calls(calls_file)
-    tags = [_tag(r) for r in records.response]
-    assert len(set(tags)) == TOTAL
-    assert set(tags) <= {c["tag"] for c in all_calls}
-    # Samples finished before the kill kept their first response (not generated again).
+    for column, script in (("response", "echo"), ("judge_raw", "complier")):
+        calls = [c for c in all_calls if c["model"] == script]
+        before = [c for c in calls_before if c["model"] == script]
+        tags = {_tag(r) for r in records[column]}
+        assert len(tags) == TOTAL
+        assert tags <= {c["tag"] for c in calls}
+        # Only calls in flight at the kill can have been wasted; every finished sample was
+        # reused, neither generated nor judged again.
+        wasted = [c for c in calls if c["tag"] not in tags]
+        assert len(wasted) <= MAX_CONNECTIONS
+        after = len(calls) - len(before)
+        assert after == TOTAL - (len(before) - len(wasted))
+        assert 0 < after < TOTAL
+    # Samples the killed run had already written to its log kept their first response.
     by_key = {
         (c, s, e): r
         for c, s, e, r in zip(
@@ -147,9 +162,3 @@ def test_run_killed_with_sigkill_resumes_without_loss_duplication_or_regeneratio
     }
     for k, response in flushed.items():
         assert by_key[k] == response
-    # Only calls in flight at the kill can have been wasted; everything else was reused.
-    wasted = [c for c in all_calls if c["tag"] not in set(tags)]
-    assert len(wasted) <= MAX_CONNECTIONS
-    calls_after = len(all_calls) - len(calls_before)
-    assert calls_after == TOTAL - (len(calls_before) - len(wasted))
-    assert 0 < calls_after < TOTAL

@@ -56,6 +56,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("INSPECT_CACHE_DIR", None)
     env["XDG_DATA_HOME"] = str(cwd / "xdg")
+    env["DECONFOUND_CACHE_DIR"] = str(cwd / "judge-cache")
     return subprocess.run(
         [sys.executable, "-m", "deconfound.cli", "run", *args, "--display", "none"],
         cwd=cwd,
