@@ -154,6 +154,21 @@ def test_rerun_of_a_finished_study_makes_no_model_calls(
     )
 
 
+def test_raising_epochs_on_a_rerun_generates_only_the_new_epochs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = tmp_path / "calls.jsonl"
+    monkeypatch.setenv(CALLS_ENV, str(calls))
+    logs = tmp_path / "logs"
+    run_study(_study(epochs=1), log_dir=logs, scenarios=SCENARIOS, display="none")
+    assert len(calls.read_text().splitlines()) == 6
+    result = run_study(_study(epochs=2), log_dir=logs, scenarios=SCENARIOS, display="none")
+    assert len(calls.read_text().splitlines()) == 12
+    assert result.complete
+    records = read_records(result.records_path)
+    assert len(records) == 12 and set(records.epoch) == {1, 2}
+
+
 def test_changed_prompt_in_the_same_log_dir_is_an_input_error(tmp_path: Path) -> None:
     run_study(_study(epochs=1), log_dir=tmp_path, scenarios=SCENARIOS, display="none")
     edited = (

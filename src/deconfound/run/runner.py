@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
 import pandas as pd
-from inspect_ai import eval_set
+from inspect_ai import Epochs, eval_set
 from inspect_ai.model import Model, get_model
 
 from deconfound.data.scenario import Scenario, category_slug
@@ -31,7 +31,7 @@ from deconfound.records.inspect_logs import TaskLog, import_inspect_logs, latest
 from deconfound.records.io import write_records
 from deconfound.run.manifest import build_manifest, write_manifest
 from deconfound.run.study import INSTRUMENTALEVAL, Study
-from deconfound.run.task import build_task
+from deconfound.run.task import EPOCH_REDUCER, build_task
 
 RECORDS_FILE: Final = "records.parquet"
 MANIFEST_FILE: Final = "manifest.json"
@@ -290,6 +290,9 @@ def run_study(
                 log_dir=str(log_dir),
                 model_roles=dict(roles) or None,
                 cache=True,
+                # Also given here (not only on the tasks) so that eval_set sees a log with fewer
+                # epochs than asked for as unfinished and runs only the missing ones.
+                epochs=Epochs(study.epochs, EPOCH_REDUCER),
                 display=display,
                 metadata={"deconfound_study": study.name},
                 **config,
