@@ -18,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 AEI_SONNET = ROOT.parent / "shared" / "data" / "aei-elessan" / "sonnet-4.5"
+AEI_BASELINE = "Baseline (adversarial only)"
+AEI_TREATMENTS = ("Prompt-only (adversarial + ethics)", "Full Elessan (adversarial + ethics + RAG)")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,32 +35,53 @@ CHROMIUM_ARGS = [
 
 def build_real_report(work: Path) -> Path:
     """import --format aei -> analyze -> report, with the project's own CLI."""
-    cli = [sys.executable, "-m", "deconfound"]
+    cli = [sys.executable, "-m", "deconfound.cli"]
     records = work / "records.parquet"
     analysis = work / "analysis.json"
     out = work / "report"
     subprocess.run(
         [*cli, "import", "--format", "aei", str(AEI_SONNET), "-o", str(records)], check=True
     )
-    subprocess.run([*cli, "analyze", str(records), "--json", str(analysis)], check=True)
+    treatments = [a for t in AEI_TREATMENTS for a in ("--treatment", t)]
+    subprocess.run(
+        [
+            *cli,
+            "analyze",
+            str(records),
+            "--baseline",
+            AEI_BASELINE,
+            *treatments,
+            "--json",
+            str(analysis),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     subprocess.run(
         [*cli, "report", str(analysis), "--records", str(records), "-o", str(out)], check=True
     )
     return out / "report.html"
 
 
-def screenshot(html: Path, png: Path, *, width: int, height: int, scroll_to: str | None) -> None:
-    """Open ``html`` in headless Chromium and save a ``width`` x ``height`` screenshot."""
+def screenshot(
+    html: Path, shots: list[tuple[Path, str | None]], *, width: int, height: int
+) -> None:
+    """Open ``html`` in headless Chromium; save a ``width`` x ``height`` screenshot per
+    (png, CSS selector to scroll to the top of the window) pair."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
         page.goto(html.resolve().as_uri())
-        if scroll_to:
-            page.locator(scroll_to).first.scroll_into_view_if_needed()
-        png.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(png), full_page=False)
+        for png, selector in shots:
+            if selector:
+                page.eval_on_selector(
+                    selector, "el => window.scrollTo(0, el.getBoundingClientRect().top + scrollY)"
+                )
+            png.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(png), full_page=False)
+            print(f"wrote {png}")
         browser.close()
 
 
@@ -68,12 +91,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "report.png")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1500)
-    parser.add_argument("--scroll-to", default=None, help="CSS selector to scroll into view")
+    parser.add_argument(
+        "--explorer-out",
+        type=Path,
+        default=ROOT / "docs" / "report-explorer.png",
+        help="second screenshot, scrolled to the transcript explorer ('' to skip)",
+    )
     args = parser.parse_args()
+    shots: list[tuple[Path, str | None]] = [(args.out, None)]
+    if str(args.explorer_out):
+        shots.append((args.explorer_out, "#explorer"))
     with tempfile.TemporaryDirectory() as tmp:
         html = args.html or build_real_report(Path(tmp))
-        screenshot(html, args.out, width=args.width, height=args.height, scroll_to=args.scroll_to)
-    print(f"wrote {args.out}")
+        screenshot(html, shots, width=args.width, height=args.height)
 
 
 if __name__ == "__main__":

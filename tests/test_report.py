@@ -159,6 +159,41 @@ def test_judge_agreement_is_shown_when_given(tmp_path: Path) -> None:
     assert (tmp_path / "o" / "figures" / "judge_agreement.svg").is_file()
 
 
+def test_agreement_json_from_the_agreement_verb_is_read(tmp_path: Path) -> None:
+    pair = {
+        "judge_a": "kw",
+        "judge_b": "llm",
+        "n": 36,
+        "observed": 0.9,
+        "cohen_kappa": 0.12,
+        "kappa_ci": [0.01, 0.3],
+        "gwet_ac1": 0.85,
+        "ac1_ci": [0.7, 0.95],
+        "krippendorff_alpha": 0.11,
+        "pabak": 0.8,
+    }
+    agreement = {
+        "records": "r.parquet",
+        "n_boot": 10,
+        "labels": {
+            "engagement-binary": {
+                "column": "engagement",
+                "judges": ["kw", "llm"],
+                "groups": {"all": {"pairs": {"kw vs llm": pair}}},
+            }
+        },
+    }
+    text = build_report(
+        {"conditions": {c: {} for c in CONDITIONS}},
+        synthetic_records(),
+        tmp_path / "o",
+        agreement=agreement,
+        figure_formats=(),
+    ).read_text()
+    assert "kw vs llm · engagement-binary · all" in text
+    assert "0.120 [0.01, 0.30]" in text and "0.850 [0.70, 0.95]" in text
+
+
 def test_analysis_conditions_missing_from_records_is_an_input_error(tmp_path: Path) -> None:
     analysis = synthetic_analysis()
     analysis["conditions"]["ghost"] = {}

@@ -286,6 +286,35 @@ def _method_notes(analysis: Mapping[str, Any]) -> list[str]:
     return list(found)
 
 
+def _agreement_items(labels: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Flatten ``deconfound agreement --json`` (``labels.<view>.groups.<group>.pairs.<pair>``)."""
+    items: list[tuple[str, Mapping[str, Any]]] = []
+    for view, rep in labels.items():
+        groups = rep.get("groups") if isinstance(rep, Mapping) else None
+        for group, g in groups.items() if isinstance(groups, Mapping) else []:
+            pairs = g.get("pairs") if isinstance(g, Mapping) else None
+            for pair, res in pairs.items() if isinstance(pairs, Mapping) else []:
+                if not isinstance(res, Mapping):
+                    continue
+                items.append(
+                    (
+                        f"{pair} · {view} · {group}",
+                        {
+                            "n": res.get("n"),
+                            "p_o": res.get("observed"),
+                            "kappa": {
+                                "estimate": res.get("cohen_kappa"),
+                                "ci": res.get("kappa_ci"),
+                            },
+                            "ac1": {"estimate": res.get("gwet_ac1"), "ci": res.get("ac1_ci")},
+                            "alpha": res.get("krippendorff_alpha"),
+                            "pabak": res.get("pabak"),
+                        },
+                    )
+                )
+    return items
+
+
 def _agreement(
     analysis: Mapping[str, Any], agreement: Any
 ) -> tuple[list[str], list[list[str]], list[tuple[str, str, float, tuple[float, float] | None]]]:
@@ -300,6 +329,9 @@ def _agreement(
     if source is None:
         source = dig(analysis, "judges", "agreement")
     items: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(source, Mapping) and isinstance(source.get("labels"), Mapping):
+        items = _agreement_items(source["labels"])
+        source = None
     if isinstance(source, Mapping):
         if "results" in source or "pairs" in source:
             source = source.get("results", source.get("pairs"))
@@ -346,7 +378,7 @@ def _agreement(
             else:
                 ci = f" [{est.ci[0]:.2f}, {est.ci[1]:.2f}]" if est.ci else ""
                 row.append(f"{est.estimate:.3f}{ci}")
-                if s not in ("n", "p_o", "agreement"):
+                if s in ("kappa", "cohen_kappa", "ac1", "gwet_ac1"):
                     points.append((name, s, est.estimate, est.ci))
         rows.append(row)
     return header, rows, points

@@ -82,6 +82,7 @@ class ConditionView:
     refusal_kinds: dict[str, Estimate]
     reasoning_flags: dict[str, Estimate]
     categories: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    correction: list[Line] = field(default_factory=list)
 
 
 @dataclass
@@ -290,6 +291,9 @@ def read_conditions(
                 refusal_kinds=_estimates(c.get("refusal_kinds")),
                 reasoning_flags=_estimates(c.get("reasoning_flags")),
                 categories=cats,
+                correction=list(_numbers(c["judge_correction"], unit="pct"))
+                if c.get("judge_correction") is not None
+                else [],
             )
         )
     return out
