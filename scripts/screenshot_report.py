@@ -77,7 +77,8 @@ def screenshot(
         for png, selector in shots:
             if selector:
                 page.eval_on_selector(
-                    selector, "el => window.scrollTo(0, el.getBoundingClientRect().top + scrollY)"
+                    selector,
+                    "el => window.scrollTo(0, el.getBoundingClientRect().top + scrollY - 40)",
                 )
             png.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(png), full_page=False)
