@@ -122,6 +122,26 @@ def test_explorer_has_one_row_per_scenario_and_flags_label_conflicts(
     assert conflicts == ["scenario-09"]
 
 
+def test_run_manifest_condition_prompts_are_found_beside_the_records(tmp_path: Path) -> None:
+    records = write_records(synthetic_records(), tmp_path / "records.parquet")
+    manifest = {
+        "conditions": [
+            {"name": "baseline", "system_prompt": "You are an agent.", "user_prefix": ""},
+            {"name": "ethics prompt", "system_prompt": "Be good.", "user_suffix": "Think <b>."},
+        ]
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "analysis.json").write_text(json.dumps({"conditions": {c: {} for c in CONDITIONS}}))
+    result = CliRunner().invoke(
+        app,
+        ["report", str(tmp_path / "analysis.json"), "-r", str(records), "-o", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "o" / "report.html").read_text()
+    assert '<pre class="prompt">You are an agent.</pre>' in text
+    assert '<pre class="prompt">Be good.\n\n[user suffix]\nThink &lt;b&gt;.</pre>' in text
+
+
 def test_missing_optional_keys_render_as_not_computed(tmp_path: Path) -> None:
     analysis: dict[str, Any] = {
         "conditions": {c: {"ir": {"estimate": 0.1, "ci": [0, 0.2]}} for c in CONDITIONS},

@@ -70,7 +70,11 @@ def report(
     ] = None,
     manifest: Annotated[
         Path | None,
-        typer.Option("--manifest", help="study manifest JSON (condition prompts, verbatim)"),
+        typer.Option(
+            "--manifest",
+            help="study manifest JSON (condition prompts, verbatim; default: manifest.json "
+            "beside the records, as `deconfound run` writes it)",
+        ),
     ] = None,
     agreement: Annotated[
         Path | None,
@@ -91,6 +95,8 @@ def report(
             path=analysis_file,
         )
     table = read_records(records_file)
+    if manifest is None and (records_file.parent / "manifest.json").is_file():
+        manifest = records_file.parent / "manifest.json"  # written by `deconfound run`
     manifest_data = load_json(manifest, "manifest") if manifest else None
     if manifest_data is not None and not isinstance(manifest_data, dict):
         raise InputError("expected a JSON object (a study manifest)", path=manifest)

@@ -209,13 +209,6 @@ def _methods(
             else ". Judge agreement was not computed for this report."
         )
     )
-    notes = _method_notes(analysis)
-    if notes:
-        paras.append(
-            "Methods the analysis names for its figures — "
-            + "; ".join(sorted(set(n.split(": ", 1)[1] for n in notes)))
-            + "."
-        )
     paras.append(
         "The report computes no statistics: it reads every estimate, interval and test "
         "from the analysis; the response-state bars and explorer are tallies of the "
@@ -726,6 +719,7 @@ def _render(
             row_tokens=row_tokens,
             comparisons_short=comparisons_short,
             methods=_methods(analysis, comparisons, judges, records, bool(agreement_rows)),
+            method_notes=sorted({n.split(": ", 1)[1] for n in _method_notes(analysis)}),
             estimands={k: v for k, v in ESTIMANDS.items()},
             provenance=provenance,
             files=files,

@@ -133,7 +133,7 @@ def _stack(ax: object, counts: pd.DataFrame, conditions: Sequence[str], legend: 
                     color="white" if dark else "black",
                 )
         left += width
-    ax.set_yticks(y, [_short(c, 28) for c in shares.index])
+    ax.set_yticks(y, [_short(c, 44) for c in shares.index])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     if legend:

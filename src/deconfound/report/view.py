@@ -203,8 +203,9 @@ def condition_prompts(
     """Each condition's prompt text verbatim, with where it came from.
 
     Looks in the study manifest first (``conditions`` as a mapping or a list of objects with a
-    ``name``), then in the analysis' provenance. Keys tried: ``system_prompt``, ``prompt``,
-    ``system``, ``template``, ``text``.
+    ``name``, as ``deconfound run`` writes it), then in the analysis' provenance. Keys tried:
+    ``system_prompt``, ``prompt``, ``system``, ``template``, ``text``; a non-empty
+    ``user_prefix``, ``user_suffix`` or ``solver`` follows under its own bracketed heading.
     """
     found: dict[str, tuple[str, str]] = {}
     sources = [
@@ -232,6 +233,16 @@ def condition_prompts(
                 if isinstance(text, str):
                     found[name] = (text, source)
                     break
+            extras = {
+                key: str(value[key])
+                for key in ("user_prefix", "user_suffix", "solver")
+                if isinstance(value.get(key), str) and value[key]
+            }
+            if extras:
+                base, where = found.get(name, ("", source))
+                parts = [base] if base else []
+                parts += [f"[{key.replace('_', ' ')}]\n{text}" for key, text in extras.items()]
+                found[name] = ("\n\n".join(parts), where)
     return found
 
 
