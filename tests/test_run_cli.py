@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from deconfound.cli import app
 from deconfound.records import read_records
 
 SCENARIOS = [
@@ -50,6 +52,16 @@ system = ["prompts/agent.md", "prompts/ethics.md"]
         encoding="utf-8",
     )
     return study
+
+
+def _run_in_process(*args: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    """The same command through Typer's runner (faster: no interpreter start-up)."""
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("INSPECT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(cwd / "xdg"))
+    monkeypatch.setenv("DECONFOUND_CACHE_DIR", str(cwd / "judge-cache"))
+    result = CliRunner().invoke(app, ["run", *args, "--display", "none"])
+    return result.exit_code, result.output
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -96,33 +108,39 @@ def test_cli_run_with_flags_overriding_the_file_writes_records_and_manifest(
     assert "--limit" in manifest["command"]
 
 
-def test_cli_bad_study_exits_2_naming_file_and_key_and_writes_nothing(tmp_path: Path) -> None:
+def test_cli_bad_study_exits_2_naming_file_and_key_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     study = _setup(tmp_path, extra="epochs_typo = 3")
-    proc = _run(str(study), "--log-dir", str(tmp_path / "logs"), cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "study.toml" in proc.stderr and "epochs_typo" in proc.stderr
+    code, output = _run_in_process(
+        str(study), "--log-dir", str(tmp_path / "logs"), cwd=tmp_path, monkeypatch=monkeypatch
+    )
+    assert code == 2
+    assert "study.toml" in output and "epochs_typo" in output
     assert not (tmp_path / "logs").exists()
 
 
-@pytest.mark.slow
-def test_cli_exits_1_when_a_task_errors(tmp_path: Path) -> None:
+def test_cli_exits_1_when_a_task_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     study = _setup(tmp_path, extra="retry_attempts = 0")
     with (tmp_path / "scen.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({"id": "bad-01", "category": "X", "prompt": "FAIL now"}) + "\n")
-    proc = _run(
+    code, output = _run_in_process(
         str(study), "--model", "deconfound-mock/flaky", "--log-dir", str(tmp_path / "l"),
-        cwd=tmp_path,
+        cwd=tmp_path, monkeypatch=monkeypatch,
     )  # fmt: skip
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "incomplete" in proc.stderr
+    assert code == 1, output
+    assert "incomplete" in output
     assert (tmp_path / "l" / "records.parquet").exists()
 
 
-@pytest.mark.slow
-def test_shipped_offline_example_runs_end_to_end(tmp_path: Path) -> None:
+def test_shipped_offline_example_runs_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     example = Path(__file__).resolve().parents[1] / "examples" / "offline.toml"
-    proc = _run(str(example), "--log-dir", str(tmp_path / "logs"), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    code, output = _run_in_process(
+        str(example), "--log-dir", str(tmp_path / "logs"), cwd=tmp_path, monkeypatch=monkeypatch
+    )
+    assert code == 0, output
     records = read_records(tmp_path / "logs" / "records.parquet")
     conditions = ["baseline", "ethics", "ethics-inline", "memory"]
     assert sorted(set(records.condition)) == conditions
@@ -131,10 +149,15 @@ def test_shipped_offline_example_runs_end_to_end(tmp_path: Path) -> None:
     assert memory.response.notna().all()
 
 
-def test_cli_unknown_model_provider_exits_2_before_any_log_is_written(tmp_path: Path) -> None:
+def test_cli_unknown_model_provider_exits_2_before_any_log_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     study = _setup(tmp_path)
     logs = tmp_path / "logs"
-    proc = _run(str(study), "--model", "nosuchprovider/model", "--log-dir", str(logs), cwd=tmp_path)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "nosuchprovider/model" in proc.stderr and "models[0]" in proc.stderr
+    code, output = _run_in_process(
+        str(study), "--model", "nosuchprovider/model", "--log-dir", str(logs),
+        cwd=tmp_path, monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == 2, output
+    assert "nosuchprovider/model" in output and "models[0]" in output
     assert not logs.exists()
