@@ -291,3 +291,35 @@ def test_cli_bad_analysis_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "line 2" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_explorer_transitions_match_the_analysis_with_several_epochs(tmp_path: Path) -> None:
+    from deconfound.records.schema import validate
+    from deconfound.stats import analyze_records
+
+    base = synthetic_records()
+    epochs = []
+    for epoch in (1, 2, 3):
+        part = base.copy()
+        part["epoch"] = epoch
+        if epoch == 2:  # the IC judge flips its labels in one epoch: mixed scenarios
+            llm = part["judge"] == "llm"
+            part.loc[llm, "ic"] = ~part.loc[llm, "ic"].astype(bool)
+        epochs.append(part)
+    records = validate(pd.concat(epochs, ignore_index=True))
+    analysis = analyze_records(
+        records, baseline="baseline", treatments=["ethics prompt", "ethics + RAG"], n_boot=20
+    )
+    analysis = json.loads(json.dumps(analysis))
+    text = build_report(analysis, records, tmp_path / "o", figure_formats=()).read_text()
+    data = json.loads(
+        re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1)  # type: ignore[union-attr]
+    )
+    for i, comp in enumerate(analysis["comparisons"]):
+        shown = {
+            o["value"].split(":", 1)[1]: o["count"]
+            for o in data["transitions"]
+            if o["value"].startswith(f"{i}:")
+        }
+        assert shown == comp["transitions"]
+    assert text.count('<pre class="text">') == 12 * 3 * 3

@@ -243,6 +243,8 @@ def build_rows(
         state, flagged = state_of[(sid, cond, study, epoch)]
         conflict = _conflicts(labels)
         if flagged == "ic_over_refusal":
+            # the same disagreement, said once, in the analysis' words
+            conflict = [c for c in conflict if " says refusal; " not in c]
             conflict.insert(0, "IC judge overrides an engagement refusal (counted as engaged)")
         elif flagged:
             conflict.insert(0, flagged.replace("_", " "))
