@@ -132,3 +132,14 @@ def test_failed_write_keeps_previous_file(tmp_path: Path) -> None:
         write_records(bad, target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["records.parquet"]
+
+
+def test_written_file_has_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_records(_rows(), tmp_path / "records.parquet")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
