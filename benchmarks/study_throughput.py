@@ -287,6 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out(
         f"# command: python benchmarks/study_throughput.py{' --quick' if args.quick else ''}"
         f"{' --connections ' + str(args.connections) if args.connections else ''}"
+        f"{' --out ' + str(args.out) if args.out else ''}"
     )
     out(
         f"# machine: {platform.machine()}, {os.cpu_count()} cores,"
