@@ -109,7 +109,11 @@ def test_unloadable_model_reports_server_log(tmp_path: Path) -> None:
     bogus.write_bytes(b"not a gguf file")
     with (
         pytest.raises(LocalModelError, match=r"bogus\.gguf .*server log"),
-        serve_local(f"local/{bogus}", options=ServerOptions(startup_timeout=60)),
+        serve_local(
+            f"local/{bogus}",
+            options=ServerOptions(startup_timeout=60),
+            log_file=tmp_path / "server.log",
+        ),
     ):
         pass
 
