@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from deconfound.errors import InputError
 
 #: Names that select the pinned upstream download.
 PINNED_NAMES = frozenset({"instrumentaleval", "pinned", "upstream"})
+#: Environment variable naming a local copy of the pinned files (read instead of downloading).
+LOCAL_COPY_ENV = "DECONFOUND_INSTRUMENTALEVAL_DIR"
 
 
 def load_scenarios(
@@ -33,9 +36,20 @@ def load_scenarios(
         categories: Keep only these categories (names or slugs, e.g. ``evading-shutdown``).
         limit: Keep only the first ``limit`` scenarios (after the category filter), for smoke
             runs.
+
+    Setting the environment variable ``DECONFOUND_INSTRUMENTALEVAL_DIR`` to a directory of the
+    six upstream CSVs makes the pinned source read that directory instead of downloading (the
+    digests are still compared with the pin and recorded).
     """
     if source is None or (isinstance(source, str) and source.strip().lower() in PINNED_NAMES):
-        result = instrumentaleval.load_pinned(cache_dir)
+        local = os.environ.get(LOCAL_COPY_ENV, "").strip()
+        if local:
+            # A user-provided copy of the pinned files (offline machines): digests still checked.
+            if not Path(local).expanduser().is_dir():
+                raise InputError(f"{LOCAL_COPY_ENV} is set but is not a directory", path=local)
+            result = instrumentaleval.load_directory(Path(local).expanduser())
+        else:
+            result = instrumentaleval.load_pinned(cache_dir)
     else:
         path = Path(source).expanduser()
         if path.is_dir():

@@ -92,7 +92,9 @@ def load_study_scenarios(study: Study) -> ScenarioSource:
     from deconfound.data import load_scenarios
 
     spec = study.scenarios
-    source = None if spec.source == INSTRUMENTALEVAL else spec.source
+    source: str | Path | None = None if spec.source == INSTRUMENTALEVAL else spec.source
+    if source is None and spec.local_copy is not None and spec.local_copy.is_dir():
+        source = spec.local_copy
     loaded: ScenarioSource = load_scenarios(
         source,
         cache_dir=spec.cache_dir,
@@ -140,10 +142,11 @@ def _cache_dir(log_dir: Path) -> Iterator[None]:
         os.environ.pop("INSPECT_CACHE_DIR", None)
 
 
-def _resolve_models(specs: Sequence[str]) -> Any:
+def _resolve_models(specs: Sequence[str], log_dir: Path) -> Any:
     from deconfound.run.local import resolve_models
 
-    return resolve_models(list(specs))
+    # Local servers write their logs into the run directory, so a killed run leaves them there.
+    return resolve_models(list(specs), log_dir=log_dir)
 
 
 def _strip_markup(text: str) -> str:
@@ -255,7 +258,7 @@ def run_study(
     extra: dict[str, Any] = dict(eval_set_args or {})
     if study.retry_attempts is not None:
         extra.setdefault("retry_attempts", study.retry_attempts)
-    with _resolve_models(study.models) as resolved, _cache_dir(log_dir):
+    with _resolve_models(study.models, log_dir) as resolved, _cache_dir(log_dir):
         models_info = [
             {"spec": r.spec, "inspect_model": r.inspect_model, "smoke": r.smoke} for r in resolved
         ]

@@ -33,7 +33,7 @@ _TOP_KEYS = {
     "judges",
     "conditions",
 }
-_SCENARIO_KEYS = {"source", "categories", "limit", "cache_dir"}
+_SCENARIO_KEYS = {"source", "categories", "limit", "cache_dir", "local_copy"}
 _GENERATION_KEYS = {"temperature", "max_tokens", "seed"}
 _JUDGE_KEYS = {"use", "roles"}
 _CONDITION_KEYS = {"system", "user_prefix", "user_suffix", "solver", "solver_args", "description"}
@@ -109,12 +109,15 @@ class ScenarioSpec:
         categories: Keep only these categories (None keeps all).
         limit: Keep at most this many scenarios (None keeps all).
         cache_dir: Download cache for the pinned dataset (None: the user cache).
+        local_copy: With the pinned source, a directory of the same CSVs to use instead of the
+            download when it exists (offline machines, CI); its digests are checked and recorded.
     """
 
     source: str = INSTRUMENTALEVAL
     categories: tuple[str, ...] | None = None
     limit: int | None = None
     cache_dir: Path | None = None
+    local_copy: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -319,7 +322,24 @@ def _scenarios(value: object, base: Path, path: Path) -> ScenarioSpec:
         if "cache_dir" in table
         else None
     )
-    return ScenarioSpec(source=source, categories=categories, limit=limit, cache_dir=cache_dir)
+    local_copy = (
+        base / _str(table["local_copy"], path, "scenarios.local_copy")
+        if "local_copy" in table
+        else None
+    )
+    if local_copy is not None and source != INSTRUMENTALEVAL:
+        raise InputError(
+            'local_copy only applies to source = "instrumentaleval"',
+            path=path,
+            field="scenarios.local_copy",
+        )
+    return ScenarioSpec(
+        source=source,
+        categories=categories,
+        limit=limit,
+        cache_dir=cache_dir,
+        local_copy=local_copy,
+    )
 
 
 def _generation(value: object, path: Path) -> Generation:
