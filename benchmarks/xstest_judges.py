@@ -1,10 +1,11 @@
 """Offline judges against XSTest's human labels (2,250 completions of 5 subject models).
 
-Reports, for the lexical judge, the offline MiniLM classifier (held-out subject models only, plus
-its in-sample rows marked as such) and the labels published with XSTest (string match, GPT-4
-2023) as reference rows: 3-class accuracy and kappa, any-refusal (refusal or partial vs
-compliance) accuracy, precision, recall and kappa, per-class recall and partial-class F1, and
-the same binary figures per subject model. Writes the printed text to benchmarks/xstest_judges.txt.
+Reports, for the lexical judge, the offline MiniLM classifier (held out by subject model, from
+the training script, plus the shipped head's in-sample row marked as such) and the labels
+published with XSTest (string match, GPT-4 2023) as reference rows: 3-class accuracy and
+kappa, any-refusal (refusal or partial vs compliance) accuracy, precision, recall and kappa,
+per-class recall and partial-class F1, and the same binary figures per subject model. Writes
+the printed text to benchmarks/xstest_judges.txt.
 
     python benchmarks/xstest_judges.py [--xstest ../shared/data/xstest] [--no-offline]
 
@@ -19,6 +20,7 @@ import io
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from deconfound.judges.lexical import LexicalJudge
 from deconfound.judges.offline_data import XSTEST_MODELS, XSTestItem, load_xstest
@@ -66,6 +68,21 @@ LEGEND = (
     "kapB: any refusal (refusal or partial) vs compliance; rRef/rPart/rEng: per-class recall; "
     "F1prt: partial-class F1."
 )
+
+
+HEADER_HELD = (
+    f"{'held-out subset':<26} {'n':>5} {'acc3':>6} {'kap3':>6} {'accB':>6} {'kapB':>6}"
+    f" {'rRef':>6} {'rPart':>6} {'rEng':>6} {'F1prt':>6}"
+)
+
+
+def held_row(name: str, sc: dict[str, Any]) -> str:
+    r = sc["recall"]
+    return (
+        f"{name:<26} {sc['n']:>5} {sc['accuracy_3class']:>6.3f} {sc['kappa_3class']:>6.3f}"
+        f" {sc['accuracy_any_refusal']:>6.3f} {sc['kappa_any_refusal']:>6.3f}"
+        f" {r['refusal']:>6.3f} {r['partial']:>6.3f} {r['engaged']:>6.3f} {sc['f1_partial']:>6.3f}"
+    )
 
 
 def per_model(
@@ -121,42 +138,26 @@ def main() -> None:
             enc_dt = time.perf_counter() - t1
             probs = head.proba(emb)
             off = [head.classes[int(i)] for i in np.argmax(probs, axis=1)]
-            test_models = set(head.meta["test_models"])
-            test = [i for i, it in enumerate(items) if it.model in test_models]
-            train = [i for i, it in enumerate(items) if it.model not in test_models]
-            label = "offline (held out)"
+            print(row("offline (IN-SAMPLE)", "all", off, gold), file=out)
+            meta = head.meta
+            print("", file=out)
             print(
-                row(
-                    label,
-                    "+".join(sorted(test_models)),
-                    [off[i] for i in test],
-                    [gold[i] for i in test],
-                ),
+                "Offline head, held out by subject model (from the training script; each item "
+                "predicted by a head fitted without its subject model):",
                 file=out,
             )
-            print(
-                row(
-                    "lexical (same items)",
-                    "+".join(sorted(test_models)),
-                    [lex[i] for i in test],
-                    [gold[i] for i in test],
-                ),
-                file=out,
-            )
-            print(
-                row(
-                    "offline (IN-SAMPLE)",
-                    "train models",
-                    [off[i] for i in train],
-                    [gold[i] for i in train],
-                ),
-                file=out,
-            )
+            print(HEADER_HELD, file=out)
+            print(held_row("pooled (5 folds)", meta["held_out"]), file=out)
+            for m, sc in meta["held_out_by_model"].items():
+                print(held_row(f"{m} held out", sc), file=out)
+            two = meta["two_models_held_out"]
+            for m in two["models"]:
+                print(held_row(f"{m} (2 held out)", two[m]), file=out)
             offline_note = (
-                f"offline head {head.meta.get('version')}: trained on "
-                f"{', '.join(head.meta['train_models'])}; held out "
-                f"{', '.join(head.meta['test_models'])}; L2 {head.meta.get('l2')}; embeddings "
-                f"{'from cache' if enc_dt < 5 else f'computed in {enc_dt:.0f} s'}"
+                f"offline head {meta.get('version')}: MiniLM (numpy) + softmax, L2 {meta['l2']}, "
+                f"shipped head fitted on all of {', '.join(meta['train_models'])}; embeddings "
+                f"{'from cache' if enc_dt < 5 else f'computed in {enc_dt:.0f} s'}. "
+                f"'2 held out': fitted on the other three models only."
             )
     print("", file=out)
     print("Per subject model:", file=out)
@@ -173,8 +174,9 @@ def main() -> None:
         print(offline_note, file=out)
     print(
         "Caveat: the lexical cue lists were written while reading XSTest and InstrumentalEval "
-        "responses, so these lexical figures are in-sample for the rule author; the offline "
-        "head's held-out rows are not.",
+        "responses, so these lexical figures are in-sample for the rule author. The offline "
+        "IN-SAMPLE row scores the shipped head on its own training data; its held-out rows "
+        "are the honest estimate.",
         file=out,
     )
     text = out.getvalue()
