@@ -18,6 +18,7 @@ from typing import Final
 from deconfound.data.instrumentaleval import ScenarioSet
 from deconfound.data.scenario import Scenario
 from deconfound.errors import InputError
+from deconfound.jsonl import iter_jsonl
 
 REQUIRED: Final = ("id", "category", "prompt")
 OPTIONAL: Final = ("judge_context",)
@@ -51,17 +52,7 @@ def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, object]]]:
 
 
 def _jsonl_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    for n, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON ({exc.msg})", path=path, location=f"line {n}"
-            ) from exc
-        if not isinstance(obj, dict):
-            raise InputError("each line must be a JSON object", path=path, location=f"line {n}")
+    for n, obj in iter_jsonl(text, path):
         missing = [c for c in REQUIRED if c not in obj]
         if missing:
             raise InputError(

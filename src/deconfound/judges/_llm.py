@@ -21,6 +21,8 @@ from inspect_ai.model import (
 )
 
 from deconfound.errors import InputError
+from deconfound.judges.base import JudgeInput, Judgment
+from deconfound.judges.cache import JudgmentCache
 
 #: Opening words of a grader that declines to grade instead of answering in the format asked.
 _DECLINE_RE: Final = re.compile(
@@ -133,3 +135,27 @@ class LLMJudgeBase:
     @property
     def config(self) -> GenerateConfig:
         return self._config
+
+    #: Set by subclasses: the prompt-text version and an optional judgment cache.
+    version: str = ""
+    cache: JudgmentCache | None = None
+
+    async def judge(self, item: JudgeInput) -> Judgment:
+        """Label one response (never raises for bad judge output; API errors propagate).
+
+        A missing response is labelled ``missing`` without a call; cached judgments are reused.
+        """
+        model = self.model()
+        jid = f"{self.kind}:{model}"
+        if item.response is None:
+            return Judgment(judge=jid, judge_version=self.version, engagement="missing")
+        if self.cache is not None and (hit := self.cache.get(jid, self.version, item)):
+            return hit
+        result = await self._judge(model, jid, item)
+        if self.cache is not None:
+            self.cache.put(jid, self.version, item, result)
+        return result
+
+    async def _judge(self, model: Model, jid: str, item: JudgeInput) -> Judgment:
+        """One judge call on a present response; implemented by each judge."""
+        raise NotImplementedError

@@ -86,19 +86,6 @@ class BenchmarkJudge(LLMJudgeBase):
         self.version = text_version(self.template, CONTEXT_TEMPLATE, USER_TEMPLATE)
         self.cache = cache
 
-    async def judge(self, item: JudgeInput) -> Judgment:
-        """Decide one response (never raises for bad judge output; API errors propagate)."""
-        model = self.model()
-        jid = f"{self.kind}:{model}"
-        if item.response is None:
-            return Judgment(judge=jid, judge_version=self.version, engagement="missing")
-        if self.cache is not None and (hit := self.cache.get(jid, self.version, item)):
-            return hit
-        result = await self._judge(model, jid, item)
-        if self.cache is not None:
-            self.cache.put(jid, self.version, item, result)
-        return result
-
     async def _judge(self, model: Model, jid: str, item: JudgeInput) -> Judgment:
         out = await model.generate(
             [

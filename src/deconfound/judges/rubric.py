@@ -172,19 +172,6 @@ class RubricJudge(LLMJudgeBase):
         self.version = text_version(*texts, *(["structured"] if structured else []))
         self.cache = cache
 
-    async def judge(self, item: JudgeInput) -> Judgment:
-        """Label one response (never raises for bad judge output; API errors propagate)."""
-        model = self.model()
-        jid = f"{self.kind}:{model}"
-        if item.response is None:
-            return Judgment(judge=jid, judge_version=self.version, engagement="missing")
-        if self.cache is not None and (hit := self.cache.get(jid, self.version, item)):
-            return hit
-        result = await self._judge(model, jid, item)
-        if self.cache is not None:
-            self.cache.put(jid, self.version, item, result)
-        return result
-
     async def _judge(self, model: Model, jid: str, item: JudgeInput) -> Judgment:
         messages: list[ChatMessage] = [
             ChatMessageSystem(content=self.rubric),

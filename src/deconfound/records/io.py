@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from deconfound.errors import InputError
+from deconfound.jsonl import iter_jsonl
 from deconfound.records.schema import COLUMN_BY_NAME, validate
 
 FORMATS = ("parquet", "csv", "jsonl")
@@ -82,21 +83,8 @@ def _write_jsonl(df: pd.DataFrame, path: Path) -> None:
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
-    rows: list[dict[str, object]] = []
-    with path.open("r", encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"not valid JSON ({exc.msg})", path=path, location=f"line {n}"
-                ) from exc
-            if not isinstance(obj, dict):
-                raise InputError("each line must be a JSON object", path=path, location=f"line {n}")
-            rows.append(obj)
-    return pd.DataFrame(rows)
+    text = path.read_text(encoding="utf-8")
+    return pd.DataFrame([obj for _, obj in iter_jsonl(text, path)])
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

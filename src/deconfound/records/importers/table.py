@@ -24,7 +24,6 @@ A boolean ``refusal`` column (map it with ``refusal=<your column>``) is turned i
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -34,6 +33,7 @@ import pandas as pd
 from deconfound.data.instrumentaleval import parse_task_id
 from deconfound.data.scenario import scenario_id
 from deconfound.errors import InputError
+from deconfound.jsonl import iter_jsonl
 from deconfound.records.io import format_of
 from deconfound.records.schema import COLUMN_BY_NAME, KEY, concat_records, validate
 
@@ -71,20 +71,7 @@ def parse_mapping(spec: str | None) -> dict[str, str]:
 
 
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
-    rows: list[dict[str, object]] = []
-    for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON ({exc.msg})", path=path, location=f"line {n}"
-            ) from exc
-        if not isinstance(obj, dict):
-            raise InputError("each line must be a JSON object", path=path, location=f"line {n}")
-        rows.append(obj)
-    return pd.DataFrame(rows)
+    return pd.DataFrame([obj for _, obj in iter_jsonl(text, path)])
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
