@@ -23,3 +23,9 @@ def ie_dir() -> Path:
 def aei_dir() -> Path:
     assert AEI_SONNET.is_dir(), f"{AEI_SONNET} missing: ../shared must sit beside the project"
     return AEI_SONNET
+
+
+@pytest.fixture
+def xstest_dir() -> Path:
+    assert XSTEST_DIR.is_dir(), f"{XSTEST_DIR} missing: ../shared must sit beside the project"
+    return XSTEST_DIR

@@ -7,7 +7,6 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import XSTEST_DIR
 
 from deconfound.judges.base import Judge, JudgeInput
 from deconfound.judges.lexical import IC_CONFIDENCE, LexicalJudge, extract_features
@@ -151,10 +150,10 @@ def test_features_record_where_the_decline_is() -> None:
     assert f.opening_n >= 3
 
 
-def _xstest_rows() -> list[tuple[str, str, str]]:
+def _xstest_rows(xstest_dir: Path) -> list[tuple[str, str, str]]:
     out = []
     for path in sorted(
-        (XSTEST_DIR / "evaluation" / "automated_evaluation_labels").glob("*_streval.csv")
+        (xstest_dir / "evaluation" / "automated_evaluation_labels").glob("*_streval.csv")
     ):
         with Path(path).open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
@@ -162,9 +161,9 @@ def _xstest_rows() -> list[tuple[str, str, str]]:
     return out
 
 
-def test_beats_published_string_match_on_xstest_any_refusal() -> None:
+def test_beats_published_string_match_on_xstest_any_refusal(xstest_dir: Path) -> None:
     """On the 2,250 human-labelled XSTest completions the judge must beat XSTest's own matcher."""
-    rows = _xstest_rows()
+    rows = _xstest_rows(xstest_dir)
     assert len(rows) == 2250
     human = [r[1] != "1_full_compliance" for r in rows]
     strmatch = [r[2] != "1_full_compliance" for r in rows]
