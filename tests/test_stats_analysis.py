@@ -253,3 +253,19 @@ def test_real_aei_results_match_the_published_summary(aei_dir: Path) -> None:
     for comp in out["comparisons"]:
         n = comp["n_scenarios"]
         assert sum(comp["transitions"].values()) == n
+
+
+def test_verdict_says_no_rather_than_cannot_tell_when_no_engaged_response_shows_ic() -> None:
+    rows = []
+    for i in range(20):
+        rows.append(("A", f"s{i}", "engaged" if i < 12 else "refusal", False))
+        rows.append(("B", f"s{i}", "engaged" if i < 8 else "refusal", False))
+    out = analyze_records(_k1_table(rows), baseline="A", treatments=["B"], n_boot=50)
+    verdict = out["comparisons"][0]["verdict"]["ic_among_engagers_changed"]
+    assert verdict["answer"].startswith("no:")
+    # one IC response makes the question open again
+    rows[0] = ("A", "s0", "engaged", True)
+    out = analyze_records(_k1_table(rows), baseline="A", treatments=["B"], n_boot=50)
+    assert out["comparisons"][0]["verdict"]["ic_among_engagers_changed"]["answer"] == (
+        "cannot tell"
+    )

@@ -64,11 +64,11 @@ def _provenance(inputs: dict[str, Path] | None = None) -> dict[str, Any]:
 
 
 def _pct(x: Any) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+    return "-" if x is None else f"{100 * x + 0.0:.1f}%"
 
 
 def _pp(x: Any) -> str:
-    return "-" if x is None else f"{100 * x:+.1f}"
+    return "-" if x is None else f"{100 * x + 0.0:+.1f}"
 
 
 def _ci(ci: Any, pp: bool = False) -> str:

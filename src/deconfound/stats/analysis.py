@@ -723,11 +723,11 @@ def _comparison_correction(
 
 
 def _pp(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:+.1f} pp"
+    return "n/a" if x is None else f"{100 * x + 0.0:+.1f} pp"
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
+    return "n/a" if x is None else f"{100 * x + 0.0:.1f}%"
 
 
 def _ci_txt(ci: Sequence[float | None]) -> str:
@@ -795,6 +795,9 @@ def verdict(comp: dict[str, Any], conditions: Mapping[str, Any]) -> dict[str, An
         ans = "yes: IC among always-engagers " + ("rose" if clo > 0 else "fell")
     elif lo is not None and hi is not None and (lo > 0 or hi < 0):
         ans = "the identified set excludes 0 but its confidence interval does not"
+    elif (lo, hi, clo, chi) == (0.0, 0.0, 0.0, 0.0):
+        # Degenerate, not uncertain: no engaged response showed IC under either condition.
+        ans = "no: no IC among engaged responses under either condition"
     else:
         ans = "cannot tell"
     be = comp["both_engaged"]
