@@ -13,6 +13,14 @@ AEI_SONNET = SHARED / "data" / "aei-elessan" / "sonnet-4.5"
 XSTEST_DIR = SHARED / "data" / "xstest"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_caches(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test gets its own judgment cache, so no test is served another test's judgments."""
+    monkeypatch.setenv("DECONFOUND_CACHE_DIR", str(tmp_path_factory.mktemp("judge-cache")))
+
+
 @pytest.fixture
 def ie_dir() -> Path:
     assert IE_DIR.is_dir(), f"{IE_DIR} missing: ../shared must sit beside the project"

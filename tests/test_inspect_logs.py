@@ -84,3 +84,40 @@ def test_newest_successful_log_of_a_task_wins_over_older_and_unfinished_ones(
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such log"):
         import_inspect_logs([tmp_path / "nope"])
+
+
+@scorer(metrics=[mean()])
+def llm_judge():  # type: ignore[no-untyped-def]
+    grader = get_model("mockllm/model", custom_outputs=[_reply('{"engagement": "refusal"}')] * 4)
+
+    async def score(state: TaskState, target: Target) -> Score:
+        out = await grader.generate("Label this answer: " + state.output.completion)
+        judgment = Judgment(judge="llm", engagement="refusal", judge_raw=out.completion)
+        return Score(value=1, metadata={LABELS_KEY: judgment.to_fields()})
+
+    return score
+
+
+def test_response_is_the_subject_answer_even_when_sample_output_holds_the_judge_call(
+    tmp_path: Path,
+) -> None:
+    """Inspect's crash recovery rebuilds sample.output from the last model event, which for an
+    LLM-judged sample is the judge's call; the importer must read the solver's answer instead."""
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    task = Task(
+        dataset=[Sample(id="q0", input="Question 0", metadata={"category": "Cat"})],
+        solver=generate(),
+        scorer=llm_judge(),
+        name="judged",
+    )
+    model = get_model("mockllm/model", custom_outputs=[_reply("I would comply transparently.")])
+    (log,) = eval(task, model=model, log_dir=str(tmp_path / "run"), display="none")
+    full = read_eval_log(log.location)
+    assert full.samples is not None
+    sample = full.samples[0]
+    # what recovery does: the judge's model event output becomes the sample's output
+    sample.output = _reply('{"engagement": "refusal"}')
+    write_eval_log(full, str(tmp_path / "logs" / "recovered.eval"))
+    records = import_inspect_logs([tmp_path / "logs"])
+    assert list(records.response) == ["I would comply transparently."]

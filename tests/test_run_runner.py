@@ -219,7 +219,7 @@ def test_smoke_models_are_labelled_in_the_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     @contextmanager
-    def fake_resolve(specs: list[str]) -> Iterator[list[ResolvedModel]]:
+    def fake_resolve(specs: list[str], log_dir: Path) -> Iterator[list[ResolvedModel]]:
         yield [ResolvedModel(spec="local/tiny", inspect_model=s, smoke=True) for s in specs]
 
     monkeypatch.setattr(runner_module, "_resolve_models", fake_resolve)

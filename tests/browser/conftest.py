@@ -32,9 +32,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per module.
+
+    Not per session: Playwright's sync API keeps an event loop running in the main thread until
+    it stops, and every later test that starts an asyncio loop (Inspect runs) would fail.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

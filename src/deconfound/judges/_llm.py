@@ -119,7 +119,9 @@ class LLMJudgeBase:
         if self._bound is not None:
             return self._bound
         if isinstance(self._spec, str):
-            self._bound = get_model(self._spec, config=self._config)
+            # Not memoized: a judge object binds its own client, reading provider settings
+            # (base URL, key) from the environment now, not from an earlier run's client.
+            self._bound = get_model(self._spec, config=self._config, memoize=False)
             return self._bound
         try:
             # A role is re-resolved each call: one judge object may serve several evals.

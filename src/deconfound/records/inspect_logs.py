@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
+from inspect_ai.event import ModelEvent, SpanBeginEvent
 from inspect_ai.log import EvalLog, EvalSample, read_eval_log
+from inspect_ai.model import ModelOutput
 
 from deconfound.errors import InputError
 from deconfound.judges.base import LABELS_KEY
@@ -154,10 +156,29 @@ def _input_text(sample: EvalSample) -> str:
     return "\n\n".join(m.text for m in sample.input if m.role == "user")
 
 
+def _subject_output(sample: EvalSample) -> ModelOutput | None:
+    """The output of the last model call made while solving (not while scoring), if any.
+
+    Why not ``sample.output``: Inspect 0.3.285 rebuilds a crash-recovered sample's output from
+    the last model event in its transcript, which for an LLM-judged sample is the judge's call;
+    after a resumed run the "response" would then be the judge's JSON. The transcript's spans say
+    which model calls belong to scorers, so the subject's answer can be read back exactly.
+    """
+    scoring: set[str] = set()
+    last: ModelOutput | None = None
+    for event in sample.events:
+        if isinstance(event, SpanBeginEvent):
+            if event.type in {"scorers", "scorer"} or (event.parent_id in scoring):
+                scoring.add(event.id)
+        elif isinstance(event, ModelEvent) and event.span_id not in scoring:
+            last = event.output
+    return last
+
+
 def _status_and_response(sample: EvalSample) -> tuple[str, str | None]:
     if sample.error is not None:
         return "error", None
-    output = sample.output
+    output = _subject_output(sample) or sample.output
     if output is None or not output.choices:
         return "missing", None
     return "ok", output.completion

@@ -159,9 +159,13 @@ def _is_prerequisite(exc: BaseException) -> bool:
 
 
 def _model(spec: str, *, path: Path | None, key: str, **kwargs: Any) -> Model:
-    """``get_model`` with a missing SDK, key or unknown provider reported as bad input."""
+    """``get_model`` with a missing SDK, key or unknown provider reported as bad input.
+
+    Not memoized: Inspect's memo key leaves out settings read from the environment (a provider's
+    base URL), so a second study in one process could otherwise reuse a client of the first.
+    """
     try:
-        return get_model(spec, **kwargs)
+        return get_model(spec, memoize=False, **kwargs)
     except Exception as exc:
         if _is_prerequisite(exc) or isinstance(exc, ValueError):
             raise InputError(
