@@ -17,8 +17,20 @@ XSTEST_DIR = SHARED / "data" / "xstest"
 def _isolated_caches(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each test gets its own judgment cache, so no test is served another test's judgments."""
+    """Each test gets its own judgment cache and Inspect model-call cache.
+
+    Scripted mock models answer the same prompt differently in different tests; a shared cache
+    would serve one test another test's replies (an eval run with cache=True also leaves Inspect
+    caching later generate calls in the same process).
+    """
     monkeypatch.setenv("DECONFOUND_CACHE_DIR", str(tmp_path_factory.mktemp("judge-cache")))
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path_factory.mktemp("inspect-cache")))
+    # An eval leaves its generate config (cache=True included) active in the calling context, so
+    # a later test's judge calls would be served from the model-call cache. Start each test clean.
+    from inspect_ai.model import GenerateConfig
+    from inspect_ai.model._generate_config import set_active_generate_config
+
+    set_active_generate_config(GenerateConfig())
 
 
 @pytest.fixture
