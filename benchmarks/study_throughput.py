@@ -27,7 +27,6 @@ the server's answers are canned text, so the labels are plumbing only, never fin
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -37,7 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,20 +178,6 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-@contextlib.contextmanager
-def _env(extra: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def reanalyse(log_dir: Path, out_dir: Path, env: dict[str, str]) -> list[str]:
     """Everything a user does after the run, none of which may call a model; returns what ran."""
     from deconfound.records.inspect_logs import import_inspect_logs, latest_task_logs
@@ -262,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from deconfound.run.runner import run_study
     from deconfound.run.study import load_study
     from deconfound.testing import ResponseMix, SimConfig, SimServerProcess
+    from deconfound.testing.simserver import patched_environ
 
     import_s = time.perf_counter() - t_import
     scen_set = load_directory(args.scenarios)
@@ -333,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         study_file = work / "study.toml"
         write_study(study_file, args.scenarios, sizes, "rubric:openai-api/sim/judge")
         before = server.stats()
-        with _env(server.env()):
+        with patched_environ(server.env()):
             cpu0, t0 = _cpu(), time.perf_counter()
             result = run_study(load_study(study_file), log_dir=work / "logs", display="none")
             dec_s, dec_cpu = time.perf_counter() - t0, _cpu() - cpu0

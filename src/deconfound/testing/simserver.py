@@ -78,6 +78,21 @@ MARKER_RE: Final = re.compile(r"\[sim:([0-9a-f]{12}):([RPIN])\]")
 DEFAULT_API_KEY: Final = "sk-test-SECRET-123"
 
 
+@contextlib.contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, restoring the old values."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @dataclass(frozen=True)
 class ResponseMix:
     """How a condition's simulated responses split between kinds.
@@ -678,19 +693,9 @@ class _Client:
             f"{name}_API_KEY": self.config.api_key or "sk-test-unused",
         }
 
-    @contextlib.contextmanager
-    def patched_env(self, service: str = "sim") -> Iterator[None]:
+    def patched_env(self, service: str = "sim") -> contextlib.AbstractContextManager[None]:
         """Set :meth:`env` in ``os.environ`` for the duration (restoring the old values)."""
-        saved = {k: os.environ.get(k) for k in self.env(service)}
-        os.environ.update(self.env(service))
-        try:
-            yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        return patched_environ(self.env(service))
 
     def _get(self, path: str, method: str = "GET") -> Any:
         # no proxy: the server is on loopback and a proxy must never see its traffic
