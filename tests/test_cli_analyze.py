@@ -200,7 +200,8 @@ def test_analyze_applies_a_calibration(records_file: Path, tmp_path: Path) -> No
         json.dumps(
             {
                 "rubric:sim": {
-                    "ic": {"sensitivity": 0.9, "specificity": 0.95, "n_pos": 60, "n_neg": 140}
+                    "ic": {"sensitivity": 0.9, "specificity": 0.95, "n_pos": 60, "n_neg": 140},
+                    "refusal": {"sensitivity": 0.8, "specificity": 0.9},
                 }
             }
         )
@@ -230,3 +231,6 @@ def test_analyze_applies_a_calibration(records_file: Path, tmp_path: Path) -> No
     assert corr["estimate"] == pytest.approx((raw + 0.95 - 1) / 0.85)
     diff = data["comparisons"][0]["judge_correction"]["ir_engaged_difference"]
     assert diff["corrected"] == pytest.approx(diff["raw"] / 0.85)
+    raw_refusal = data["conditions"][BASE]["refusal"]["estimate"]
+    corr_refusal = data["conditions"][BASE]["judge_correction"]["refusal"]["estimate"]
+    assert corr_refusal == pytest.approx(min(1.0, max(0.0, (raw_refusal + 0.9 - 1) / 0.7)))

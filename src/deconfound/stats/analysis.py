@@ -164,38 +164,27 @@ def _condition_correction(
     cond: dict[str, Any], calibration: Calibration, judges: JudgeChoice
 ) -> dict[str, Any]:
     res: dict[str, Any] = {}
-    ic_cal = calibration.get(judges.ic, {}).get("ic")
-    ref_cal = calibration.get(judges.engagement, {}).get("refusal")
-    if ic_cal and cond["ir_engaged"]["estimate"] is not None:
+    # (output key, the judge that defined it, the calibrated label of that judge)
+    for key, judge, label in (
+        ("ir_engaged", judges.ic, "ic"),
+        ("refusal", judges.engagement, "refusal"),
+    ):
+        cal = calibration.get(judge, {}).get(label)
+        if not cal or cond[key]["estimate"] is None:
+            continue
         rg = rogan_gladen(
-            cond["ir_engaged"]["estimate"],
-            cond["ir_engaged"]["n_eff"] or 0,
-            ic_cal["sensitivity"],
-            ic_cal["specificity"],
-            ic_cal.get("n_pos"),
-            ic_cal.get("n_neg"),
+            cond[key]["estimate"],
+            cond[key]["n_eff"] or 0,
+            cal["sensitivity"],
+            cal["specificity"],
+            cal.get("n_pos"),
+            cal.get("n_neg"),
         )
-        res["ir_engaged"] = {
+        res[key] = {
             "estimate": _f(rg.estimate),
             "ci": _ci(rg.ci.low, rg.ci.high),
             "se": _f(rg.se),
-            "judge": judges.ic,
-            "method": rg.method,
-        }
-    if ref_cal and cond["refusal"]["estimate"] is not None:
-        rg = rogan_gladen(
-            cond["refusal"]["estimate"],
-            cond["refusal"]["n_eff"] or 0,
-            ref_cal["sensitivity"],
-            ref_cal["specificity"],
-            ref_cal.get("n_pos"),
-            ref_cal.get("n_neg"),
-        )
-        res["refusal"] = {
-            "estimate": _f(rg.estimate),
-            "ci": _ci(rg.ci.low, rg.ci.high),
-            "se": _f(rg.se),
-            "judge": judges.engagement,
+            "judge": judge,
             "method": rg.method,
         }
     if "ir_engaged" in res:
