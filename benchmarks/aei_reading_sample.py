@@ -83,13 +83,13 @@ def _bin_any(v: str | None) -> str | None:
     return None if v is None else ("engaged" if v == "engaged" else "refusal_or_partial")
 
 
-def score(imported: Path, judged: Path) -> str:
+def score(imported: Path, judged: Path, labels_path: Path = LABELS) -> str:
     """Agreement of the keyword flag and the lexical judge with the reading labels."""
     import pandas as pd
 
     from deconfound.stats.agreement import agreement
 
-    with LABELS.open(encoding="utf-8", newline="") as f:
+    with labels_path.open(encoding="utf-8", newline="") as f:
         labels = list(csv.DictReader(f))
     imp = pd.read_parquet(imported)
     jud = pd.read_parquet(judged)
@@ -122,8 +122,8 @@ def score(imported: Path, judged: Path) -> str:
     p = buf.write
     p("AEI (Sonnet 4.5) careful-reading sample: agreement with published keyword flag and\n")
     p("deconfound's lexical judge. Reference = one reader (an AI assistant working on the\n")
-    p("project), blind to all judge labels, n=60 (20 per condition); NOT a validated reference.\n")
-    p(f"Sample seed {SEED}; labels: benchmarks/aei_reading_labels.csv\n\n")
+    p(f"project), blind to all judge labels, n={len(labels)}; NOT a validated reference.\n")
+    p(f"Labels: benchmarks/{labels_path.name}; lexical labels from {judged}\n\n")
     counts = {c: gold.count(c) for c in ENGAGEMENT}
     p(f"Reader labels: {counts}\n\n")
     p(f"{'rater':<10} {'view':<30} {'n':>3} {'raw':>6} {'kappa':>6}  confusion (rows=reader)\n")
@@ -170,10 +170,12 @@ def main() -> None:
     ap.add_argument("--score", action="store_true", help="score the labels CSV instead")
     ap.add_argument("--imported", type=Path, default=Path("/tmp/aei.parquet"))
     ap.add_argument("--judged", type=Path, default=Path("/tmp/judged.parquet"))
+    ap.add_argument("--labels", type=Path, default=LABELS, help="reading labels CSV to score")
+    ap.add_argument("--out", type=Path, default=OUT, help="where --score writes its report")
     args = ap.parse_args()
     if args.score:
-        text = score(args.imported, args.judged)
-        OUT.write_text(text, encoding="utf-8")
+        text = score(args.imported, args.judged, args.labels)
+        args.out.write_text(text, encoding="utf-8")
         print(text, end="")
     else:
         show(args.data)
