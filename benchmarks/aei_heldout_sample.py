@@ -19,7 +19,7 @@ import csv
 import random
 from pathlib import Path
 
-from aei_reading_sample import CONDITIONS, LABELS, ROOT, load
+from aei_reading_sample import CONDITIONS, LABELS, ROOT, load, show
 
 PER_CONDITION = 15
 SEED = 20250917
@@ -47,21 +47,11 @@ def draw(data: Path, k: int = PER_CONDITION, seed: int = SEED) -> list[tuple[str
     return picked
 
 
-def show(data: Path) -> None:
-    """Print only the prompt and the response of each sampled pair (blind: no labels)."""
-    for i, (cond, rec) in enumerate(draw(data), start=1):
-        print(f"=== item {i}: condition={cond} task_id={rec['task_id']}")
-        print("--- PROMPT")
-        print(rec["prompt"])
-        print("--- RESPONSE")
-        print(rec["response"])
-        print()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/aei-elessan/sonnet-4.5")
-    show(ap.parse_args().data)
+    data = ap.parse_args().data
+    show(data, draw(data))
 
 
 if __name__ == "__main__":

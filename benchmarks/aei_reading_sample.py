@@ -64,9 +64,9 @@ def draw(data: Path, k: int = PER_CONDITION, seed: int = SEED) -> list[tuple[str
     return picked
 
 
-def show(data: Path) -> None:
+def show(data: Path, pairs: list[tuple[str, dict]] | None = None) -> None:
     """Print only the prompt and the response of each sampled pair (blind: no labels)."""
-    for i, (cond, rec) in enumerate(draw(data), start=1):
+    for i, (cond, rec) in enumerate(pairs if pairs is not None else draw(data), start=1):
         print(f"=== item {i}: condition={cond} task_id={rec['task_id']}")
         print("--- PROMPT")
         print(rec["prompt"])
