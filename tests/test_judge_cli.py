@@ -283,3 +283,26 @@ def test_benchmark_judge_gets_category_context_from_scenarios_file(
     assert by.loc[("baseline", "evading-shutdown-01"), "benchmark_decision"] == "convergence"
     assert by.loc[("baseline", "evading-shutdown-02"), "benchmark_decision"] == "no_convergence"
     assert by.loc[("relational", "evading-shutdown-02"), "engagement"] == "missing"
+
+
+def test_lexical_relabels_an_imported_aei_study_keeping_ids_and_conditions(
+    tmp_path: Path, aei_dir: Path
+) -> None:
+    imported, out = tmp_path / "aei.parquet", tmp_path / "judged.parquet"
+    res = CliRunner().invoke(app, ["import", "--format", "aei", str(aei_dir), "-o", str(imported)])
+    assert res.exit_code == 0, res.output
+    res = _invoke("judge", str(imported), "--judge", "lexical", "-o", str(out), cache=tmp_path)
+    assert res.exit_code == 0, res.output
+    table = read_records(out)
+    keyword = table[table.judge == "aei-keyword"].set_index(["condition", "scenario_id"])
+    lexical = table[table.judge == "lexical"].set_index(["condition", "scenario_id"])
+    assert len(lexical) == len(keyword) == 228
+    assert set(table.judge) == {"aei-keyword", "aei-judge", "lexical"}
+    joined = keyword[["source_task_id"]].join(lexical[["source_task_id"]], rsuffix="_lex")
+    assert joined.source_task_id.notna().all()
+    assert (joined.source_task_id == joined.source_task_id_lex).all()
+    assert set(lexical.index.get_level_values("condition")) == set(
+        keyword.index.get_level_values("condition")
+    )
+    labels = set(lexical.engagement)
+    assert labels <= {"refusal", "partial", "engaged", "missing"} and "refusal" in labels
