@@ -234,3 +234,22 @@ def test_analyze_applies_a_calibration(records_file: Path, tmp_path: Path) -> No
     raw_refusal = data["conditions"][BASE]["refusal"]["estimate"]
     corr_refusal = data["conditions"][BASE]["judge_correction"]["refusal"]["estimate"]
     assert corr_refusal == pytest.approx(min(1.0, max(0.0, (raw_refusal + 0.9 - 1) / 0.7)))
+
+
+def test_analyze_with_report_writes_json_and_a_self_contained_report(
+    records_file: Path, tmp_path: Path
+) -> None:
+    out, report_dir = tmp_path / "analysis.json", tmp_path / "report"
+    res = runner.invoke(
+        app,
+        [
+            "analyze", str(records_file), "--baseline", BASE, "--treatment", TREAT,
+            "--bootstrap", "50", "--json", str(out), "--report", str(report_dir),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    data = json.loads(out.read_text())
+    assert TREAT in html and BASE in html
+    assert "<script src=" not in html and "https://" not in html.split("<body", 1)[1]
+    assert data["comparisons"][0]["treatment"] == TREAT
