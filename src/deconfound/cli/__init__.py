@@ -1,14 +1,18 @@
 """Command line: thin Typer verbs over the packages (one module per stage registers its verbs)."""
 
+# Registration order is the order `deconfound --help` lists the verbs in: the pipeline's order.
+# isort: off
 from deconfound.cli import (  # noqa: F401  (imported for their registrations)
-    agreement,
-    analyze,
+    scenarios,
+    running,
     importing,
     judging,
+    agreement,
+    analyze,
     reporting,
-    running,
-    scenarios,
 )
+
+# isort: on
 from deconfound.cli._app import app
 
 
