@@ -286,3 +286,14 @@ def test_unimportable_condition_solver_is_an_input_error_naming_the_key(tmp_path
     with pytest.raises(InputError) as err:
         run_study(study, log_dir=tmp_path, scenarios=SCENARIOS, display="none")
     assert err.value.field == "conditions.x.solver"
+
+
+def test_a_run_leaves_no_generate_config_active_in_the_callers_context(tmp_path: Path) -> None:
+    """Inspect leaves an eval's generate config (cache=True) active where it ran; a study runs
+    in a copied context so later model calls in the same process are not silently cached."""
+    from inspect_ai.model._generate_config import active_generate_config
+
+    assert not active_generate_config().cache
+    result = run_study(_study(epochs=1), log_dir=tmp_path, scenarios=SCENARIOS, display="none")
+    assert result.complete
+    assert not active_generate_config().cache

@@ -12,6 +12,7 @@ newest log must have status ``success`` and hold one sample per (scenario, epoch
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -292,7 +293,11 @@ def run_study(
                     )
                 )
         try:
-            eval_set(
+            # In a copy of the caller's context: an eval leaves its generate config (cache=True
+            # included) active in the context it ran in, which would make later model calls in
+            # the same process (a notebook, a second study) silently use the model-call cache.
+            contextvars.copy_context().run(
+                eval_set,
                 tasks,
                 log_dir=str(log_dir),
                 model_roles=dict(roles) or None,
