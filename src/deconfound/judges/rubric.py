@@ -26,6 +26,7 @@ from inspect_ai.model import (
     ChatMessageUser,
     GenerateConfig,
     Model,
+    ModelOutput,
     ResponseSchema,
 )
 from inspect_ai.util import JSONSchema
@@ -189,13 +190,22 @@ class RubricJudge(LLMJudgeBase):
                 judge_raw=RAW_SEPARATOR.join(raws),
             )
 
-        if declined := grader_declined(out):
-            return done("unscored", declined)
-        try:
-            obj = extract_json_object(out.completion)
-        except SyntaxParseError as first:
-            if looks_like_decline(out.completion):
-                return done("unscored", "grader replied with a refusal instead of labels")
+        def read(reply: ModelOutput) -> dict[str, Any] | Judgment | SyntaxParseError:
+            """The reply's JSON object, an `unscored` judgment if the grader declined, or the
+            parse error (the caller decides between a repair request and `invalid`)."""
+            if declined := grader_declined(reply):
+                return done("unscored", declined)
+            try:
+                return extract_json_object(reply.completion)
+            except SyntaxParseError as err:
+                if looks_like_decline(reply.completion):
+                    return done("unscored", "grader replied with a refusal instead of labels")
+                return err
+
+        first = read(out)
+        if isinstance(first, Judgment):
+            return first
+        if isinstance(first, SyntaxParseError):
             truncated = " (output hit the token limit)" if out.stop_reason == "max_tokens" else ""
             messages += [
                 out.message,
@@ -203,14 +213,14 @@ class RubricJudge(LLMJudgeBase):
             ]
             out = await model.generate(messages, config=self.config)
             raws.append(out.completion)
-            if declined := grader_declined(out):
-                return done("unscored", declined)
-            try:
-                obj = extract_json_object(out.completion)
-            except SyntaxParseError as second:
-                if looks_like_decline(out.completion):
-                    return done("unscored", "grader replied with a refusal instead of labels")
+            second = read(out)
+            if isinstance(second, Judgment):
+                return second
+            if isinstance(second, SyntaxParseError):
                 return done("invalid", f"unparseable after one repair request: {second}")
+            obj = second
+        else:
+            obj = first
         try:
             labels = parse_rubric(obj)
         except ParseError as exc:
