@@ -16,21 +16,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from deconfound.report.chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
 AEI_SONNET = ROOT.parent / "shared" / "data" / "aei-elessan" / "sonnet-4.5"
 AEI_BASELINE = "Baseline (adversarial only)"
 AEI_TREATMENTS = ("Prompt-only (adversarial + ethics)", "Full Elessan (adversarial + ethics + RAG)")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def build_real_report(work: Path) -> Path:
@@ -71,7 +62,7 @@ def screenshot(
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
         page.goto(html.resolve().as_uri())
         for png, selector in shots:
