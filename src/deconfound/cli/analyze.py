@@ -292,6 +292,44 @@ def analyze(
         console.print(f"wrote {escape(str(out))}")
 
 
+def _num(x: float, fmt: str, missing: str = "not identified") -> str:
+    """Format a number, or say why there is none (NaN: no engaged responses, or no test)."""
+    return missing if x is None or math.isnan(x) else fmt.format(x)
+
+
+def _bounds_text(out: dict[str, Any]) -> str:
+    """The ``bounds`` summary lines; NaN quantities print as "not identified" or "n/a"."""
+    dec = out["decomposition"]
+    lo, hi = out["sace_bounds"]
+    clo, chi = out["sace_bounds_ci"]
+    mlo, mhi = out["manski_bounds"]
+    if math.isnan(lo):
+        sace = f"SACE bounds: {out['sace_bounds_method']}"
+        split = "split not identified (an arm has no engaged responses)"
+    else:
+        sace = (
+            f"SACE bounds (monotonicity) [{100 * lo:+.2f}, {100 * hi:+.2f}] pp; Imbens–Manski "
+            f"95% CI [{100 * clo:+.2f}, {100 * chi:+.2f}] pp"
+        )
+        split = (
+            f"refusal shift {100 * dec['refusal_part']:+.2f} pp + engaged behaviour "
+            f"{100 * dec['behaviour_part']:+.2f} pp (symmetric split)"
+        )
+    tip = out["tipping_point"]
+    tip_text = (
+        f"tipping point {100 * tip:.2f}% ({escape(out['tipping_point_stratum'])})"
+        if not math.isnan(tip)
+        else f"tipping point: none ({escape(out['tipping_point_stratum'])})"
+    )
+    mde = out["power"]["mde_unpaired"]
+    mde_text = "not reachable at this n" if math.isnan(mde) else f"{100 * mde:.1f} pp"
+    return (
+        f"ΔIR {100 * out['delta_ir']['estimate']:+.2f} pp (unpaired p = "
+        f"{_num(out['delta_ir']['p_value'], '{:.3g}', 'n/a')}) = {split}\n{sace}\n{tip_text}\n"
+        f"Manski bounds [{100 * mlo:+.2f}, {100 * mhi:+.2f}] pp; unpaired MDE for IR {mde_text}"
+    )
+
+
 @app.command("bounds")
 @user_errors
 def bounds(
@@ -352,24 +390,10 @@ def bounds(
     table.add_column("treatment")
     table.add_row("IR", _pct(b["ir"]), _pct(t["ir"]))
     table.add_row("refusal", _pct(b["refusal"]), _pct(t["refusal"]))
-    table.add_row("IC | engaged", f"{100 * b['ir_engaged']:.2f}%", f"{100 * t['ir_engaged']:.2f}%")
+    table.add_row("IC | engaged", _num(b["ir_engaged"], "{:.2%}"), _num(t["ir_engaged"], "{:.2%}"))
     table.add_row("engaged n", f"{b['n_engaged']:.1f}", f"{t['n_engaged']:.1f}")
     console.print(table)
-    dec = out["decomposition"]
-    lo, hi = out["sace_bounds"]
-    clo, chi = out["sace_bounds_ci"]
-    mlo, mhi = out["manski_bounds"]
-    console.print(
-        f"ΔIR {100 * out['delta_ir']['estimate']:+.2f} pp (unpaired p = "
-        f"{out['delta_ir']['p_value']:.3g}) = refusal shift {100 * dec['refusal_part']:+.2f} pp "
-        f"+ engaged behaviour {100 * dec['behaviour_part']:+.2f} pp (symmetric split)\n"
-        f"SACE bounds (monotonicity) [{100 * lo:+.2f}, {100 * hi:+.2f}] pp; Imbens–Manski 95% CI "
-        f"[{100 * clo:+.2f}, {100 * chi:+.2f}] pp\n"
-        f"tipping point {100 * out['tipping_point']:.2f}% "
-        f"({escape(out['tipping_point_stratum'])})\n"
-        f"Manski bounds [{100 * mlo:+.2f}, {100 * mhi:+.2f}] pp; unpaired MDE for IR "
-        f"{100 * out['power']['mde_unpaired']:.1f} pp"
-    )
+    console.print(_bounds_text(out))
     for w in out["warnings"]:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if json_out is not None:

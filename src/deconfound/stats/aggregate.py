@@ -38,6 +38,8 @@ from deconfound.stats.power import (
 DEFIER_SHARES = (0.0, 0.01, 0.02, 0.05, 0.10, 0.15, 0.20)
 CORRELATIONS = (0.0, 0.3, 0.5, 0.7)
 DISCORDANT_SHARES = (0.10, 0.15, 0.20, 0.30)
+#: Why the SACE bounds are NaN when an arm refuses everything.
+NOT_IDENTIFIED = "not identified: an arm has no engaged responses, so no always-engager is observed"
 
 
 def _z_test(d: float, se: float) -> dict[str, Any]:
@@ -57,6 +59,8 @@ def denominator_warnings(name: str, pct: float, n: int) -> list[str]:
         return []
     for drop in range(1, 6):
         m = n - drop
+        if m < 1:  # small n: no smaller denominator left to try
+            break
         k = round(pct / 100 * m)
         if abs(k / m * 100 - pct) <= tol:
             return [
@@ -71,7 +75,8 @@ def denominator_warnings(name: str, pct: float, n: int) -> list[str]:
 
 def _arm(ir: float, r: float, n: int) -> dict[str, Any]:
     e = 1 - r
-    p = ir / e if e > 0 else math.nan
+    # Clipped: 0.45 / (1 - 0.55) is 1.0000000000000002 in floating point, not a probability.
+    p = min(max(ir / e, 0.0), 1.0) if e > 0 else math.nan
     n_eng = e * n
     return {
         "ir": ir,
@@ -91,9 +96,23 @@ def _arm(ir: float, r: float, n: int) -> dict[str, Any]:
 def _im_ci(
     ir0: float, r0: float, ir1: float, r1: float, n: int, n_boot: int, seed: int
 ) -> dict[str, Any]:
-    """Parametric bootstrap of the aggregates (arms independent) → SE(L), SE(U) → Imbens–Manski."""
+    """Parametric bootstrap of the aggregates (arms independent) → SE(L), SE(U) → Imbens–Manski.
+
+    With no engaged response in an arm there is no always-engager to bound: the CI is NaN and
+    the method says why (the caller reports the SACE as not identified).
+    """
     e0, e1 = 1 - r0, 1 - r1
-    p0, p1 = ir0 / e0, ir1 / e1
+    if min(e0, e1) <= 0:
+        return {
+            "ci": [math.nan, math.nan],
+            "critical_value": math.nan,
+            "se": {"lower": math.nan, "upper": math.nan},
+            "union_ci": [math.nan, math.nan],
+            "share_resamples_same_direction": math.nan,
+            "n_boot": n_boot,
+            "method": NOT_IDENTIFIED,
+        }
+    p0, p1 = min(ir0 / e0, 1.0), min(ir1 / e1, 1.0)
     rng = np.random.default_rng(seed)
     m0 = rng.binomial(n, e0, n_boot)
     m1 = rng.binomial(n, e1, n_boot)
@@ -195,7 +214,9 @@ def aggregate_bounds(
             "method": "Kitagawa/Shapley symmetric split; orders A and B sequential (descriptive)",
         },
         "sace_bounds": [lee.lower, lee.upper],
-        "sace_bounds_method": "Lee (2009) / Zhang-Rubin (2003) sharp bounds under monotonicity",
+        "sace_bounds_method": "Lee (2009) / Zhang-Rubin (2003) sharp bounds under monotonicity"
+        if min(e0, e1) > 0
+        else NOT_IDENTIFIED,
         "trimmed_arm": lee.trimmed_arm,
         "trimming_share": lee.trimming_share,
         "principal_ignorability": lee.principal_ignorability,
