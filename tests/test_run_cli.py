@@ -106,6 +106,16 @@ def test_cli_run_with_flags_overriding_the_file_writes_records_and_manifest(
     assert manifest["judge_roles"] == {"grader": "deconfound-mock/echo"}
     assert manifest["study"]["sha256"]
     assert "--limit" in manifest["command"]
+    # The run ends in an answer: the analysis and report of what it ran, and the verdict.
+    analysis = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    assert [(c["baseline"], c["treatment"]) for c in analysis["comparisons"]] == [
+        ("baseline", "ethics")
+    ]
+    assert f"report: {out / 'report' / 'report.html'}" in proc.stdout
+    assert (out / "report" / "report.html").is_file()
+    # 2 scenarios: the scripted refusals are too few for a clear change, and the line says so.
+    assert "refusal changed: no clear change — Refusal went from 0.0% to 100.0%" in proc.stdout
+    assert "plumbing check" not in proc.stdout  # a scripted provider is not a smoke model
 
 
 def test_cli_bad_study_exits_2_naming_file_and_key_and_writes_nothing(
@@ -147,6 +157,11 @@ def test_shipped_offline_example_runs_end_to_end(
     assert len(records) == len(conditions) * 3 * 2  # 3 scenarios x 2 epochs x 1 judge
     memory = records[records.condition == "memory"]
     assert memory.response.notna().all()
+    # First condition of the file is the baseline, each other one a treatment.
+    analysis = json.loads((tmp_path / "logs" / "analysis.json").read_text(encoding="utf-8"))
+    assert [c["treatment"] for c in analysis["comparisons"]] == conditions[1:]
+    assert (tmp_path / "logs" / "report" / "report.html").is_file()
+    assert output.count("refusal changed:") == 3
 
 
 def test_cli_unknown_model_provider_exits_2_before_any_log_is_written(

@@ -45,3 +45,12 @@ class InputError(DeconfoundError):
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class DataNotice(UserWarning):
+    """Something the user should know about the input data that does not stop the work.
+
+    Issued with :func:`warnings.warn` so library callers can filter or record it; the CLI prints
+    each one as a single ``notice:`` line (what differs, what was recorded), without the Python
+    source line a default warning display adds.
+    """

@@ -5,6 +5,7 @@
 from deconfound.cli import (  # noqa: F401  (imported for their registrations)
     scenarios,
     running,
+    fetching,
     importing,
     judging,
     agreement,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from deconfound.errors import INPUT_ERROR_EXIT_CODE, DeconfoundError
+from deconfound.errors import INPUT_ERROR_EXIT_CODE, DataNotice, DeconfoundError
 
 app = typer.Typer(
     name="deconfound",
@@ -24,11 +26,51 @@ app = typer.Typer(
     add_completion=False,
 )
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a line of text (a message, a path) is never broken by a newline at the console width;
+# the terminal wraps it for display and a copied path stays whole. Tables still fit the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_notice(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Print a :class:`DataNotice` as one ``notice:`` line; other warnings as Python shows them."""
+    if issubclass(category, DataNotice):
+        err_console.print(f"notice: {message}", markup=False, highlight=False)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from deconfound import __version__
+
+        console.print(f"deconfound {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    # Runs before every verb: data notices become one clean line from here on.
+    warnings.showwarning = _show_notice
 
 
 def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -39,7 +81,9 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except DeconfoundError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False
+            )
             raise typer.Exit(INPUT_ERROR_EXIT_CODE) from exc
 
     return wrapper

@@ -282,14 +282,45 @@ def analyze(
     inputs = {"records": records}
     if calibration is not None:
         inputs["calibration"] = calibration
+    _summary(analysis)
+    _, html = write_analysis(
+        analysis, table, inputs, json_out=json_out, report_dir=report, build=build_report
+    )
+    console.print(f"wrote {escape(str(json_out))}")
+    if html is not None:
+        console.print(f"wrote {escape(str(html))}")
+
+
+def write_analysis(
+    analysis: dict[str, Any],
+    table: Any,
+    inputs: dict[str, Path],
+    *,
+    json_out: Path,
+    report_dir: Path | None,
+    build: Callable[..., Path] | None = None,
+) -> tuple[str, Path | None]:
+    """Add provenance, write the analysis JSON and, with ``report_dir``, the HTML report.
+
+    The report reads the JSON text just written (the contract), never the in-memory dict, and gets
+    the study manifest when ``deconfound run`` left one beside the records (condition prompts).
+    Returns the JSON text and the report path.
+    """
     analysis["provenance"] = _provenance(inputs)
     text = dumps(analysis)
-    _summary(analysis)
     atomic_write_text(json_out, text)
-    console.print(f"wrote {escape(str(json_out))}")
-    if build_report is not None and report is not None:
-        out = build_report(json.loads(text), table, report)
-        console.print(f"wrote {escape(str(out))}")
+    if report_dir is None:
+        return text, None
+    if build is None:
+        from deconfound.report import build_report
+
+        build = build_report
+    manifest_file = inputs["records"].parent / "manifest.json"
+    manifest = None
+    if manifest_file.is_file():
+        loaded = json.loads(manifest_file.read_text(encoding="utf-8"))
+        manifest = loaded if isinstance(loaded, dict) else None
+    return text, build(json.loads(text), table, report_dir, manifest=manifest)
 
 
 def _num(x: float, fmt: str, missing: str = "not identified") -> str:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from deconfound.cli._app import app, console, err_console, user_errors
+
+if TYPE_CHECKING:
+    from deconfound.run import RunResult
+    from deconfound.run.study import Study
 
 #: Exit code when the run finished but some task is incomplete or errored (input errors are 2).
 INCOMPLETE_EXIT_CODE = 1
@@ -76,10 +80,74 @@ def run(
     console.print(table)
     console.print(f"records: {escape(str(result.records_path))} ({result.rows} rows)")
     console.print(f"manifest: {escape(str(result.manifest_path))}")
-    if not result.complete:
+    if result.complete:
+        _answer(study, result)
+    else:
         for problem in result.problems:
             err_console.print(f"[bold red]incomplete:[/] {escape(problem)}", highlight=False)
         err_console.print(
             "Run the same command again to resume; finished samples are kept.", highlight=False
         )
         raise typer.Exit(INCOMPLETE_EXIT_CODE)
+
+
+def _answer(study: Study, result: RunResult) -> None:
+    """End the run with what it was for: the analysis, the report and the verdict, per model.
+
+    The first condition of the study file is the baseline and every other one a treatment, as
+    `deconfound analyze` would be called by hand. Nothing here can undo the run: when the analysis
+    cannot be made (one condition, nothing valid to count), the reason and the records stay.
+    """
+    from deconfound.cli.analyze import write_analysis
+    from deconfound.errors import InputError
+    from deconfound.records.io import read_records
+    from deconfound.stats.analysis import analyze_records
+
+    names = [c.name for c in study.conditions]
+    if len(names) < 2:
+        console.print("one condition: nothing to compare, so no analysis or report")
+        return
+    table = read_records(result.records_path)
+    models = sorted(str(m) for m in table["model"].dropna().unique())
+    smoke = sorted(
+        str(m) for m in table.loc[table["smoke_model"].fillna(False).astype(bool), "model"].unique()
+    )
+    for model in models:
+        suffix = "" if len(models) == 1 else "-" + _slug(model)
+        json_out = result.log_dir / f"analysis{suffix}.json"
+        report_dir = result.log_dir / f"report{suffix}"
+        try:
+            analysis = analyze_records(table, baseline=names[0], treatments=names[1:], model=model)
+            _, html = write_analysis(
+                analysis,
+                table,
+                {"records": result.records_path},
+                json_out=json_out,
+                report_dir=report_dir,
+            )
+        except InputError as exc:
+            err_console.print(
+                f"[yellow]no analysis for {escape(model)}:[/] {escape(str(exc))}", highlight=False
+            )
+            continue
+        console.print(f"analysis: {escape(str(json_out))}")
+        console.print(f"report: {escape(str(html))}")
+        for comp in analysis["comparisons"]:
+            console.print(
+                f"[bold]{escape(model)}: {escape(comp['treatment'])} vs "
+                f"{escape(comp['baseline'])}[/] ({comp['n_scenarios']} paired scenarios)"
+            )
+            for key, verdict in comp["verdict"].items():
+                console.print(
+                    f"  {key.replace('_', ' ')}: {escape(str(verdict['answer']))} — "
+                    f"{escape(str(verdict['text']))}"
+                )
+    for model in smoke:
+        console.print(
+            f"{escape(model)} is a smoke model: these numbers are a plumbing check of the "
+            "pipeline, not findings about how capable models behave."
+        )
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-")

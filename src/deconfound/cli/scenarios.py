@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from deconfound.cli._app import app, console, err_console, user_errors
-from deconfound.data import DigestMismatchWarning, ScenarioSet, category_slug, load_scenarios
+from deconfound.cli._app import app, console, user_errors
+from deconfound.data import category_slug, load_scenarios
 
 scenarios_app = typer.Typer(help="Inspect scenario sources.", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
-
-
-def load_with_notice(
-    source: str | None,
-    *,
-    cache_dir: Path | None = None,
-    categories: list[str] | None = None,
-    limit: int | None = None,
-) -> ScenarioSet:
-    """Load scenarios, showing a digest mismatch as a one-line CLI warning (not a traceback)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DigestMismatchWarning)
-        result = load_scenarios(source, cache_dir=cache_dir, categories=categories, limit=limit)
-    for w in caught:
-        if issubclass(w.category, DigestMismatchWarning):
-            err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return result
 
 
 @scenarios_app.command("list")
@@ -55,7 +35,7 @@ def list_scenarios(
     digests: bool = typer.Option(False, "--digests", help="Show the sha256 of each file read."),
 ) -> None:
     """Count the scenarios per category in a source."""
-    result = load_with_notice(source, cache_dir=cache_dir, categories=category or None)
+    result = load_scenarios(source, cache_dir=cache_dir, categories=category or None)
     table = Table(title=f"Scenarios in {escape(result.source)}")
     table.add_column("category")
     table.add_column("slug", style="dim")

@@ -7,7 +7,7 @@ numbering other runners (e.g. AEI's) use, so ids stay aligned with published per
 
 The download is pinned to one commit and every file is checked against its sha256: the benchmark
 must not drift under a study. A local directory is trusted but its digests are recorded, and a
-copy that differs from the pin is loaded with one warning rather than refused (reconstructed or
+copy that differs from the pin is loaded with one notice rather than refused (reconstructed or
 edited copies are legitimate, they just are not the pinned benchmark).
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from deconfound.data.scenario import Scenario, category_slug, scenario_id
-from deconfound.errors import InputError
+from deconfound.errors import DataNotice, InputError
 
 UPSTREAM_REPO: Final = "yf-he/InstrumentalEval"
 UPSTREAM_COMMIT: Final = "269678168cf0388bf5dd7d10dfaed4af07905c49"
@@ -69,7 +69,7 @@ PINNED_SHA256: Final[dict[str, str]] = {
 DOWNLOAD_TIMEOUT_S: Final = 30.0
 
 
-class DigestMismatchWarning(UserWarning):
+class DigestMismatchWarning(DataNotice):
     """A local InstrumentalEval copy differs from the pinned upstream files."""
 
 
@@ -188,13 +188,13 @@ def _warn_mismatch(source: str, digests: Mapping[str, str]) -> None:
     missing = sorted(set(PINNED_SHA256) - set(digests))
     parts = []
     if differing:
-        parts.append(f"{len(differing)} file(s) differ from the pinned upstream digests")
+        parts.append(f"{len(differing)} of {len(digests)} file(s) differ")
     if missing:
-        parts.append(f"pinned file(s) absent: {', '.join(missing)}")
+        parts.append(f"{len(missing)} pinned file(s) absent")
     warnings.warn(
-        f"InstrumentalEval copy in {source} is not the pinned upstream commit "
-        f"{UPSTREAM_COMMIT[:12]} ({'; '.join(parts)}); loading it anyway and recording "
-        "the actual sha256 digests in provenance",
+        f"InstrumentalEval copy {source} is not the pinned upstream commit "
+        f"{UPSTREAM_COMMIT[:12]} ({', '.join(parts)}); loaded as is, its sha256 digests "
+        "recorded in provenance",
         DigestMismatchWarning,
         stacklevel=3,
     )
