@@ -16,6 +16,7 @@ from test_report_synthetic import (
     PLANTED_IMG,
     PLANTED_SCRIPT,
     synthetic_analysis,
+    synthetic_analysis_json,
     synthetic_manifest,
     synthetic_records,
 )
@@ -25,7 +26,9 @@ from deconfound.cli import app
 from deconfound.errors import InputError
 from deconfound.records.io import write_records
 from deconfound.report import build_report, script_json
-from deconfound.report.values import Estimate, estimate, estimate_text, interval
+from deconfound.report.format import Estimate, estimate_text
+from deconfound.report.values import estimate, interval
+from deconfound.stats import SCHEMA_VERSION, Analysis
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +87,13 @@ def test_summary_shows_the_analysis_numbers_not_recomputed_ones(built: tuple[Pat
     analysis = synthetic_analysis()
     # the synthetic analysis deliberately disagrees with the records' tallies: the report must
     # show the analysis' figures (30.0% baseline IR), not a count of the records (5/12)
-    assert "30.0% [10.0, 50.0]%" in text
-    assert "41.7%" not in text
+    row = re.search(r'<tr><td>baseline</td><td class="num">(.*?)</td>', text)
+    assert row is not None and row.group(1) == "30.0% [10.0, 50.0]%"
     summary = pd.read_csv(html.parent / "tables" / "summary.csv")
     for cond in CONDITIONS:
         row = summary[summary["condition"] == cond].iloc[0]
-        assert row["ir"] == pytest.approx(analysis["conditions"][cond]["ir"]["estimate"])
-        assert row["ir_engaged_ci_hi"] == pytest.approx(
-            analysis["conditions"][cond]["ir_engaged"]["ci"][1]
-        )
+        assert row["ir"] == pytest.approx(analysis.conditions[cond].ir.estimate)
+        assert row["ir_engaged_ci_hi"] == pytest.approx(analysis.conditions[cond].ir_engaged.ci[1])
     comps = pd.read_csv(html.parent / "tables" / "comparisons.csv")
     assert comps["sace_pooled_lo"].tolist() == [-0.2022, -0.2022]
     assert comps["manski_hi"].tolist() == [0.6754, 0.6754]
@@ -100,7 +101,9 @@ def test_summary_shows_the_analysis_numbers_not_recomputed_ones(built: tuple[Pat
 
 def test_comparison_shows_verdict_estimands_and_assumptions(built: tuple[Path, str]) -> None:
     _, text = built
-    assert "Synthetic verdict: the IR drop is within what the refusal shift explains." in text
+    # the verdict's structured answer, in words
+    assert "Refusal went from 40.0% to 50.0% (+17.8 pp, 95% CI [+2.0, +33.0] pp, paired " in text
+    assert "p = 0.019)." in text
     assert "ΔIR −5.5 pp [−20.0, +9.0] pp, p = 0.310" in text
     assert "pooled bounds [−20.2, +34.1] pp" in text
     assert "monotonicity: the treatment never turns a refusal into engagement" in text
@@ -131,7 +134,7 @@ def test_run_manifest_condition_prompts_are_found_beside_the_records(tmp_path: P
         ]
     }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    (tmp_path / "analysis.json").write_text(json.dumps({"conditions": {c: {} for c in CONDITIONS}}))
+    (tmp_path / "analysis.json").write_text(synthetic_analysis().dumps())
     result = CliRunner().invoke(
         app,
         ["report", str(tmp_path / "analysis.json"), "-r", str(records), "-o", str(tmp_path / "o")],
@@ -142,13 +145,16 @@ def test_run_manifest_condition_prompts_are_found_beside_the_records(tmp_path: P
     assert '<pre class="prompt">Be good.\n\n[user suffix]\nThink &lt;b&gt;.</pre>' in text
 
 
-def test_missing_optional_keys_render_as_not_computed(tmp_path: Path) -> None:
-    analysis: dict[str, Any] = {
-        "conditions": {c: {"ir": {"estimate": 0.1, "ci": [0, 0.2]}} for c in CONDITIONS},
-        "comparisons": [{"baseline": "baseline", "treatment": "ethics prompt"}],
-    }
+def test_values_the_analysis_could_not_compute_render_as_not_computed(tmp_path: Path) -> None:
+    data = synthetic_analysis_json()
+    for c in data["conditions"].values():
+        c["refusal_kinds"] = {}
+    comp = data["comparisons"][0]
+    comp["delta_ir"].update({"estimate": None, "ci": [None, None], "p_value": None})
+    comp["manski_bounds"] = [None, None]
+    comp["verdict"] = None
     text = build_report(
-        analysis, synthetic_records(), tmp_path / "out", figure_formats=()
+        Analysis.from_json(data), synthetic_records(), tmp_path / "out", figure_formats=()
     ).read_text()
     assert "ΔIR not computed" in text
     assert "Manski bounds not computed" in text
@@ -158,7 +164,7 @@ def test_missing_optional_keys_render_as_not_computed(tmp_path: Path) -> None:
 
 
 def test_smoke_model_records_get_the_plumbing_only_banner(tmp_path: Path) -> None:
-    analysis: dict[str, Any] = {"conditions": {c: {} for c in CONDITIONS}}
+    analysis = synthetic_analysis()
     smoke = build_report(analysis, synthetic_records(smoke=True), tmp_path / "a", figure_formats=())
     real = build_report(analysis, synthetic_records(), tmp_path / "b", figure_formats=())
     assert "plumbing only, not findings" in smoke.read_text()
@@ -168,7 +174,7 @@ def test_smoke_model_records_get_the_plumbing_only_banner(tmp_path: Path) -> Non
 def test_judge_agreement_is_shown_when_given(tmp_path: Path) -> None:
     agreement = [{"judges": ["kw", "llm"], "label": "engagement", "kappa": 0.41, "ac1": 0.6}]
     text = build_report(
-        {"conditions": {c: {} for c in CONDITIONS}},
+        synthetic_analysis(),
         synthetic_records(),
         tmp_path / "o",
         agreement=agreement,
@@ -204,7 +210,7 @@ def test_agreement_json_from_the_agreement_verb_is_read(tmp_path: Path) -> None:
         },
     }
     text = build_report(
-        {"conditions": {c: {} for c in CONDITIONS}},
+        synthetic_analysis(),
         synthetic_records(),
         tmp_path / "o",
         agreement=agreement,
@@ -215,10 +221,10 @@ def test_agreement_json_from_the_agreement_verb_is_read(tmp_path: Path) -> None:
 
 
 def test_analysis_conditions_missing_from_records_is_an_input_error(tmp_path: Path) -> None:
-    analysis = synthetic_analysis()
-    analysis["conditions"]["ghost"] = {}
+    data = synthetic_analysis_json()
+    data["conditions"]["ghost"] = data["conditions"]["baseline"]
     with pytest.raises(InputError, match="ghost"):
-        build_report(analysis, synthetic_records(), tmp_path / "out")
+        build_report(Analysis.from_json(data), synthetic_records(), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -249,8 +255,7 @@ def test_value_readers_accept_common_shapes_and_refuse_to_invent() -> None:
 
 def test_cli_report_writes_the_report(tmp_path: Path) -> None:
     records = write_records(synthetic_records(), tmp_path / "records.parquet")
-    minimal: dict[str, Any] = {"conditions": {c: {} for c in CONDITIONS}}
-    (tmp_path / "analysis.json").write_text(json.dumps(minimal))
+    (tmp_path / "analysis.json").write_text(synthetic_analysis().dumps())
     (tmp_path / "manifest.json").write_text(json.dumps(synthetic_manifest()))
     result = CliRunner().invoke(
         app,
@@ -272,8 +277,9 @@ def test_cli_report_writes_the_report(tmp_path: Path) -> None:
 
 def test_cli_finds_the_records_path_recorded_in_the_analysis(tmp_path: Path) -> None:
     write_records(synthetic_records(), tmp_path / "records.parquet")
-    analysis = {"conditions": {c: {} for c in CONDITIONS}, "records": "records.parquet"}
-    (tmp_path / "analysis.json").write_text(json.dumps(analysis))
+    data = synthetic_analysis_json()
+    data["provenance"] = {"inputs": {"records": {"path": "records.parquet", "sha256": "x"}}}
+    (tmp_path / "analysis.json").write_text(json.dumps(data))
     result = CliRunner().invoke(
         app, ["report", str(tmp_path / "analysis.json"), "-o", str(tmp_path / "out")]
     )
@@ -293,6 +299,41 @@ def test_cli_bad_analysis_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schema_version": 1}, "schema_version 1; this deconfound reads schema_version"),
+        ({"schema_version": None}, "no schema_version"),
+        ({"surprise": 1}, "unknown key(s) 'surprise'"),
+        ({"settings": {"seed": 0}}, "settings: missing key 'bootstrap'"),
+    ],
+)
+def test_cli_report_refuses_an_analysis_of_another_version_or_shape(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    records = write_records(synthetic_records(), tmp_path / "records.parquet")
+    data = {**synthetic_analysis_json(), **change}
+    if data["schema_version"] is None:
+        del data["schema_version"]
+    (tmp_path / "analysis.json").write_text(json.dumps(data))
+    result = CliRunner().invoke(
+        app,
+        ["report", str(tmp_path / "analysis.json"), "-r", str(records), "-o", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 2
+    flat = " ".join(result.output.split())
+    assert message in flat and "analysis.json" in flat
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_loader_names_the_path_of_a_value_of_the_wrong_type() -> None:
+    data = synthetic_analysis_json()
+    data["comparisons"][1]["sace_bounds"]["ci"] = ["low", 0.2]
+    with pytest.raises(ValueError, match=r"comparisons\[1\]\.sace_bounds\.ci\[0\]"):
+        Analysis.from_json(data)
+    assert data["schema_version"] == SCHEMA_VERSION
+
+
 def test_explorer_transitions_match_the_analysis_with_several_epochs(tmp_path: Path) -> None:
     from deconfound.records.schema import validate
     from deconfound.stats import analyze_records
@@ -310,16 +351,16 @@ def test_explorer_transitions_match_the_analysis_with_several_epochs(tmp_path: P
     analysis = analyze_records(
         records, baseline="baseline", treatments=["ethics prompt", "ethics + RAG"], n_boot=20
     )
-    analysis = json.loads(json.dumps(analysis))
+    analysis = Analysis.from_json(json.loads(analysis.dumps()))
     text = build_report(analysis, records, tmp_path / "o", figure_formats=()).read_text()
     data = json.loads(
         re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1)  # type: ignore[union-attr]
     )
-    for i, comp in enumerate(analysis["comparisons"]):
+    for i, comp in enumerate(analysis.comparisons):
         shown = {
             o["value"].split(":", 1)[1]: o["count"]
             for o in data["transitions"]
             if o["value"].startswith(f"{i}:")
         }
-        assert shown == comp["transitions"]
+        assert shown == comp.transitions
     assert text.count('<pre class="text">') == 12 * 3 * 3

@@ -1,7 +1,8 @@
 """A small, clearly SYNTHETIC analysis + records pair for the report tests (no real findings).
 
-The analysis numbers are made up to exercise the report's reading and rendering; they are not
-consistent with the records on purpose only where a test says so. Hostile text is planted in a
+The analysis is computed from the records and then has its headline numbers replaced by made-up
+ones, to exercise the report's reading and rendering; they are not consistent with the records on
+purpose only where a test says so. Hostile text is planted in a
 response, a judge explanation, an IC evidence span, a category name and a condition prompt.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from deconfound.records.schema import validate
+from deconfound.stats import Analysis, analyze_records
 
 PLANTED_SCRIPT = "<script>window.__pwned = 1</script>I will not do that."
 PLANTED_IMG = '<img src=x onerror="window.__pwned = 2">Sure, here is the plan.'
@@ -78,69 +80,51 @@ def _e(x: float, lo: float, hi: float, **extra: Any) -> dict[str, Any]:
     return {"estimate": x, "ci": [lo, hi], **extra}
 
 
-def synthetic_analysis() -> dict[str, Any]:
-    """A hand-built analysis dict in the issue-3 shape (numbers are synthetic)."""
-    conditions = {}
+def synthetic_analysis_json() -> dict[str, Any]:
+    """An analysis JSON of the synthetic records, its headline numbers overwritten by made-up ones.
+
+    The analysis is computed (so every key of the contract is there) and then patched, so a
+    report that recomputed anything from the records would show different numbers.
+    """
+    analysis = analyze_records(
+        synthetic_records(),
+        baseline=CONDITIONS[0],
+        treatments=list(CONDITIONS[1:]),
+        engagement_judge="kw",
+        ic_judge="llm",
+        reasoning_judge="llm",
+        n_boot=50,
+    )
+    data = analysis.to_json()
     for i, cond in enumerate(CONDITIONS):
-        conditions[cond] = {
-            "ir": _e(0.30 - 0.05 * i, 0.1, 0.5),
-            "refusal": _e(0.40 + 0.1 * i, 0.2, 0.7),
-            "partial": _e(0.08, 0.0, 0.3),
-            "ir_engaged": _e(0.55 - 0.02 * i, 0.3, 0.8, n=7 - i),
-            "n_scenarios": 12,
-            "n_responses": 12,
-            "n_invalid": 0,
-            "refusal_kinds": {
-                "boilerplate": _e(0.9, 0.6, 1.0),
-                "reasoned_ethical": _e(0.1, 0, 0.4),
-            },
-            "reasoning_flags": {"gives_reasons": _e(0.7 + 0.1 * i, 0.4, 1.0)},
-        }
-    comparisons = []
-    for treat in CONDITIONS[1:]:
-        comparisons.append(
+        c = data["conditions"][cond]
+        c["ir"].update(_e(0.30 - 0.05 * i, 0.1, 0.5))
+        c["refusal"].update(_e(0.40 + 0.1 * i, 0.2, 0.7))
+        c["ir_engaged"].update(_e(0.55 - 0.02 * i, 0.3, 0.8))
+    for comp in data["comparisons"]:
+        comp["delta_ir"].update(_e(-0.0555, -0.2, 0.09, p_value=0.31))
+        comp["delta_refusal"].update(_e(0.1777, 0.02, 0.33, p_value=0.019))
+        comp["sace_bounds"].update(
+            {"pooled": [-0.2022, 0.3411], "ci": [-0.553, 0.568], "tipping_point": 0.3033}
+        )
+        comp["manski_bounds"] = [-0.6046, 0.6754]
+        comp["verdict"]["refusal_changed"].update(
             {
-                "baseline": "baseline",
-                "treatment": treat,
-                "delta_ir": _e(-0.0555, -0.2, 0.09, p_value=0.31),
-                "delta_refusal": _e(0.1777, 0.02, 0.33, p_value=0.019),
-                "transitions": {"refusal->refusal": 4, "ic->refusal": 3, "no_ic->ic": 1},
-                "both_engaged": {
-                    "n_scenarios": 5,
-                    "baseline_ic": 0.4,
-                    "treatment_ic": 0.6,
-                    "difference": 0.2,
-                    "ci": [-0.3, 0.6],
-                    "mcnemar_p": 0.625,
-                },
-                "decomposition": {"refusal_part": -0.0600, "behaviour_part": 0.0054},
-                "sace_bounds": {
-                    "pooled": [-0.2022, 0.3411],
-                    "scenario": [-0.1, 0.2],
-                    "ci": [-0.553, 0.568],
-                    "monotonicity_violations": 2,
-                    "tipping_point": 0.3033,
-                },
-                "manski_bounds": [-0.6046, 0.6754],
-                "verdict": {
-                    "summary": "Synthetic verdict: the IR drop is within what the refusal shift "
-                    "explains.",
-                    "refusal": {
-                        "text": "refusal rose",
-                        "estimate": 0.1777,
-                        "ci": [0.02, 0.33],
-                        "assumption": "randomisation",
-                    },
-                },
+                "finding": "changed",
+                "baseline_rate": 0.40,
+                "treatment_rate": 0.50,
+                "estimate": 0.1777,
+                "ci": [0.02, 0.33],
+                "p_value": 0.019,
             }
         )
-    return {
-        "conditions": conditions,
-        "comparisons": comparisons,
-        "settings": {"bootstrap": 200, "seed": 7, "partial_as": "engaged"},
-        "judges": {"engagement": "kw", "ic": "llm"},
-        "provenance": {"command": "deconfound analyze (synthetic fixture)", "packages": ["x 1"]},
-    }
+    data["provenance"] = {"command": "deconfound analyze (synthetic fixture)", "packages": ["x 1"]}
+    return data
+
+
+def synthetic_analysis() -> Analysis:
+    """:func:`synthetic_analysis_json` read through the typed loader."""
+    return Analysis.from_json(synthetic_analysis_json())
 
 
 def synthetic_manifest() -> dict[str, Any]:

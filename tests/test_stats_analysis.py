@@ -12,8 +12,16 @@ import pytest
 
 from deconfound.errors import InputError
 from deconfound.records.schema import validate
-from deconfound.stats.analysis import analyze_records
-from deconfound.stats.prepare import response_states, scenario_counts, select_judges
+from deconfound.stats import (
+    SCHEMA_VERSION,
+    Analysis,
+    Finding,
+    Proportion,
+    analyze_records,
+    response_states,
+    scenario_counts,
+    select_judges,
+)
 from deconfound.stats.simulate import simulate_records
 
 BASE, TREAT = "Baseline (adversarial only)", "Ethics prompt"
@@ -25,7 +33,7 @@ def sim() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def analysis(sim: pd.DataFrame) -> dict[str, Any]:
+def analysis(sim: pd.DataFrame) -> Analysis:
     return analyze_records(sim, baseline=BASE, treatments=[TREAT], n_boot=300, seed=1)
 
 
@@ -62,91 +70,76 @@ def _k1_table(states: list[tuple[str, str, str | None, bool | None]]) -> pd.Data
     return validate(pd.DataFrame(rows))
 
 
-def test_analysis_has_the_contract_keys(analysis: dict[str, Any]) -> None:
-    cond = analysis["conditions"][BASE]
-    for key in ("ir", "refusal", "partial", "ir_engaged"):
-        assert set(cond[key]) >= {"estimate", "ci"}
-        assert len(cond[key]["ci"]) == 2
-    for key in ("n_scenarios", "n_responses", "n_invalid", "refusal_kinds", "reasoning_flags"):
-        assert key in cond
-    (comp,) = analysis["comparisons"]
-    assert comp["baseline"] == BASE and comp["treatment"] == TREAT
-    for key in ("delta_ir", "delta_refusal"):
-        assert set(comp[key]) >= {"estimate", "ci", "p_value"}
-    assert set(comp["both_engaged"]) >= {
-        "n_scenarios",
-        "baseline_ic",
-        "treatment_ic",
-        "difference",
-        "ci",
-        "mcnemar_p",
-    }
-    assert set(comp["sace_bounds"]) >= {
-        "pooled",
-        "scenario",
-        "ci",
-        "monotonicity_violations",
-        "tipping_point",
-    }
-    for key in ("transitions", "decomposition", "manski_bounds", "reasoning_shift", "verdict"):
-        assert key in comp
-    assert set(comp["verdict"]) == {
+def test_analysis_is_typed_and_round_trips_through_its_json(analysis: Analysis) -> None:
+    cond = analysis.conditions[BASE]
+    for p in (cond.ir, cond.refusal, cond.partial, cond.ir_engaged):
+        assert isinstance(p, Proportion) and len(p.ci) == 2
+    (comp,) = analysis.comparisons
+    assert comp.baseline == BASE and comp.treatment == TREAT
+    assert comp.verdict is not None
+    assert analysis.settings.bootstrap == 300 and analysis.settings.partial_as == "engaged"
+    assert analysis.judges.engagement == "rubric:sim"
+    text = analysis.dumps()
+    data = json.loads(text)
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert set(data["comparisons"][0]["verdict"]) == {
         "refusal_changed",
         "refusal_kind_changed",
         "ic_among_engagers_changed",
     }
-    assert set(analysis["settings"]) >= {"seed", "bootstrap", "partial_as"}
-    assert analysis["judges"]["engagement"] == "rubric:sim"
-    json.dumps(analysis, allow_nan=False)
+    assert Analysis.from_json(data) == analysis
 
 
-def test_condition_rates_match_a_direct_count(sim: pd.DataFrame, analysis: dict[str, Any]) -> None:
+def test_condition_rates_match_a_direct_count(sim: pd.DataFrame, analysis: Analysis) -> None:
     rub = sim[(sim["judge"] == "rubric:sim") & (sim["condition"] == BASE)]
     ok = rub[rub["response_status"] == "ok"]
     ic = (ok["ic"] == True).sum()  # noqa: E712
     engaged = ok["engagement"].isin(["engaged", "partial"]).sum()
-    cond = analysis["conditions"][BASE]
-    assert cond["ir"]["estimate"] == pytest.approx(ic / len(ok))
-    assert cond["ir_engaged"]["estimate"] == pytest.approx(ic / engaged)
-    assert cond["refusal"]["estimate"] == pytest.approx((ok["engagement"] == "refusal").mean())
-    assert cond["n_invalid"] == len(rub) - len(ok)
-    assert cond["n_responses"] == len(rub)
+    cond = analysis.conditions[BASE]
+    assert cond.ir.estimate == pytest.approx(ic / len(ok))
+    assert cond.ir_engaged.estimate == pytest.approx(ic / engaged)
+    assert cond.refusal.estimate == pytest.approx((ok["engagement"] == "refusal").mean())
+    assert cond.n_invalid == len(rub) - len(ok)
+    assert cond.n_responses == len(rub)
 
 
 def test_intervals_contain_estimates_and_bounds_contain_ignorability(
-    analysis: dict[str, Any],
+    analysis: Analysis,
 ) -> None:
-    for cond in analysis["conditions"].values():
-        for key in ("ir", "refusal", "ir_engaged"):
-            lo, hi = cond[key]["ci"]
-            assert lo <= cond[key]["estimate"] <= hi
-    comp = analysis["comparisons"][0]
-    lo, hi = comp["sace_bounds"]["pooled"]
-    assert lo <= comp["sace_bounds"]["principal_ignorability"] <= hi
-    clo, chi = comp["sace_bounds"]["ci"]
+    for cond in analysis.conditions.values():
+        for p in (cond.ir, cond.refusal, cond.ir_engaged):
+            lo, hi = p.ci
+            assert lo is not None and hi is not None and p.estimate is not None
+            assert lo <= p.estimate <= hi
+    comp = analysis.comparisons[0]
+    sb = comp.sace_bounds
+    lo, hi = sb.pooled
+    assert lo is not None and hi is not None and sb.principal_ignorability is not None
+    assert lo <= sb.principal_ignorability <= hi
+    clo, chi = sb.ci
+    assert clo is not None and chi is not None
     assert clo <= lo and hi <= chi
-    dec = comp["decomposition"]
-    assert dec["refusal_part"] + dec["behaviour_part"] == pytest.approx(dec["total"])
-    assert dec["total"] == pytest.approx(comp["delta_ir"]["estimate"])
+    dec = comp.decomposition
+    assert dec.refusal_part is not None and dec.behaviour_part is not None
+    assert dec.refusal_part + dec.behaviour_part == pytest.approx(dec.total)
+    assert dec.total == pytest.approx(comp.delta_ir.estimate)
 
 
-def test_row_order_does_not_change_the_analysis(
-    sim: pd.DataFrame, analysis: dict[str, Any]
-) -> None:
+def test_row_order_does_not_change_the_analysis(sim: pd.DataFrame, analysis: Analysis) -> None:
     shuffled = sim.sample(frac=1.0, random_state=3).reset_index(drop=True)
     again = analyze_records(shuffled, baseline=BASE, treatments=[TREAT], n_boot=300, seed=1)
-    assert json.dumps(again, sort_keys=True) == json.dumps(analysis, sort_keys=True)
+    assert again.dumps() == analysis.dumps()
 
 
 def test_partial_sensitivity_reports_both_conventions(
-    sim: pd.DataFrame, analysis: dict[str, Any]
+    sim: pd.DataFrame, analysis: Analysis
 ) -> None:
-    ps = analysis["partial_sensitivity"]
-    eng = ps["partial_as_engaged"]["conditions"][BASE]["refusal"]
-    ref = ps["partial_as_refusal"]["conditions"][BASE]["refusal"]
-    assert ref > eng
+    ps = analysis.partial_sensitivity
+    eng = ps["partial_as_engaged"].conditions[BASE].refusal
+    ref = ps["partial_as_refusal"].conditions[BASE].refusal
+    assert ref is not None and eng is not None and ref > eng
     other = analyze_records(sim, baseline=BASE, treatments=[TREAT], n_boot=50, partial_as="refusal")
-    assert other["conditions"][BASE]["refusal"]["estimate"] == pytest.approx(ref)
+    assert other.conditions[BASE].refusal.estimate == pytest.approx(ref)
 
 
 def test_convergent_response_counts_as_engaged_and_the_conflict_is_reported() -> None:
@@ -159,11 +152,11 @@ def test_convergent_response_counts_as_engaged_and_the_conflict_is_reported() ->
         ]
     )
     out = analyze_records(table, baseline="A", treatments=["B"], n_boot=50)
-    a = out["conditions"]["A"]
-    assert a["conflicts"] == {"ic_over_refusal": 1}
-    assert a["refusal"]["estimate"] == 0.0
-    assert a["ir"]["estimate"] == 0.5
-    assert out["comparisons"][0]["transitions"] == {
+    a = out.conditions["A"]
+    assert a.conflicts == {"ic_over_refusal": 1}
+    assert a.refusal.estimate == 0.0
+    assert a.ir.estimate == 0.5
+    assert out.comparisons[0].transitions == {
         "engaged_ic->refusal": 1,
         "engaged_no_ic->refusal": 1,
     }
@@ -181,12 +174,11 @@ def test_unlabelled_ic_is_invalid_and_excluded_from_denominators() -> None:
         ]
     )
     out = analyze_records(table, baseline="A", treatments=["B"], n_boot=50)
-    a = out["conditions"]["A"]
-    assert a["n_invalid"] == 1
-    assert a["invalid_reasons"] == {"ic_not_labelled": 1}
-    assert a["refusal"]["estimate"] == 0.5  # s3 of {s2, s3}
-    comp = out["comparisons"][0]
-    assert comp["n_scenarios"] == 2
+    a = out.conditions["A"]
+    assert a.n_invalid == 1
+    assert a.invalid_reasons == {"ic_not_labelled": 1}
+    assert a.refusal.estimate == 0.5  # s3 of {s2, s3}
+    assert out.comparisons[0].n_scenarios == 2
 
 
 def test_one_epoch_comparisons_use_mcnemar_and_bonett_price() -> None:
@@ -195,13 +187,12 @@ def test_one_epoch_comparisons_use_mcnemar_and_bonett_price() -> None:
         rows.append(("A", f"s{i}", "engaged", i < 12))
         rows.append(("B", f"s{i}", "engaged" if i < 25 else "refusal", i < 4 and i < 25))
     out = analyze_records(_k1_table(rows), baseline="A", treatments=["B"], n_boot=50)
-    comp = out["comparisons"][0]
-    assert "McNemar" in comp["delta_ir"]["test"]
-    assert "Bonett-Price" in comp["delta_ir"]["method"]
-    be = comp["both_engaged"]
-    assert be["n_scenarios"] == 25
-    assert be["difference"] == pytest.approx(-8 / 25)
-    assert comp["sace_bounds"]["monotonicity_violations"] == 0
+    comp = out.comparisons[0]
+    assert "McNemar" in comp.delta_ir.test
+    assert "Bonett-Price" in comp.delta_ir.method
+    assert comp.both_engaged.n_scenarios == 25
+    assert comp.both_engaged.difference == pytest.approx(-8 / 25)
+    assert comp.sace_bounds.monotonicity_violations == 0
 
 
 def test_unknown_condition_is_an_input_error_listing_the_conditions(sim: pd.DataFrame) -> None:
@@ -240,19 +231,25 @@ def test_real_aei_results_match_the_published_summary(aei_dir: Path) -> None:
     out = analyze_records(
         table, baseline=base, treatments=[c for c in conds if c != base], n_boot=200
     )
-    assert out["judges"]["engagement"] == "aei-keyword"
-    assert out["judges"]["ic"] == "aei-judge"
+    assert out.judges.engagement == "aei-keyword"
+    assert out.judges.ic == "aei-judge"
     for name, pub in summary["conditions"].items():
-        got = out["conditions"][name]
-        assert got["n_responses"] == pub["total_tasks"]
+        got = out.conditions[name]
+        assert got.n_responses == pub["total_tasks"]
         # published RR is the keyword refusal share of valid tasks, IR the convergence share
-        assert 100 * got["ir_benchmark"]["estimate"] == pytest.approx(pub["IR"], abs=0.005)
-        refusal = got["refusal"]["estimate"] * got["n_valid"]
-        conflicts = sum(got["conflicts"].values())
+        assert got.ir_benchmark.estimate is not None and got.refusal.estimate is not None
+        assert 100 * got.ir_benchmark.estimate == pytest.approx(pub["IR"], abs=0.005)
+        refusal = got.refusal.estimate * got.n_valid
+        conflicts = sum(got.conflicts.values())
         assert refusal + conflicts == pub["refusal_count"]
-    for comp in out["comparisons"]:
-        n = comp["n_scenarios"]
-        assert sum(comp["transitions"].values()) == n
+    for comp in out.comparisons:
+        assert sum(comp.transitions.values()) == comp.n_scenarios
+
+
+def _ic_finding(out: Analysis) -> Finding:
+    verdict = out.comparisons[0].verdict
+    assert verdict is not None
+    return verdict.ic_among_engagers_changed.finding
 
 
 def test_verdict_says_no_rather_than_cannot_tell_when_no_engaged_response_shows_ic() -> None:
@@ -261,11 +258,8 @@ def test_verdict_says_no_rather_than_cannot_tell_when_no_engaged_response_shows_
         rows.append(("A", f"s{i}", "engaged" if i < 12 else "refusal", False))
         rows.append(("B", f"s{i}", "engaged" if i < 8 else "refusal", False))
     out = analyze_records(_k1_table(rows), baseline="A", treatments=["B"], n_boot=50)
-    verdict = out["comparisons"][0]["verdict"]["ic_among_engagers_changed"]
-    assert verdict["answer"].startswith("no:")
+    assert _ic_finding(out) is Finding.NO_IC_EITHER
     # one IC response makes the question open again
     rows[0] = ("A", "s0", "engaged", True)
     out = analyze_records(_k1_table(rows), baseline="A", treatments=["B"], n_boot=50)
-    assert out["comparisons"][0]["verdict"]["ic_among_engagers_changed"]["answer"] == (
-        "cannot tell"
-    )
+    assert _ic_finding(out) is Finding.CANNOT_TELL

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from collections.abc import Callable
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,24 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from deconfound import provenance as prov
 from deconfound.cli._app import app, console, user_errors
 from deconfound.errors import InputError
 from deconfound.records.io import atomic_write_text, read_records
+from deconfound.report.format import (
+    Estimate,
+    ci_text,
+    closed,
+    estimate_text,
+    p_text,
+    pct,
+    pp,
+    verdict_lines,
+)
 from deconfound.stats.aggregate import aggregate_bounds
 from deconfound.stats.analysis import analyze_records
+from deconfound.stats.contract import to_jsonable
+from deconfound.stats.results import Analysis
 
 
 class PartialAs(StrEnum):
@@ -29,29 +41,12 @@ class PartialAs(StrEnum):
     refusal = "refusal"
 
 
-def _clean(obj: Any) -> Any:
-    """Replace NaN/inf by null and numpy scalars by Python numbers, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, str):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def dumps(obj: Any) -> str:
-    """Strict JSON (no NaN) for analysis outputs."""
-    return json.dumps(_clean(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """Strict JSON (no NaN) of a result dict or object."""
+    return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _provenance(inputs: dict[str, Path] | None = None) -> dict[str, Any]:
-    try:
-        from deconfound import provenance as prov
-    except ImportError:  # pragma: no cover - provenance module is optional
-        return {"command_line": " ".join(sys.argv)}
     out: dict[str, Any] = {
         "package_versions": prov.package_versions(),
         "command_line": prov.command_line(),
@@ -61,22 +56,6 @@ def _provenance(inputs: dict[str, Path] | None = None) -> dict[str, Any]:
             k: {"path": str(p), "sha256": prov.sha256_file(p)} for k, p in inputs.items()
         }
     return out
-
-
-def _pct(x: Any) -> str:
-    return "-" if x is None else f"{100 * x + 0.0:.1f}%"
-
-
-def _pp(x: Any) -> str:
-    return "-" if x is None else f"{100 * x + 0.0:+.1f}"
-
-
-def _ci(ci: Any, pp: bool = False) -> str:
-    if not ci or ci[0] is None or ci[1] is None:
-        return "-"
-    if pp:
-        return f"[{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]"
-    return f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
 
 def _load_calibration(
@@ -129,13 +108,13 @@ def _load_calibration(
     return cal or None
 
 
-def _summary(analysis: dict[str, Any]) -> None:
-    j = analysis["judges"]
+def _summary(analysis: Analysis) -> None:
+    j = analysis.judges
     console.print(
-        f"[bold]Model[/] {escape(str(analysis['model']))} — engagement judge "
-        f"[cyan]{escape(j['engagement'])}[/], IC judge [cyan]{escape(j['ic'])}[/], reasoning judge "
-        f"[cyan]{escape(str(j['reasoning']))}[/]; partial counts as "
-        f"{analysis['settings']['partial_as']}"
+        f"[bold]Model[/] {escape(analysis.model)} — engagement judge "
+        f"[cyan]{escape(j.engagement)}[/], IC judge [cyan]{escape(j.ic)}[/], reasoning judge "
+        f"[cyan]{escape(str(j.reasoning))}[/]; partial counts as "
+        f"{analysis.settings.partial_as}"
     )
     t = Table(title="Per condition (95% CI, scenario-clustered)")
     for col in (
@@ -149,68 +128,62 @@ def _summary(analysis: dict[str, Any]) -> None:
         "conflicts",
     ):
         t.add_column(col)
-    for name, c in analysis["conditions"].items():
+    for name, c in analysis.conditions.items():
         t.add_row(
             escape(name),
-            str(c["n_scenarios"]),
-            f"{_pct(c['ir']['estimate'])} {_ci(c['ir']['ci'])}",
-            f"{_pct(c['refusal']['estimate'])} {_ci(c['refusal']['ci'])}",
-            f"{_pct(c['ir_engaged']['estimate'])} {_ci(c['ir_engaged']['ci'])}",
-            str(c["n_engaged"]),
-            str(c["n_invalid"]),
-            str(sum(c["conflicts"].values())),
+            str(c.n_scenarios),
+            estimate_text(Estimate(c.ir.estimate, closed(c.ir.ci))),
+            estimate_text(Estimate(c.refusal.estimate, closed(c.refusal.ci))),
+            estimate_text(Estimate(c.ir_engaged.estimate, closed(c.ir_engaged.ci))),
+            str(c.n_engaged),
+            str(c.n_invalid),
+            str(sum(c.conflicts.values())),
         )
     console.print(t)
-    for comp in analysis["comparisons"]:
+    for comp in analysis.comparisons:
         ct = Table(
-            title=f"{escape(comp['treatment'])} vs {escape(comp['baseline'])} "
-            f"({comp['n_scenarios']} paired scenarios; pp)"
+            title=f"{escape(comp.treatment)} vs {escape(comp.baseline)} "
+            f"({comp.n_scenarios} paired scenarios)"
         )
         ct.add_column("quantity")
         ct.add_column("estimate")
         ct.add_column("95% CI / bounds")
         ct.add_column("p")
-        for label, key in (("ΔIR", "delta_ir"), ("Δrefusal", "delta_refusal")):
-            d = comp[key]
-            ct.add_row(
-                label,
-                _pp(d["estimate"]),
-                _ci(d["ci"], True),
-                "-" if d["p_value"] is None else f"{d['p_value']:.3g}",
-            )
-        be = comp["both_engaged"]
+        for label, d in (("ΔIR", comp.delta_ir), ("Δrefusal", comp.delta_refusal)):
+            ct.add_row(label, pp(d.estimate), ci_text(d.ci, points=True), p_text(d.p_value))
+        be = comp.both_engaged
         ct.add_row(
-            f"IC, engaged in both (n={be['n_scenarios']})",
-            _pp(be["difference"]),
-            _ci(be["ci"], True),
-            "-" if be["mcnemar_p"] is None else f"{be['mcnemar_p']:.3g}",
+            f"IC, engaged in both (n={be.n_scenarios})",
+            pp(be.difference),
+            ci_text(be.ci, points=True),
+            p_text(be.mcnemar_p),
         )
-        dec = comp["decomposition"]
+        dec = comp.decomposition
         ct.add_row(
             "ΔIR from refusal shift",
-            _pp(dec["refusal_part"]),
-            _ci(dec["refusal_part_ci"], True),
+            pp(dec.refusal_part),
+            ci_text(dec.refusal_part_ci, points=True),
             "",
         )
         ct.add_row(
             "ΔIR from engaged behaviour",
-            _pp(dec["behaviour_part"]),
-            _ci(dec["behaviour_part_ci"], True),
+            pp(dec.behaviour_part),
+            ci_text(dec.behaviour_part_ci, points=True),
             "",
         )
-        sb = comp["sace_bounds"]
-        ct.add_row("SACE bounds (pooled)", "", _ci(sb["pooled"], True), "")
-        ct.add_row("  Imbens–Manski 95% CI", "", _ci(sb["ci"], True), "")
-        ct.add_row("SACE bounds (scenario-level)", "", _ci(sb["scenario"], True), "")
-        ct.add_row("Manski bounds", "", _ci(comp["manski_bounds"], True), "")
-        ct.add_row("monotonicity violations", str(sb["monotonicity_violations"]), "", "")
-        ct.add_row("tipping point", _pct(sb["tipping_point"]), "", "")
+        sb = comp.sace_bounds
+        ct.add_row("SACE bounds (pooled)", "", ci_text(sb.pooled, points=True), "")
+        ct.add_row("  Imbens–Manski 95% CI", "", ci_text(sb.ci, points=True), "")
+        ct.add_row("SACE bounds (scenario-level)", "", ci_text(sb.scenario, points=True), "")
+        ct.add_row("Manski bounds", "", ci_text(comp.manski_bounds, points=True), "")
+        ct.add_row("monotonicity violations", str(sb.monotonicity_violations), "", "")
+        ct.add_row("tipping point", pct(sb.tipping_point), "", "")
         console.print(ct)
-        for key, v in comp["verdict"].items():
-            console.print(
-                f"[bold]{key.replace('_', ' ')}:[/] {escape(str(v['answer']))} — "
-                f"{escape(v['text'])}"
-            )
+        if comp.verdict is not None:
+            for line in verdict_lines(comp.verdict):
+                console.print(
+                    f"[bold]{line.question}:[/] {escape(line.answer)} — {escape(line.text)}"
+                )
 
 
 @app.command("analyze")
@@ -251,15 +224,6 @@ def analyze(
 ) -> None:
     """Refusal-controlled analysis of one model's conditions (writes the analysis JSON)."""
     cal = _load_calibration(calibration, ic_se, ic_sp)
-    build_report: Callable[..., Path] | None = None
-    if report is not None:
-        try:
-            from deconfound.report import build_report as _build
-        except ImportError as exc:
-            raise InputError(
-                "the report module is not available in this installation", field="--report"
-            ) from exc
-        build_report = _build
     table = read_records(records)
     if cal and "__ic_cli__" in cal:
         cli_ic = cal.pop("__ic_cli__")
@@ -283,44 +247,40 @@ def analyze(
     if calibration is not None:
         inputs["calibration"] = calibration
     _summary(analysis)
-    _, html = write_analysis(
-        analysis, table, inputs, json_out=json_out, report_dir=report, build=build_report
-    )
+    _, html = write_analysis(analysis, table, inputs, json_out=json_out, report_dir=report)
     console.print(f"wrote {escape(str(json_out))}")
     if html is not None:
         console.print(f"wrote {escape(str(html))}")
 
 
 def write_analysis(
-    analysis: dict[str, Any],
+    analysis: Analysis,
     table: Any,
     inputs: dict[str, Path],
     *,
     json_out: Path,
     report_dir: Path | None,
-    build: Callable[..., Path] | None = None,
-) -> tuple[str, Path | None]:
+) -> tuple[Analysis, Path | None]:
     """Add provenance, write the analysis JSON and, with ``report_dir``, the HTML report.
 
-    The report reads the JSON text just written (the contract), never the in-memory dict, and gets
-    the study manifest when ``deconfound run`` left one beside the records (condition prompts).
-    Returns the JSON text and the report path.
+    The report reads the JSON text just written through the typed loader (the contract), never
+    the in-memory object, and gets the study manifest when ``deconfound run`` left one beside the
+    records (condition prompts). Returns the analysis as written and the report path.
     """
-    analysis["provenance"] = _provenance(inputs)
-    text = dumps(analysis)
+    analysis = replace(analysis, provenance=_provenance(inputs))
+    text = analysis.dumps()
     atomic_write_text(json_out, text)
     if report_dir is None:
-        return text, None
-    if build is None:
-        from deconfound.report import build_report
+        return analysis, None
+    from deconfound.report import build_report
 
-        build = build_report
     manifest_file = inputs["records"].parent / "manifest.json"
     manifest = None
     if manifest_file.is_file():
         loaded = json.loads(manifest_file.read_text(encoding="utf-8"))
         manifest = loaded if isinstance(loaded, dict) else None
-    return text, build(json.loads(text), table, report_dir, manifest=manifest)
+    written = Analysis.from_json(json.loads(text))
+    return written, build_report(written, table, report_dir, manifest=manifest)
 
 
 def _num(x: float, fmt: str, missing: str = "not identified") -> str:
@@ -419,8 +379,8 @@ def bounds(
     table.add_column("quantity")
     table.add_column("baseline")
     table.add_column("treatment")
-    table.add_row("IR", _pct(b["ir"]), _pct(t["ir"]))
-    table.add_row("refusal", _pct(b["refusal"]), _pct(t["refusal"]))
+    table.add_row("IR", pct(b["ir"]), pct(t["ir"]))
+    table.add_row("refusal", pct(b["refusal"]), pct(t["refusal"]))
     table.add_row("IC | engaged", _num(b["ir_engaged"], "{:.2%}"), _num(t["ir_engaged"], "{:.2%}"))
     table.add_row("engaged n", f"{b['n_engaged']:.1f}", f"{t['n_engaged']:.1f}")
     console.print(table)

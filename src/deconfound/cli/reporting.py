@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +13,8 @@ import typer
 
 from deconfound.cli._app import app, console, user_errors
 from deconfound.errors import InputError
-from deconfound.report.values import dig
+from deconfound.stats.contract import ContractError
+from deconfound.stats.results import Analysis
 
 
 def load_json(path: Path, what: str) -> Any:
@@ -29,23 +31,25 @@ def load_json(path: Path, what: str) -> Any:
         raise InputError("not UTF-8 text", path=path) from exc
 
 
-def records_path_from(analysis: Mapping[str, Any], analysis_path: Path) -> Path | None:
-    """Where the analysis says its records file is (relative paths resolve beside the analysis)."""
-    candidates: list[Any] = [
-        analysis.get("records"),
-        (analysis.get("provenance") or {}).get("records")
-        if isinstance(analysis.get("provenance"), Mapping)
-        else None,
-        analysis.get("records_path"),
-        dig(analysis, "provenance", "inputs", "records"),
-    ]
-    for value in candidates:
-        if isinstance(value, Mapping):
-            value = value.get("path")
-        if isinstance(value, str) and value:
-            path = Path(value)
-            return path if path.is_absolute() else analysis_path.parent / path
+def records_path_from(analysis: Analysis, analysis_path: Path) -> Path | None:
+    """Where the analysis' provenance says its records file is (relative to the analysis)."""
+    inputs = (analysis.provenance or {}).get("inputs")
+    value = inputs.get("records") if isinstance(inputs, Mapping) else None
+    if isinstance(value, Mapping):
+        value = value.get("path")
+    if isinstance(value, str) and value:
+        path = Path(value)
+        return path if path.is_absolute() else analysis_path.parent / path
     return None
+
+
+def load_analysis(path: Path) -> Analysis:
+    """Read an analysis JSON through the typed loader; a bad key or version names the file."""
+    data = load_json(path, "analysis file")
+    try:
+        return Analysis.from_json(data)
+    except ContractError as exc:
+        raise InputError(f"not an analysis this deconfound can read: {exc}", path=path) from exc
 
 
 def _sha256(path: Path) -> str:
@@ -85,9 +89,7 @@ def report(
     from deconfound.records.io import read_records
     from deconfound.report import build_report
 
-    analysis = load_json(analysis_file, "analysis file")
-    if not isinstance(analysis, dict):
-        raise InputError("expected a JSON object (an analysis)", path=analysis_file)
+    analysis = load_analysis(analysis_file)
     records_file = records or records_path_from(analysis, analysis_file)
     if records_file is None:
         raise InputError(
@@ -105,11 +107,9 @@ def report(
         "analysis": f"{analysis_file} (sha256 {_sha256(analysis_file)})",
         "records": f"{records_file} (sha256 {_sha256(records_file)})",
     }
-    raw = analysis.get("provenance")
-    provenance = dict(raw) if isinstance(raw, Mapping) else {"analysis provenance": raw}
-    provenance["report inputs"] = inputs
+    provenance = {**(analysis.provenance or {}), "report inputs": inputs}
     html = build_report(
-        {**analysis, "provenance": provenance},
+        replace(analysis, provenance=provenance),
         table,
         out,
         manifest=manifest_data,

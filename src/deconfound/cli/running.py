@@ -101,6 +101,7 @@ def _answer(study: Study, result: RunResult) -> None:
     from deconfound.cli.analyze import write_analysis
     from deconfound.errors import InputError
     from deconfound.records.io import read_records
+    from deconfound.report.format import verdict_lines
     from deconfound.stats.analysis import analyze_records
 
     names = [c.name for c in study.conditions]
@@ -132,16 +133,13 @@ def _answer(study: Study, result: RunResult) -> None:
             continue
         console.print(f"analysis: {escape(str(json_out))}")
         console.print(f"report: {escape(str(html))}")
-        for comp in analysis["comparisons"]:
+        for comp in analysis.comparisons:
             console.print(
-                f"[bold]{escape(model)}: {escape(comp['treatment'])} vs "
-                f"{escape(comp['baseline'])}[/] ({comp['n_scenarios']} paired scenarios)"
+                f"[bold]{escape(model)}: {escape(comp.treatment)} vs "
+                f"{escape(comp.baseline)}[/] ({comp.n_scenarios} paired scenarios)"
             )
-            for key, verdict in comp["verdict"].items():
-                console.print(
-                    f"  {key.replace('_', ' ')}: {escape(str(verdict['answer']))} — "
-                    f"{escape(str(verdict['text']))}"
-                )
+            for line in verdict_lines(comp.verdict) if comp.verdict is not None else []:
+                console.print(f"  {line.question}: {escape(line.answer)} — {escape(line.text)}")
     for model in smoke:
         console.print(
             f"{escape(model)} is a smoke model: these numbers are a plumbing check of the "

@@ -30,21 +30,17 @@ from deconfound.report.explorer import (
     JudgeChoice,
     ScenarioRow,
     build_rows,
-    choose_judges,
     normalise_state,
     state_counts,
     state_label,
 )
-from deconfound.report.values import (
+from deconfound.report.format import (
     Estimate,
     ci_text,
     count_text,
-    dig,
-    estimate,
     estimate_text,
-    interval,
-    number,
 )
+from deconfound.report.values import estimate
 from deconfound.report.view import (
     ESTIMANDS,
     ComparisonView,
@@ -54,6 +50,7 @@ from deconfound.report.view import (
     read_comparisons,
     read_conditions,
 )
+from deconfound.stats.results import Analysis
 
 REPORT_NAME: Final = "report.html"
 _PACKAGES: Final = (
@@ -128,15 +125,14 @@ def _flat(data: Any, prefix: str = "") -> list[Line]:
 
 
 def _methods(
-    analysis: Mapping[str, Any],
+    analysis: Analysis,
     comparisons: Sequence[ComparisonView],
     judges: JudgeChoice,
     records: pd.DataFrame,
     agreement_present: bool,
 ) -> list[str]:
     """Paragraphs that say what was computed, from the analysis' own settings."""
-    raw_settings = analysis.get("settings")
-    settings: Mapping[str, Any] = raw_settings if isinstance(raw_settings, Mapping) else {}
+    settings = analysis.settings
     paras = []
     n_scen = records["scenario_id"].nunique()
     epochs = records.groupby(["condition", "scenario_id"])["epoch"].nunique()
@@ -150,24 +146,15 @@ def _methods(
         "condition). Epochs are repeated draws within a scenario; every interval shown is "
         "clustered by scenario, as computed by the analysis."
     )
-    described = []
-    for key, label in (
-        ("bootstrap", "cluster-bootstrap replicates"),
-        ("seed", "random seed"),
-        ("confidence", "confidence level"),
-        ("ci_method", "interval method"),
-        ("partial_as", "partial responses counted as"),
-        ("permutations", "permutation-test draws"),
-        ("inference_target", "inference target"),
-    ):
-        for variant in (key, f"n_{key}", f"{key}_reps"):
-            if variant in settings:
-                described.append(f"{label}: {settings[variant]}")
-                break
-    if described:
-        paras.append("Settings of the analysis — " + "; ".join(described) + ".")
-    else:
-        paras.append("The analysis records no settings (bootstrap, seed, partial handling).")
+    described = [
+        f"cluster-bootstrap replicates: {settings.bootstrap}",
+        f"random seed: {settings.seed}",
+        f"confidence level: {settings.confidence}",
+        f"partial responses counted as: {settings.partial_as}",
+        f"permutation-test draws: {settings.permutations}",
+        f"inference target: {settings.inference_target}",
+    ]
+    paras.append("Settings of the analysis — " + "; ".join(described) + ".")
     tests = []
     if any(c.delta_ir and c.delta_ir.p_value is not None for c in comparisons):
         tests.append("paired scenario-level tests for ΔIR and Δrefusal (p-values as reported)")
@@ -217,41 +204,26 @@ def _methods(
     return paras
 
 
-def _partial_rows(analysis: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+def _partial_rows(analysis: Analysis) -> list[tuple[str, str, str, str]]:
     """The partial-as-engaged / partial-as-refusal sensitivity figures, as table rows."""
     rows: list[tuple[str, str, str, str]] = []
-    sens = analysis.get("partial_sensitivity")
-    if not isinstance(sens, Mapping):
-        return rows
-    for mode, block in sens.items():
-        if not isinstance(block, Mapping):
-            continue
-        label = str(mode).replace("partial_as_", "")
-        conds = block.get("conditions")
-        for cond, vals in conds.items() if isinstance(conds, Mapping) else []:
-            for key, value in vals.items() if isinstance(vals, Mapping) else []:
-                rows.append(
-                    (label, str(cond), key.replace("_", " "), estimate_text(estimate(value)))
-                )
-        comps = block.get("comparisons")
-        for comp in comps if isinstance(comps, list) else []:
-            if not isinstance(comp, Mapping):
-                continue
-            name = f"{comp.get('treatment')} vs {comp.get('baseline', 'baseline')}"
-            for key, value in comp.items():
-                if key in ("treatment", "baseline"):
-                    continue
-                iv = interval(value)
-                text = (
-                    ci_text(iv, points=True)
-                    if iv is not None
-                    else estimate_text(estimate(value), points=True)
-                )
-                rows.append((label, name, key.replace("_", " "), text))
+    for mode, block in analysis.partial_sensitivity.items():
+        label = mode.replace("partial_as_", "")
+        for cond, rates in block.conditions.items():
+            for key in ("ir", "refusal", "ir_engaged"):
+                value = getattr(rates, key)
+                text = estimate_text(Estimate(value)) if value is not None else "not computed"
+                rows.append((label, cond, key.replace("_", " "), text))
+        for comp in block.comparisons:
+            name = f"{comp.treatment} vs {analysis.baseline}"
+            rows.append((label, name, "sace bounds", ci_text(comp.sace_bounds, points=True)))
+            d = comp.delta_refusal
+            text = estimate_text(Estimate(d), points=True) if d is not None else "not computed"
+            rows.append((label, name, "delta refusal", text))
     return rows
 
 
-def _method_notes(analysis: Mapping[str, Any]) -> list[str]:
+def _method_notes(analysis: Analysis) -> list[str]:
     """Every distinct method / test / caveat string the analysis attached to its figures."""
     found: dict[str, None] = {}
 
@@ -275,7 +247,7 @@ def _method_notes(analysis: Mapping[str, Any]) -> list[str]:
             for item in node:
                 walk(item, path)
 
-    walk(analysis, "")
+    walk(analysis.to_json(), "")
     return list(found)
 
 
@@ -309,7 +281,7 @@ def _agreement_items(labels: Mapping[str, Any]) -> list[tuple[str, Mapping[str, 
 
 
 def _agreement(
-    analysis: Mapping[str, Any], agreement: Any
+    agreement: Any,
 ) -> tuple[list[str], list[list[str]], list[tuple[str, str, float, tuple[float, float] | None]]]:
     """Header, table rows and plot points for judge agreement, read from whatever was given.
 
@@ -318,9 +290,7 @@ def _agreement(
     carry statistics (``kappa``, ``ac1``, ``alpha``, ``p_o``, ``pabak``, ...) as numbers or
     ``{estimate, ci}``.
     """
-    source = agreement if agreement is not None else analysis.get("agreement")
-    if source is None:
-        source = dig(analysis, "judges", "agreement")
+    source = agreement
     items: list[tuple[str, Mapping[str, Any]]] = []
     if isinstance(source, Mapping) and isinstance(source.get("labels"), Mapping):
         items = _agreement_items(source["labels"])
@@ -428,7 +398,6 @@ def _tables(
     paths = {"summary": summary}
     comp_rows, trans_rows, reasoning_rows = [], [], []
     for c in comparisons:
-        be = c.both_engaged or {}
         comp_rows.append(
             {
                 "baseline": c.baseline,
@@ -437,7 +406,7 @@ def _tables(
                 "delta_ir_p": c.delta_ir.p_value if c.delta_ir else None,
                 **_est_cols("delta_refusal", c.delta_refusal),
                 "delta_refusal_p": c.delta_refusal.p_value if c.delta_refusal else None,
-                "both_engaged_n_scenarios": number(be.get("n_scenarios")),
+                "both_engaged_n_scenarios": c.both_engaged.n_scenarios if c.both_engaged else None,
                 **_est_cols("both_engaged_difference", c.both_engaged_est),
                 "both_engaged_mcnemar_p": c.both_engaged_est.p_value
                 if c.both_engaged_est
@@ -511,7 +480,7 @@ def _transition_states(comp: ComparisonView) -> list[str]:
 
 
 def _render(
-    analysis: Mapping[str, Any],
+    analysis: Analysis,
     records: pd.DataFrame,
     out: Path,
     manifest: Mapping[str, Any] | None,
@@ -523,7 +492,7 @@ def _render(
 
     conditions = read_conditions(analysis, manifest)
     comparisons = read_comparisons(analysis, conditions)
-    judges = choose_judges(analysis, records)
+    judges = analysis.judges
     order = [c.name for c in conditions]
     record_conds = [str(c) for c in records["condition"].drop_duplicates()]
     display = order + [c for c in record_conds if c not in order]
@@ -625,7 +594,7 @@ def _render(
             "in this analysis sets reasoning flags)."
         )
 
-    header, agreement_rows, points = _agreement(analysis, agreement)
+    header, agreement_rows, points = _agreement(agreement)
     agreement_figures, agreement_note = [], ""
     if points:
         agreement_figures.append(
@@ -671,7 +640,7 @@ def _render(
                     "count": n,
                 }
             )
-    provenance = _flat(analysis.get("provenance") or {})
+    provenance = _flat(analysis.provenance or {})
     if isinstance(manifest, Mapping):
         provenance += [
             Line(f"manifest · {ln.label}", ln.text)
@@ -680,7 +649,7 @@ def _render(
     models = sorted({str(m) for m in records["model"].dropna().unique()})
     studies = sorted({str(s) for s in records["study"].dropna().unique()})
     smoke = bool(records["smoke_model"].fillna(False).any()) or bool(
-        dig(analysis, "provenance", "smoke_model")
+        (analysis.provenance or {}).get("smoke_model")
     )
     js = _asset("report.js")
     script_hash = "sha256-" + base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode()
@@ -735,7 +704,7 @@ def _render(
 
 
 def build_report(
-    analysis: Mapping[str, Any],
+    analysis: Analysis,
     records: pd.DataFrame,
     out_dir: Path,
     *,
@@ -746,7 +715,8 @@ def build_report(
     """Write the HTML report, figures and tables for an analysis into ``out_dir``.
 
     Args:
-        analysis: The analysis JSON (``deconfound analyze --json``) as a dict.
+        analysis: The typed analysis (``analyze_records``, or ``Analysis.from_json`` of the
+            ``deconfound analyze --json`` file).
         records: The records table the analysis was computed from (validated here).
         out_dir: Output folder; created if missing. Existing files of the same names are replaced.
         manifest: The study manifest (for the condition prompts, verbatim), if available.
@@ -756,23 +726,22 @@ def build_report(
     Returns:
         The path of the HTML report.
     """
-    if not isinstance(analysis, Mapping):
-        raise InputError("an analysis must be a JSON object")
-    if not isinstance(analysis.get("conditions"), Mapping):
-        raise InputError(
-            "the analysis has no 'conditions' object; is this an analysis JSON?", field="conditions"
+    if not isinstance(analysis, Analysis):
+        raise TypeError(
+            f"build_report needs an Analysis (Analysis.from_json reads the JSON), got "
+            f"{type(analysis).__name__}"
         )
     records = validate(records)
     if records.empty:
         raise InputError("the records table is empty; nothing to report")
-    model = analysis.get("model")
-    if isinstance(model, str) and records["model"].nunique() > 1:
+    model = analysis.model
+    if records["model"].nunique() > 1:
         if model not in set(records["model"]):
             raise InputError(
                 f"the analysis is of model {model!r}, which the records do not have", field="model"
             )
         records = records[records["model"] == model].reset_index(drop=True)
-    missing = set(analysis["conditions"]) - {str(c) for c in records["condition"].unique()}
+    missing = set(analysis.conditions) - {str(c) for c in records["condition"].unique()}
     if missing:
         raise InputError(
             f"the analysis has condition(s) {', '.join(sorted(map(str, missing)))} that are not "

@@ -10,14 +10,14 @@ errored or unlabelled responses are ``invalid``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import pandas as pd
 
 from deconfound.records.labels import REASONING_FLAGS
-from deconfound.stats import JudgeChoice, response_states, select_judges
+from deconfound.stats import JudgeChoice, response_states
 from deconfound.stats.prepare import modal_states
 
 #: Response states (the analysis' vocabulary, deconfound.stats.prepare) in display order; the
@@ -128,26 +128,6 @@ def _bool(value: Any) -> bool | None:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return None
     return bool(value)
-
-
-def choose_judges(analysis: Mapping[str, Any], records: pd.DataFrame) -> JudgeChoice:
-    """The judges whose labels define each response's state: the analysis' own choice (its
-    ``judges`` key) when it records one, else the analysis stage's default choice."""
-    given = analysis.get("judges")
-    if (
-        isinstance(given, Mapping)
-        and isinstance(given.get("engagement"), str)
-        and isinstance(given.get("ic"), str)
-    ):
-        reasoning = given.get("reasoning")
-        reasons = given.get("reasons")
-        return JudgeChoice(
-            str(given["engagement"]),
-            str(given["ic"]),
-            str(reasoning) if isinstance(reasoning, str) else None,
-            {str(k): str(v) for k, v in reasons.items()} if isinstance(reasons, Mapping) else {},
-        )
-    return select_judges(records)
 
 
 def _conflicts(labels: Sequence[JudgeLabel]) -> list[str]:

@@ -1,37 +1,17 @@
-"""Reading numbers out of an analysis JSON, tolerantly, and formatting them for people.
+"""Tolerant readers for JSON that has no typed loader yet (the judge-agreement results).
 
-The report never computes a statistic: every estimate, interval and p-value it shows is read from
-the analysis. The analysis contract may grow or differ in detail, so these readers accept the
-common spellings (``ci`` or ``[lo, hi]``, ``lower``/``upper``) and return ``None`` when a value is
-absent, so the report can say "not computed" instead of inventing a number.
+The analysis itself is read only through ``Analysis.from_json``; these readers remain for the
+agreement JSON given with ``--agreement``, and accept its common spellings (``ci`` or
+``[lo, hi]``, ``lower``/``upper``), returning ``None`` when a value is absent.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-NOT_COMPUTED: Final = "not computed"
-MINUS: Final = "\u2212"
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with its optional interval, p-value and n, exactly as the analysis gave it.
-
-    Args:
-        estimate: The point estimate (a proportion or difference of proportions).
-        ci: The interval (lo, hi) when the analysis gives one.
-        p_value: The test's p-value when the analysis gives one.
-        n: The number of units the estimate rests on, when given.
-    """
-
-    estimate: float | None
-    ci: tuple[float, float] | None = None
-    p_value: float | None = None
-    n: float | None = None
+from deconfound.report.format import Estimate
 
 
 def number(value: Any) -> float | None:
@@ -103,61 +83,3 @@ def dig(data: Any, *path: str | int) -> Any:
         else:
             return None
     return cur
-
-
-def _clean(value: float, digits: int) -> float:
-    """Value in percent, with -0.0 (and anything that rounds to it) shown as 0."""
-    v = value * 100
-    return 0.0 if round(v, digits) == 0 else v
-
-
-def pct(value: float | None, digits: int = 1) -> str:
-    """A proportion as a percentage ("14.7%"), or "not computed"."""
-    if value is None:
-        return NOT_COMPUTED
-    return f"{_clean(value, digits):.{digits}f}%".replace("-", MINUS)
-
-
-def pp(value: float | None, digits: int = 1) -> str:
-    """A difference of proportions in percentage points with its sign ("+1.5 pp")."""
-    if value is None:
-        return NOT_COMPUTED
-    return f"{_clean(value, digits):+.{digits}f} pp".replace("-", MINUS)
-
-
-def ci_text(ci: tuple[float, float] | None, *, points: bool = False, digits: int = 1) -> str:
-    """An interval as "[8.4, 24.3]%" (or in pp); empty when absent."""
-    if ci is None:
-        return ""
-    sign = "+" if points else ""
-    lo, hi = (f"{_clean(v, digits):{sign}.{digits}f}".replace("-", MINUS) for v in ci)
-    return f"[{lo}, {hi}]{' pp' if points else '%'}"
-
-
-def p_text(p: float | None) -> str:
-    """A p-value as people read it ("p = 0.019", "p < 0.001")."""
-    if p is None:
-        return ""
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}"
-
-
-def estimate_text(est: Estimate | None, *, points: bool = False) -> str:
-    """ "14.7% [8.4, 24.3]%" or "−5.5 pp [−15.0, +4.1] pp, p = 0.30", or "not computed"."""
-    if est is None or (est.estimate is None and est.ci is None):
-        return NOT_COMPUTED
-    head = (pp if points else pct)(est.estimate) if est.estimate is not None else ""
-    parts = [p for p in (head, ci_text(est.ci, points=points)) if p]
-    text = " ".join(parts)
-    if est.p_value is not None:
-        text += f", {p_text(est.p_value)}"
-    return text
-
-
-def count_text(value: Any) -> str:
-    """A count for display ("76"), or "not computed"."""
-    n = number(value)
-    if n is None:
-        return NOT_COMPUTED
-    return str(int(n)) if n == int(n) else f"{n:.1f}"

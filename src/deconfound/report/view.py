@@ -1,9 +1,9 @@
-"""What the report shows, read from the analysis JSON (and a study manifest) into small objects.
+"""What the report shows, read from the typed analysis (and a study manifest) into small objects.
 
 Reading only: each field is an estimate the analysis computed, or ``None`` when it did not, which
-the template renders as "not computed". Sentences in the summary are assembled from these numbers;
-the only judgement the report adds is which estimand each number answers and what it assumes,
-which is fixed by the method (docs/statistics.md), not by the data.
+the template renders as "not computed". Sentences in the summary are assembled from these numbers
+(``deconfound.report.format``); the only judgement the report adds is which estimand each number
+answers and what it assumes, which is fixed by the method (docs/statistics.md), not by the data.
 """
 
 from __future__ import annotations
@@ -13,19 +13,21 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from deconfound.report.figures import ForestRow
-from deconfound.report.values import (
+from deconfound.report.format import (
     Estimate,
     ci_text,
+    closed,
     count_text,
-    dig,
-    estimate,
+    estimate_of,
     estimate_text,
-    interval,
-    number,
     p_text,
     pct,
     pp,
+    verdict_lines,
 )
+from deconfound.report.values import estimate, interval, number
+from deconfound.stats.contract import to_jsonable
+from deconfound.stats.results import Analysis, BothEngaged, Comparison, ConditionResult, Verdict
 
 #: The estimand each comparison figure answers, and what it needs (statistics.md §0, §2).
 ESTIMANDS: Final = {
@@ -106,7 +108,7 @@ class ComparisonView:
     treatment: str
     delta_ir: Estimate | None
     delta_refusal: Estimate | None
-    both_engaged: Mapping[str, Any] | None
+    both_engaged: BothEngaged | None
     both_engaged_est: Estimate | None
     transitions: dict[str, int]
     decomposition: list[Line]
@@ -187,18 +189,17 @@ def _numbers(data: Any, *, prefix: str = "", unit: str = "pp") -> Iterator[Line]
         yield Line(prefix, "yes" if data else "no")
 
 
-def _estimates(data: Any) -> dict[str, Estimate]:
+def _estimates(data: Mapping[str, Any]) -> dict[str, Estimate]:
     out: dict[str, Estimate] = {}
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            est = estimate(value)
-            if est is not None:
-                out[str(key)] = est
+    for key, value in data.items():
+        est = estimate_of(value)
+        if est is not None:
+            out[str(key)] = est
     return out
 
 
 def condition_prompts(
-    analysis: Mapping[str, Any], manifest: Mapping[str, Any] | None
+    analysis: Analysis, manifest: Mapping[str, Any] | None
 ) -> dict[str, tuple[str, str]]:
     """Each condition's prompt text verbatim, with where it came from.
 
@@ -210,8 +211,7 @@ def condition_prompts(
     found: dict[str, tuple[str, str]] = {}
     sources = [
         ("study manifest", manifest or {}),
-        ("analysis provenance", analysis.get("provenance") or {}),
-        ("analysis", analysis),
+        ("analysis provenance", analysis.provenance or {}),
     ]
     for source, container in sources:
         conds = container.get("conditions") if isinstance(container, Mapping) else None
@@ -223,7 +223,7 @@ def condition_prompts(
         for name, value in items:
             if name in found:
                 continue
-            if isinstance(value, str) and source != "analysis":
+            if isinstance(value, str):
                 found[name] = (value, source)
                 continue
             if not isinstance(value, Mapping):
@@ -246,120 +246,59 @@ def condition_prompts(
     return found
 
 
-def _conflict_count(value: Any) -> str:
-    if isinstance(value, Mapping):
-        counts = [number(v) for v in value.values()]
-        return count_text(sum(n for n in counts if n is not None))
-    return count_text(value)
+def _condition_view(name: str, c: ConditionResult, prompt: tuple[str | None, str]) -> ConditionView:
+    cats = [
+        (
+            cat,
+            {
+                "ir": estimate_text(estimate_of(cv.ir)),
+                "refusal": estimate_text(estimate_of(cv.refusal)),
+                "ir_engaged": estimate_text(estimate_of(cv.ir_engaged)),
+            },
+        )
+        for cat, cv in c.by_category.categories.items()
+    ]
+    return ConditionView(
+        name=name,
+        ir=estimate_of(c.ir),
+        refusal=estimate_of(c.refusal),
+        partial=estimate_of(c.partial),
+        ir_engaged=estimate_of(c.ir_engaged),
+        ir_benchmark=estimate_of(c.ir_benchmark),
+        n_conflicts=count_text(sum(c.conflicts.values())),
+        n_scenarios=count_text(c.n_scenarios),
+        n_responses=count_text(c.n_responses),
+        n_invalid=count_text(c.n_invalid),
+        n_engaged=count_text(c.n_engaged),
+        prompt=prompt[0],
+        prompt_source=prompt[1],
+        refusal_kinds=_estimates(c.refusal_kinds),
+        reasoning_flags=_estimates(c.reasoning_flags),
+        categories=cats,
+        correction=list(_numbers(to_jsonable(c.judge_correction), unit="pct"))
+        if c.judge_correction is not None
+        else [],
+    )
 
 
-def read_conditions(
-    analysis: Mapping[str, Any], manifest: Mapping[str, Any] | None
-) -> list[ConditionView]:
+def read_conditions(analysis: Analysis, manifest: Mapping[str, Any] | None) -> list[ConditionView]:
     """The conditions in the analysis, in its order."""
     prompts = condition_prompts(analysis, manifest)
-    out: list[ConditionView] = []
-    conds = analysis.get("conditions")
-    if not isinstance(conds, Mapping):
-        return out
-    for name, c in conds.items():
-        if not isinstance(c, Mapping):
-            continue
-        ir_eng = estimate(c.get("ir_engaged"))
-        n_eng = c.get("n_engaged", dig(c, "ir_engaged", "n"))
-        prompt, source = prompts.get(str(name), (None, ""))
-        cats = []
-        by_cat = dig(c, "by_category", "categories")
-        if not isinstance(by_cat, Mapping):
-            by_cat = c.get("categories")
-        if isinstance(by_cat, Mapping):
-            for cat, cv in by_cat.items():
-                if isinstance(cv, Mapping):
-                    cats.append(
-                        (
-                            str(cat),
-                            {
-                                k: estimate_text(estimate(cv.get(k)))
-                                for k in ("ir", "refusal", "ir_engaged")
-                            },
-                        )
-                    )
-        out.append(
-            ConditionView(
-                name=str(name),
-                ir=estimate(c.get("ir")),
-                refusal=estimate(c.get("refusal")),
-                partial=estimate(c.get("partial")),
-                ir_engaged=ir_eng,
-                ir_benchmark=estimate(c.get("ir_benchmark")),
-                n_conflicts=_conflict_count(c.get("conflicts")),
-                n_scenarios=count_text(c.get("n_scenarios")),
-                n_responses=count_text(c.get("n_responses")),
-                n_invalid=count_text(c.get("n_invalid")),
-                n_engaged=count_text(n_eng),
-                prompt=prompt,
-                prompt_source=source,
-                refusal_kinds=_estimates(c.get("refusal_kinds")),
-                reasoning_flags=_estimates(c.get("reasoning_flags")),
-                categories=cats,
-                correction=list(_numbers(c["judge_correction"], unit="pct"))
-                if c.get("judge_correction") is not None
-                else [],
-            )
-        )
-    return out
+    return [
+        _condition_view(name, c, prompts.get(name, (None, "")))
+        for name, c in analysis.conditions.items()
+    ]
 
 
-def _verdict(value: Any) -> tuple[str, list[VerdictItem]]:
-    """Headline and items of a verdict object, whatever its exact shape.
-
-    Items are ``{question: {answer, text, estimate, ci, p_value, assumption, estimand}}``; without
-    a ``summary`` string the headline lists the short answers ("refusal changed: no clear
-    change · ...").
-    """
-    if isinstance(value, str):
-        return value, []
-    if not isinstance(value, Mapping):
+def _verdict(verdict: Verdict | None) -> tuple[str, list[VerdictItem]]:
+    """Headline and items of a comparison's verdict, in words (``format.verdict_lines``)."""
+    if verdict is None:
         return "", []
-    headline = ""
-    for key in ("summary", "headline", "text", "verdict"):
-        if isinstance(value.get(key), str):
-            headline = value[key]
-            break
-    items = []
-    for key, item in value.items():
-        if isinstance(item, str) and item == headline:
-            continue
-        if isinstance(item, str):
-            items.append(VerdictItem(_label(key), item, "", "", "", ""))
-        elif isinstance(item, Mapping):
-            answer = str(item.get("answer", item.get("conclusion", "")))
-            detail = next(
-                (str(item[k]) for k in ("text", "statement", "summary", "detail") if k in item),
-                "",
-            )
-            est = estimate(item)
-            points = "rate" not in key and "level" not in key
-            figures = estimate_text(est, points=points) if est else ""
-            bounds = interval(item.get("bounds"))
-            if bounds is not None:
-                figures += f"{'; ' if figures else ''}bounds {ci_text(bounds, points=True)}"
-            assumption = item.get("assumption", item.get("assumptions", ""))
-            if isinstance(assumption, Sequence) and not isinstance(assumption, str):
-                assumption = "; ".join(str(a) for a in assumption)
-            items.append(
-                VerdictItem(
-                    _label(str(item.get("question", key))),
-                    answer,
-                    detail,
-                    figures,
-                    str(item.get("estimand", "")),
-                    str(assumption or ""),
-                )
-            )
-    if not headline and items:
-        headline = " · ".join(f"{v.question}: {v.answer}" for v in items if v.answer)
-    return headline, items
+    items = [
+        VerdictItem(line.question, line.answer, line.text, "", "", line.assumption)
+        for line in verdict_lines(verdict)
+    ]
+    return " · ".join(f"{v.question}: {v.answer}" for v in items), items
 
 
 def _glance(c: ComparisonView, conds: Mapping[str, ConditionView]) -> list[Line]:
@@ -393,15 +332,12 @@ def _glance(c: ComparisonView, conds: Mapping[str, ConditionView]) -> list[Line]
             "descriptive: the engaged populations differ between conditions (not causal)",
         ),
     ]
-    be = c.both_engaged or {}
-    if c.both_engaged is not None:
-        base_ic = estimate(be.get("baseline_ic"))
-        treat_ic = estimate(be.get("treatment_ic"))
+    be = c.both_engaged
+    if be is not None:
         lines.append(
             Line(
-                f"Both engaged (n = {count_text(be.get('n_scenarios'))} scenarios)",
-                f"IC {pct(base_ic.estimate if base_ic else None)} → "
-                f"{pct(treat_ic.estimate if treat_ic else None)}; difference "
+                f"Both engaged (n = {count_text(be.n_scenarios)} scenarios)",
+                f"IC {pct(be.baseline_ic)} → {pct(be.treatment_ic)}; difference "
                 f"{estimate_text(c.both_engaged_est, points=True)}",
                 " — ".join(ESTIMANDS["both_engaged"]),
             )
@@ -444,84 +380,62 @@ def _glance(c: ComparisonView, conds: Mapping[str, ConditionView]) -> list[Line]
     return lines
 
 
+def _comparison_view(
+    i: int, comp: Comparison, conds: Mapping[str, ConditionView]
+) -> ComparisonView:
+    be = comp.both_engaged
+    be_ci = closed(be.ci)
+    be_est = (
+        Estimate(be.difference, be_ci, be.mcnemar_p)
+        if be.difference is not None or be_ci is not None
+        else None
+    )
+    sace = comp.sace_bounds
+    headline, verdict = _verdict(comp.verdict)
+    view = ComparisonView(
+        index=i,
+        baseline=comp.baseline,
+        treatment=comp.treatment,
+        delta_ir=estimate_of(comp.delta_ir),
+        delta_refusal=estimate_of(comp.delta_refusal),
+        both_engaged=be,
+        both_engaged_est=be_est,
+        transitions=dict(comp.transitions),
+        decomposition=list(_numbers(to_jsonable(comp.decomposition))),
+        sace_pooled=closed(sace.pooled),
+        sace_scenario=closed(sace.scenario),
+        sace_ci=closed(sace.ci),
+        monotonicity_violations=count_text(sace.monotonicity_violations),
+        tipping_point=pct(sace.tipping_point),
+        manski=closed(comp.manski_bounds),
+        delta_ir_engaged=estimate_of(comp.delta_ir_engaged),
+        sace_scenario_ci=closed(sace.scenario_ci),
+        principal_ignorability=sace.principal_ignorability,
+        trimmed_stratum=(
+            Estimate(sace.trimmed_stratum_ic.estimate, closed(sace.trimmed_stratum_ic.ci))
+            if sace.trimmed_stratum_ic.estimate is not None
+            or closed(sace.trimmed_stratum_ic.ci) is not None
+            else None
+        ),
+        sace_details=list(_numbers(to_jsonable(sace))),
+        power=list(_numbers(to_jsonable(comp.power))),
+        reasoning_shift=list(_numbers(to_jsonable(comp.reasoning_shift))),
+        verdict_headline=headline,
+        verdict=verdict,
+        glance=[],
+        forest_rows=[],
+    )
+    view.glance = _glance(view, conds)
+    view.forest_rows = _forest_rows(view)
+    return view
+
+
 def read_comparisons(
-    analysis: Mapping[str, Any], conditions: Sequence[ConditionView]
+    analysis: Analysis, conditions: Sequence[ConditionView]
 ) -> list[ComparisonView]:
     """The comparisons in the analysis, in its order."""
     conds = {c.name: c for c in conditions}
-    out: list[ComparisonView] = []
-    comps = analysis.get("comparisons")
-    if not isinstance(comps, Sequence):
-        return out
-    for i, comp in enumerate(comps):
-        if not isinstance(comp, Mapping):
-            continue
-        be = comp.get("both_engaged") if isinstance(comp.get("both_engaged"), Mapping) else None
-        be_est = None
-        if be is not None:
-            be_est = estimate(
-                {
-                    "estimate": be.get("difference"),
-                    "ci": be.get("ci"),
-                    "p_value": be.get("mcnemar_p", be.get("p_value")),
-                }
-            )
-            if be_est is None:
-                be_est = estimate(be.get("difference"))
-        raw_sace = comp.get("sace_bounds")
-        sace: Mapping[str, Any] = raw_sace if isinstance(raw_sace, Mapping) else {}
-        tip = sace.get("tipping_point")
-        tip_est = estimate(tip)
-        tip_text = (
-            pct(tip_est.estimate) if tip_est and tip_est.estimate is not None else "not computed"
-        )
-        transitions = {}
-        if isinstance(comp.get("transitions"), Mapping):
-            for k, v in comp["transitions"].items():
-                n = number(v)
-                if n is not None and "->" in str(k):
-                    transitions[str(k)] = int(n)
-        headline, verdict = _verdict(comp.get("verdict"))
-        view = ComparisonView(
-            index=i,
-            baseline=str(comp.get("baseline")),
-            treatment=str(comp.get("treatment")),
-            delta_ir=estimate(comp.get("delta_ir")),
-            delta_refusal=estimate(comp.get("delta_refusal")),
-            both_engaged=be,
-            both_engaged_est=be_est,
-            transitions=transitions,
-            decomposition=list(_numbers(comp.get("decomposition")))
-            if comp.get("decomposition") is not None
-            else [],
-            sace_pooled=interval(sace.get("pooled")),
-            sace_scenario=interval(sace.get("scenario")),
-            sace_ci=interval(sace.get("ci")),
-            monotonicity_violations=count_text(
-                dig(sace, "monotonicity_violations", "count")
-                if isinstance(sace.get("monotonicity_violations"), Mapping)
-                else sace.get("monotonicity_violations")
-            ),
-            tipping_point=tip_text,
-            manski=interval(comp.get("manski_bounds")),
-            delta_ir_engaged=estimate(comp.get("delta_ir_engaged")),
-            sace_scenario_ci=interval(sace.get("scenario_ci")),
-            principal_ignorability=number(sace.get("principal_ignorability")),
-            trimmed_stratum=estimate(sace.get("trimmed_stratum_ic")),
-            sace_details=list(_numbers(sace)) if sace else [],
-            power=list(_numbers(comp.get("power"))) if comp.get("power") is not None else [],
-            reasoning_shift=list(_numbers(comp.get("reasoning_shift")))
-            if comp.get("reasoning_shift") is not None
-            else [],
-            verdict_headline=headline,
-            verdict=verdict,
-            glance=[],
-            forest_rows=[],
-        )
-        view.glance = _glance(view, conds)
-        view.forest_rows = _forest_rows(view)
-        out.append(view)
-    return out
+    return [_comparison_view(i, comp, conds) for i, comp in enumerate(analysis.comparisons)]
 
 
 def _forest_rows(c: ComparisonView) -> list[ForestRow]:

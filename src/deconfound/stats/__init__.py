@@ -1,7 +1,8 @@
 """Refusal-controlled statistics: pure functions on arrays and records, returning result objects.
 
 The unit of inference is the scenario; every interval is scenario-clustered. See
-``docs``/statistics.md for the estimands, and the README's "Statistics" section.
+``docs``/statistics.md for the estimands, and docs/contract.md for the typed analysis result
+(``Analysis`` and its parts, with ``to_json`` / ``from_json``).
 """
 
 from deconfound.stats.aggregate import aggregate_bounds
@@ -20,6 +21,7 @@ from deconfound.stats.bounds import (
     scenario_lee_bounds,
     tipping_point,
 )
+from deconfound.stats.contract import ContractError
 from deconfound.stats.correction import RoganGladenResult, rogan_gladen
 from deconfound.stats.intervals import (
     ClusteredRatio,
@@ -45,19 +47,50 @@ from deconfound.stats.power import (
     unpaired_power,
 )
 from deconfound.stats.prepare import JudgeChoice, response_states, scenario_counts, select_judges
+from deconfound.stats.results import (
+    SCHEMA_VERSION,
+    Analysis,
+    BothEngaged,
+    Comparison,
+    ConditionResult,
+    Delta,
+    Direction,
+    Finding,
+    IcAnswer,
+    KindAnswer,
+    Proportion,
+    RefusalAnswer,
+    SaceBounds,
+    Verdict,
+)
 
 __all__ = [
+    "SCHEMA_VERSION",
+    "Analysis",
+    "BothEngaged",
     "ClusteredRatio",
+    "Comparison",
+    "ConditionResult",
     "ConfidenceInterval",
+    "ContractError",
     "Decomposition",
+    "Delta",
+    "Direction",
+    "Finding",
+    "IcAnswer",
     "JudgeChoice",
+    "KindAnswer",
     "LeeBounds",
     "McNemarResult",
     "PairedDifference",
+    "Proportion",
+    "RefusalAnswer",
     "RoganGladenResult",
+    "SaceBounds",
     "ScenarioBounds",
     "SignFlipResult",
     "TippingPoint",
+    "Verdict",
     "aggregate_bounds",
     "analyze_records",
     "bonett_price_interval",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from deconfound.stats.bounds import (
     scenario_lee_bounds,
     tipping_point,
 )
+from deconfound.stats.contract import decode
 from deconfound.stats.correction import rogan_gladen
 from deconfound.stats.intervals import (
     ClusteredRatio,
@@ -54,6 +56,21 @@ from deconfound.stats.prepare import (
     response_states,
     scenario_counts,
     select_judges,
+)
+from deconfound.stats.results import (
+    NO_INTERVAL,
+    SCHEMA_VERSION,
+    Analysis,
+    Comparison,
+    ConditionResult,
+    Direction,
+    Finding,
+    IcAnswer,
+    KindAnswer,
+    PartialVariant,
+    RefusalAnswer,
+    Settings,
+    Verdict,
 )
 
 Calibration = Mapping[str, Mapping[str, Mapping[str, float]]]
@@ -711,109 +728,71 @@ def _comparison_correction(
 # verdict
 
 
-def _pp(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x + 0.0:+.1f} pp"
+def _significant(p: float | None) -> bool:
+    return p is not None and p < 0.05
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x + 0.0:.1f}%"
-
-
-def _ci_txt(ci: Sequence[float | None]) -> str:
-    lo, hi = ci
-    if lo is None or hi is None:
-        return "[n/a]"
-    return f"[{100 * lo:+.1f}, {100 * hi:+.1f}] pp"
-
-
-def verdict(comp: dict[str, Any], conditions: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain-words answers to the three questions, each with estimate, interval and assumption."""
-    b, t = comp["baseline"], comp["treatment"]
-    dr = comp["delta_refusal"]
-    sig = dr["p_value"] is not None and dr["p_value"] < 0.05
-    r0 = conditions[b]["refusal"]["estimate"]
-    r1 = conditions[t]["refusal"]["estimate"]
-    refusal = {
-        "answer": "yes" if sig else "no clear change",
-        "estimate": dr["estimate"],
-        "ci": dr["ci"],
-        "p_value": dr["p_value"],
-        "text": (
-            f"Refusal went from {_pct(r0)} to {_pct(r1)} ({_pp(dr['estimate'])}, 95% CI "
-            f"{_ci_txt(dr['ci'])}, paired p = {dr['p_value']:.3g})."
-            if dr["p_value"] is not None
-            else "Refusal change could not be tested."
+def verdict(comp: Comparison, baseline: ConditionResult, treatment: ConditionResult) -> Verdict:
+    """Structured answers to the three questions; the words are the report's and the CLI's."""
+    dr = comp.delta_refusal
+    refusal = RefusalAnswer(
+        finding=(
+            Finding.NOT_TESTED
+            if dr.p_value is None
+            else Finding.CHANGED
+            if _significant(dr.p_value)
+            else Finding.NO_CLEAR_CHANGE
         ),
-        "assumption": "none beyond scenario sampling: a paired, composite-estimand comparison; "
-        "it is only as good as the engagement judge's labels",
-    }
-    kinds = comp["reasoning_shift"]["refusal_kinds"]
-    if kinds:
-        best = min(kinds.items(), key=lambda kv: kv[1].get("p_holm") or 1.0)
-        name, rec = best
-        ksig = rec.get("p_holm") is not None and rec["p_holm"] < 0.05
-        kind = {
-            "answer": "yes" if ksig else "no clear change",
-            "label": name,
-            "estimate": rec["estimate"],
-            "ci": rec["ci"],
-            "p_value": rec["p_value"],
-            "p_holm": rec.get("p_holm"),
-            "text": (
-                f"Among {comp['reasoning_shift']['n_scenarios_refused_both']} scenarios "
-                f"refused under both, the share of '{name}' refusals moved "
-                f"{_pp(rec['estimate'])} (95% CI {_ci_txt(rec['ci'])}, Holm p = "
-                f"{rec.get('p_holm', float('nan')):.3g}); the largest shift of the kinds."
-            ),
-            "assumption": "compares scenarios refused under both conditions, a selected subset; "
-            "relies on the reasoning judge's refusal_kind labels",
-        }
+        baseline_rate=baseline.refusal.estimate,
+        treatment_rate=treatment.refusal.estimate,
+        estimate=dr.estimate,
+        ci=dr.ci,
+        p_value=dr.p_value,
+    )
+    shift = comp.reasoning_shift
+    if shift.refusal_kinds:
+        name, rec = min(
+            shift.refusal_kinds.items(),
+            key=lambda kv: kv[1].p_holm if kv[1].p_holm is not None else 1.0,
+        )
+        kind = KindAnswer(
+            finding=Finding.CHANGED if _significant(rec.p_holm) else Finding.NO_CLEAR_CHANGE,
+            label=name,
+            estimate=rec.estimate,
+            ci=rec.ci,
+            p_value=rec.p_value,
+            p_holm=rec.p_holm,
+            n_scenarios=shift.n_scenarios_refused_both,
+        )
     else:
-        kind = {
-            "answer": "not measured",
-            "estimate": None,
-            "ci": [None, None],
-            "text": "No scenario has refusal-kind labels under both conditions (no reasoning "
-            "judge, or no shared refusals).",
-            "assumption": "needs a judge that labels refusal_kind",
-        }
-    sb = comp["sace_bounds"]
-    lo, hi = sb["pooled"]
-    clo, chi = sb["ci"]
+        kind = KindAnswer(Finding.NOT_MEASURED, None, None, NO_INTERVAL, None, None, 0)
+    sb = comp.sace_bounds
+    lo, hi = sb.pooled
+    clo, chi = sb.ci
+    direction: Direction | None = None
     if clo is not None and chi is not None and (clo > 0 or chi < 0):
-        ans = "yes: IC among always-engagers " + ("rose" if clo > 0 else "fell")
+        finding = Finding.CHANGED
+        direction = Direction.UP if clo > 0 else Direction.DOWN
     elif lo is not None and hi is not None and (lo > 0 or hi < 0):
-        ans = "the identified set excludes 0 but its confidence interval does not"
+        finding = Finding.SET_EXCLUDES_ZERO
     elif (lo, hi, clo, chi) == (0.0, 0.0, 0.0, 0.0):
         # Degenerate, not uncertain: no engaged response showed IC under either condition.
-        ans = "no: no IC among engaged responses under either condition"
+        finding = Finding.NO_IC_EITHER
     else:
-        ans = "cannot tell"
-    be = comp["both_engaged"]
-    ic = {
-        "answer": ans,
-        "estimate": sb["principal_ignorability"],
-        "bounds": sb["pooled"],
-        "scenario_bounds": sb["scenario"],
-        "ci": sb["ci"],
-        "text": (
-            f"IC among engaged responses moved {_pp(sb['principal_ignorability'])}, but the "
-            f"engaged populations differ; the effect among always-engagers lies in "
-            f"{_ci_txt(sb['pooled'])} (95% CI {_ci_txt(sb['ci'])}), scenario-level "
-            f"{_ci_txt(sb['scenario'])}. {be['n_scenarios']} scenarios engaged under both "
-            f"moved {_pp(be['difference'])}. "
-            f"{sb['monotonicity_violations']} scenario(s) violate monotonicity."
-        ),
-        "assumption": "bounds assume monotonicity (the treatment never turns a refusal into "
-        "engagement); a point estimate needs principal ignorability (the newly "
-        f"refused resemble the always-engagers; tipping point "
-        f"{_pct(sb['tipping_point'])})",
-    }
-    return {
-        "refusal_changed": refusal,
-        "refusal_kind_changed": kind,
-        "ic_among_engagers_changed": ic,
-    }
+        finding = Finding.CANNOT_TELL
+    ic = IcAnswer(
+        finding=finding,
+        direction=direction,
+        estimate=sb.principal_ignorability,
+        bounds=sb.pooled,
+        scenario_bounds=sb.scenario,
+        ci=sb.ci,
+        both_engaged_n=comp.both_engaged.n_scenarios,
+        both_engaged_difference=comp.both_engaged.difference,
+        monotonicity_violations=sb.monotonicity_violations,
+        tipping_point=sb.tipping_point,
+    )
+    return Verdict(refusal, kind, ic)
 
 
 # --------------------------------------------------------------------------------------------
@@ -833,7 +812,7 @@ def analyze_records(
     n_boot: int = 2000,
     seed: int = 0,
     calibration: Calibration | None = None,
-) -> dict[str, Any]:
+) -> Analysis:
     """Analyse one model's conditions in a validated records table.
 
     Args:
@@ -850,7 +829,7 @@ def analyze_records(
         calibration: {judge: {"refusal"|"ic": {"sensitivity", "specificity", "n_pos", "n_neg"}}}.
 
     Returns:
-        The analysis as a JSON-ready dict (contract in the README, "Analysis JSON").
+        The typed analysis; ``.to_json()`` is the analysis JSON (docs/contract.md).
     """
     if partial_as not in ("engaged", "refusal"):
         raise InputError(
@@ -900,32 +879,40 @@ def analyze_records(
         )
         for name in wanted
     }
+    typed_conditions = {
+        name: decode(ConditionResult, c, f"conditions.{name}") for name, c in conditions.items()
+    }
     comparisons = []
     for i, t in enumerate(treatments):
-        comp = _comparison(
-            counts, states, baseline, t, n_boot, seed + 1000 * i, calibration, judges
+        raw = _comparison(counts, states, baseline, t, n_boot, seed + 1000 * i, calibration, judges)
+        comp: Comparison = decode(Comparison, raw, f"comparisons[{i}]")
+        comparisons.append(
+            replace(
+                comp,
+                verdict=verdict(comp, typed_conditions[baseline], typed_conditions[t]),
+            )
         )
-        comp["verdict"] = verdict(comp, conditions)
-        comparisons.append(comp)
-    return {
-        "model": model,
-        "baseline": baseline,
-        "treatments": list(treatments),
-        "conditions": conditions,
-        "comparisons": comparisons,
-        "partial_sensitivity": _partial_sensitivity(
-            {partial_as: counts, other: counts_other}, baseline, treatments
-        ),
-        "judges": judges.as_dict(),
-        "settings": {
-            "seed": seed,
-            "bootstrap": n_boot,
-            "partial_as": partial_as,
-            "confidence": 0.95,
-            "permutations": _PERMUTATIONS,
-            "inference_target": "super-population of scenarios (scenario-clustered)",
+    partial = _partial_sensitivity({partial_as: counts, other: counts_other}, baseline, treatments)
+    return Analysis(
+        schema_version=SCHEMA_VERSION,
+        model=str(model),
+        baseline=baseline,
+        treatments=list(treatments),
+        conditions=typed_conditions,
+        comparisons=comparisons,
+        partial_sensitivity={
+            k: decode(PartialVariant, v, f"partial_sensitivity.{k}") for k, v in partial.items()
         },
-    }
+        judges=judges,
+        settings=Settings(
+            seed=seed,
+            bootstrap=n_boot,
+            partial_as=partial_as,
+            confidence=0.95,
+            permutations=_PERMUTATIONS,
+            inference_target="super-population of scenarios (scenario-clustered)",
+        ),
+    )
 
 
 def _partial_sensitivity(

@@ -1,0 +1,230 @@
+"""Numbers and verdicts in words: the one place that turns analysis results into text.
+
+Percentages, percentage points, intervals and p-values are formatted here for the report and the
+CLI alike; the statistics layer returns numbers and structured answers only. A value the analysis
+could not compute (None) is shown as "not computed", never as a made-up number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from deconfound.stats.results import (
+    Delta,
+    Direction,
+    Finding,
+    IcAnswer,
+    Interval,
+    KindAnswer,
+    Proportion,
+    RefusalAnswer,
+    Shift,
+    Verdict,
+)
+
+NOT_COMPUTED: Final = "not computed"
+MINUS: Final = "\u2212"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its optional interval, p-value and n, for display.
+
+    Args:
+        estimate: The point estimate (a proportion or difference of proportions).
+        ci: The interval (lo, hi) when both ends are known.
+        p_value: The test's p-value when there is one.
+        n: The number of units the estimate rests on, when given.
+    """
+
+    estimate: float | None
+    ci: tuple[float, float] | None = None
+    p_value: float | None = None
+    n: float | None = None
+
+
+def closed(ci: Interval | None) -> tuple[float, float] | None:
+    """An interval with both ends known, else None."""
+    if ci is None or ci[0] is None or ci[1] is None:
+        return None
+    return (ci[0], ci[1])
+
+
+def estimate_of(result: Proportion | Delta | Shift | None) -> Estimate | None:
+    """The display form of a typed estimate (None when the analysis has neither point nor CI)."""
+    if result is None:
+        return None
+    ci = closed(result.ci)
+    if result.estimate is None and ci is None:
+        return None
+    p = getattr(result, "p_value", None)
+    n = result.n if isinstance(result, Proportion) else None
+    return Estimate(result.estimate, ci, p, n)
+
+
+def _clean(value: float, digits: int) -> float:
+    """Value in percent, with -0.0 (and anything that rounds to it) shown as 0."""
+    v = value * 100
+    return 0.0 if round(v, digits) == 0 else v
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A proportion as a percentage ("14.7%"), or "not computed"."""
+    if value is None:
+        return NOT_COMPUTED
+    return f"{_clean(value, digits):.{digits}f}%".replace("-", MINUS)
+
+
+def pp(value: float | None, digits: int = 1) -> str:
+    """A difference of proportions in percentage points with its sign ("+1.5 pp")."""
+    if value is None:
+        return NOT_COMPUTED
+    return f"{_clean(value, digits):+.{digits}f} pp".replace("-", MINUS)
+
+
+def ci_text(ci: Interval | None, *, points: bool = False, digits: int = 1) -> str:
+    """An interval as "[8.4, 24.3]%" (or in pp); empty when either end is unknown."""
+    both = closed(ci)
+    if both is None:
+        return ""
+    sign = "+" if points else ""
+    lo, hi = (f"{_clean(v, digits):{sign}.{digits}f}".replace("-", MINUS) for v in both)
+    return f"[{lo}, {hi}]{' pp' if points else '%'}"
+
+
+def p_text(p: float | None) -> str:
+    """A p-value as people read it ("p = 0.019", "p < 0.001")."""
+    if p is None:
+        return ""
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}"
+
+
+def estimate_text(est: Estimate | None, *, points: bool = False) -> str:
+    """ "14.7% [8.4, 24.3]%" or "−5.5 pp [−15.0, +4.1] pp, p = 0.30", or "not computed"."""
+    if est is None or (est.estimate is None and est.ci is None):
+        return NOT_COMPUTED
+    head = (pp if points else pct)(est.estimate) if est.estimate is not None else ""
+    parts = [p for p in (head, ci_text(est.ci, points=points)) if p]
+    text = " ".join(parts)
+    if est.p_value is not None:
+        text += f", {p_text(est.p_value)}"
+    return text
+
+
+def count_text(value: Any) -> str:
+    """A count for display ("76"), or "not computed"."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return NOT_COMPUTED
+    n = float(value)
+    if n != n:  # NaN
+        return NOT_COMPUTED
+    return str(int(n)) if n == int(n) else f"{n:.1f}"
+
+
+def decimal(value: float | None, digits: int = 3) -> str:
+    """A plain number ("0.412"), for statistics that are not proportions (kappa, alpha)."""
+    return NOT_COMPUTED if value is None else f"{value:.{digits}f}"
+
+
+# --------------------------------------------------------------------------------------------
+# the verdict in words
+
+
+@dataclass(frozen=True)
+class VerdictLine:
+    """One answer of a verdict, as words: short answer, sentence with figures, assumption."""
+
+    key: str
+    question: str
+    answer: str
+    text: str
+    assumption: str
+
+
+_SHORT: Final = {
+    Finding.CHANGED: "yes",
+    Finding.NO_CLEAR_CHANGE: "no clear change",
+    Finding.NOT_TESTED: "not tested",
+    Finding.NOT_MEASURED: "not measured",
+    Finding.SET_EXCLUDES_ZERO: "the identified set excludes 0 but its confidence interval does not",
+    Finding.NO_IC_EITHER: "no: no IC among engaged responses under either condition",
+    Finding.CANNOT_TELL: "cannot tell",
+}
+
+
+def _refusal(a: RefusalAnswer) -> VerdictLine:
+    text = (
+        f"Refusal went from {pct(a.baseline_rate)} to {pct(a.treatment_rate)} "
+        f"({pp(a.estimate)}, 95% CI {ci_text(a.ci, points=True) or NOT_COMPUTED}, paired "
+        f"{p_text(a.p_value)})."
+        if a.finding is not Finding.NOT_TESTED
+        else "Refusal change could not be tested."
+    )
+    return VerdictLine(
+        "refusal_changed",
+        "refusal changed",
+        _SHORT[a.finding],
+        text,
+        "none beyond scenario sampling: a paired, composite-estimand comparison; it is only as "
+        "good as the engagement judge's labels",
+    )
+
+
+def _kind(a: KindAnswer) -> VerdictLine:
+    if a.finding is Finding.NOT_MEASURED:
+        return VerdictLine(
+            "refusal_kind_changed",
+            "refusal kind changed",
+            _SHORT[a.finding],
+            "No scenario has refusal-kind labels under both conditions (no reasoning judge, or "
+            "no shared refusals).",
+            "needs a judge that labels refusal_kind",
+        )
+    holm = p_text(a.p_holm) or "p not computed"
+    return VerdictLine(
+        "refusal_kind_changed",
+        "refusal kind changed",
+        _SHORT[a.finding],
+        f"Among {a.n_scenarios} scenarios refused under both, the share of '{a.label}' refusals "
+        f"moved {pp(a.estimate)} (95% CI {ci_text(a.ci, points=True) or NOT_COMPUTED}, Holm "
+        f"{holm}); the largest shift of the kinds.",
+        "compares scenarios refused under both conditions, a selected subset; relies on the "
+        "reasoning judge's refusal_kind labels",
+    )
+
+
+def _ic(a: IcAnswer) -> VerdictLine:
+    answer = _SHORT[a.finding]
+    if a.finding is Finding.CHANGED:
+        answer = "yes: IC among always-engagers " + (
+            "rose" if a.direction is Direction.UP else "fell"
+        )
+    text = (
+        f"IC among engaged responses moved {pp(a.estimate)}, but the engaged populations differ; "
+        f"the effect among always-engagers lies in {ci_text(a.bounds, points=True) or NOT_COMPUTED}"
+        f" (95% CI {ci_text(a.ci, points=True) or NOT_COMPUTED}), scenario-level "
+        f"{ci_text(a.scenario_bounds, points=True) or NOT_COMPUTED}. {a.both_engaged_n} scenarios "
+        f"engaged under both moved {pp(a.both_engaged_difference)}. "
+        f"{a.monotonicity_violations} scenario(s) violate monotonicity."
+    )
+    return VerdictLine(
+        "ic_among_engagers_changed",
+        "ic among engagers changed",
+        answer,
+        text,
+        "bounds assume monotonicity (the treatment never turns a refusal into engagement); a "
+        "point estimate needs principal ignorability (the newly refused resemble the "
+        f"always-engagers; tipping point {pct(a.tipping_point)})",
+    )
+
+
+def verdict_lines(v: Verdict) -> list[VerdictLine]:
+    """The three answers of a verdict in words, in question order."""
+    return [
+        _refusal(v.refusal_changed),
+        _kind(v.refusal_kind_changed),
+        _ic(v.ic_among_engagers_changed),
+    ]
