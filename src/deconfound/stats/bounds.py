@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 from scipy import stats as sps
 
+from deconfound.stats import checks
 from deconfound.stats.intervals import ConfidenceInterval
 
 FloatArray = NDArray[np.float64]
@@ -73,8 +74,22 @@ class LeeBounds:
     principal_ignorability: float
 
 
+def _arms(e0: float, p0: float, e1: float, p1: float) -> None:
+    """Engagement shares in [0, 1]; IC rates among engaged in [0, 1] or NaN (no engaged)."""
+    checks.proportion("e0", e0)
+    checks.proportion("e1", e1)
+    checks.proportion("p0", p0, nan_ok=True)
+    checks.proportion("p1", p1, nan_ok=True)
+
+
 def lee_bounds(e0: float, p0: float, e1: float, p1: float) -> LeeBounds:
-    """Pooled Lee / Zhang–Rubin bounds from arm-level engagement and IC-among-engaged rates."""
+    """Pooled Lee / Zhang–Rubin bounds from arm-level engagement and IC-among-engaged rates.
+
+    Raises:
+        ValueError: an engagement share outside [0, 1], or an IC rate outside [0, 1] (NaN, for
+            an arm without engaged responses, is allowed and gives NaN bounds).
+    """
+    _arms(e0, p0, e1, p1)
     lo, hi = lee_bounds_arrays(e0, p0, e1, p1)
     trim_base = e1 <= e0
     share = (e0 - e1) / e0 if trim_base and e0 > 0 else ((e1 - e0) / e1 if e1 > 0 else math.nan)
@@ -127,7 +142,17 @@ def scenario_lee_bounds(
     than the pooled ones and still valid (statistics.md §2e). With one epoch engagement is 0/1 and
     the average reduces to the both-engaged paired difference (it then assumes deterministic
     engagement per scenario). Small-K plug-ins bias the min/max inward.
+
+    Raises:
+        ValueError: the arrays differ in length, or hold a share outside [0, 1] (NaN IC rates
+            mark scenarios without engaged responses).
     """
+    checks.same_length(
+        e0=checks.array("e0", e0, unit=True),
+        p0=checks.array("p0", p0, unit=True, nan_ok=True),
+        e1=checks.array("e1", e1, unit=True),
+        p1=checks.array("p1", p1, unit=True, nan_ok=True),
+    )
     pi, lo, hi, diff = scenario_bound_terms(e0, p0, e1, p1)
     total = float(pi.sum())
     n = len(pi)
@@ -152,6 +177,8 @@ def defier_bounds(
     min(1, p_z·e_z/π)]; the union over π is attained at the smallest π. δ = 0 gives Lee's bounds;
     a smallest π of 0 gives [−1, 1].
     """
+    _arms(e0, p0, e1, p1)
+    checks.proportion("max_defier_share", max_defier_share)
     if min(e0, e1) <= 0 or math.isnan(p0) or math.isnan(p1):
         return (math.nan, math.nan)
     pi = max(0.0, e0 + e1 - 1, min(e0, e1) - max_defier_share)
@@ -172,7 +199,14 @@ def manski_bounds(ir0: float, r0: float, ir1: float, r1: float) -> tuple[float, 
 
     A refused slot's latent IC is unknown in [0, 1], so E[Y*(z)] ∈ [IR_z, IR_z + r_z] and the
     effect lies in [ΔIR − r0, ΔIR + r1]; width r0 + r1 regardless of sample size.
+
+    Raises:
+        ValueError: a rate outside [0, 1], or IR + refusal above 1 in an arm.
     """
+    for name, ir, r in (("0", ir0, r0), ("1", ir1, r1)):
+        checks.proportion(f"ir{name}", ir)
+        checks.proportion(f"r{name}", r)
+        checks.at_most(f"ir{name} + r{name}", ir + r, "1 (IC and refusal exclude each other)", 1.0)
     d = ir1 - ir0
     return (d - r0, d + r1)
 
@@ -195,7 +229,15 @@ class TippingPoint:
 
 
 def tipping_point(ir0: float, e0: float, ir1: float, e1: float) -> TippingPoint:
-    """Tipping point of the SACE sign (statistics.md §2e): (IR0 − e1·p1)/(e0 − e1) = ΔIR/Δe."""
+    """Tipping point of the SACE sign (statistics.md §2e): (IR0 − e1·p1)/(e0 − e1) = ΔIR/Δe.
+
+    Raises:
+        ValueError: a rate outside [0, 1], or an arm's IR above its engagement share.
+    """
+    for name, ir, e in (("0", ir0, e0), ("1", ir1, e1)):
+        checks.proportion(f"ir{name}", ir)
+        checks.proportion(f"e{name}", e)
+        checks.at_most(f"ir{name}", ir, f"e{name} (IC needs engagement)", e)
     if e0 == e1:
         return TippingPoint(math.nan, "none (engagement unchanged)", False)
     value = (ir1 - ir0) / (e1 - e0)
@@ -214,8 +256,16 @@ def imbens_manski_interval(
 
     c solves Φ(c + (U − L)/max(SE_L, SE_U)) − Φ(−c) = confidence, so c moves from z_{1−α/2}
     (point identification) to z_{1−α} (wide sets). The CI is [L − c·SE_L, U + c·SE_U], clipped to
-    [−1, 1].
+    [−1, 1]. NaN bounds or SEs (not identified) give a NaN interval.
+
+    Raises:
+        ValueError: ``lower`` > ``upper``, a negative SE, or ``confidence`` not in (0, 1).
     """
+    checks.size("se_lower", se_lower, nan_ok=True)
+    checks.size("se_upper", se_upper, nan_ok=True)
+    checks.open_unit("confidence", confidence)
+    if float(lower) > float(upper):
+        raise ValueError(f"lower = {lower!r} exceeds upper = {upper!r}")
     if any(math.isnan(x) for x in (lower, upper, se_lower, se_upper)):
         return ConfidenceInterval(math.nan, math.nan), math.nan
     s = max(se_lower, se_upper)
@@ -264,7 +314,13 @@ def decompose_arrays(
 
 
 def decompose(e0: float, p0: float, e1: float, p1: float) -> Decomposition:
-    """Kitagawa/Shapley decomposition of ΔIR with both sequential orders (statistics.md §2f)."""
+    """Kitagawa/Shapley decomposition of ΔIR with both sequential orders (statistics.md §2f).
+
+    Raises:
+        ValueError: a share outside [0, 1] (NaN IC rates, for an arm without engaged responses,
+            propagate).
+    """
+    _arms(e0, p0, e1, p1)
     de, dp = e1 - e0, p1 - p0
     refusal, behaviour = decompose_arrays(e0, p0, e1, p1)
     return Decomposition(

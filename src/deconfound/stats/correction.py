@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from scipy import stats as sps
 
+from deconfound.stats import checks
 from deconfound.stats.intervals import ConfidenceInterval
 
 
@@ -49,8 +50,25 @@ def rogan_gladen(
 
     Var(π̂) ≈ [p̂(1−p̂)/n + π̂²·Se(1−Se)/n_pos + (1−π̂)²·Sp(1−Sp)/n_neg]/J². ``n`` should be an
     effective sample size when responses are clustered. Without ``n_pos``/``n_neg`` Se and Sp are
-    treated as known. Raises ValueError when J ≤ 0 (the judge is no better than chance).
+    treated as known.
+
+    Raises:
+        ValueError: a rate outside [0, 1], a negative size, ``confidence`` not in (0, 1), or
+            J = Se + Sp − 1 ≤ 0 (the judge is no better than chance: nothing to correct with).
+
+    References:
+        Rogan, W. J. & Gladen, B. (1978). Estimating prevalence from the results of a screening
+        test. Am. J. Epidemiol. 107(1), 71–76.
     """
+    checks.proportion("p_obs", p_obs)
+    checks.size("n", n)
+    checks.proportion("sensitivity", sensitivity)
+    checks.proportion("specificity", specificity)
+    if n_pos is not None:
+        checks.size("n_pos", n_pos)
+    if n_neg is not None:
+        checks.size("n_neg", n_neg)
+    checks.open_unit("confidence", confidence)
     j = sensitivity + specificity - 1
     if j <= 0:
         raise ValueError(f"Se + Sp − 1 = {j:.3f} ≤ 0: the judge does not separate the classes")

@@ -14,6 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
+from deconfound.stats import checks
+
 
 @dataclass(frozen=True)
 class ConfidenceInterval:
@@ -39,7 +41,19 @@ def wilson_interval(p: float, n: float, confidence: float = 0.95) -> ConfidenceI
 
     ``n`` may be fractional (an effective sample size, or ``e*n`` engaged responses as in
     aggregate-only mode). Not Wald: Wald under-covers at the small n and extreme p of safety evals.
+    A NaN ``p`` (undefined: nothing to count) or ``n`` = 0 gives a NaN interval.
+
+    Raises:
+        ValueError: ``p`` outside [0, 1] (a count k of n goes in as k / n), ``n`` negative or not
+            finite, or ``confidence`` not in (0, 1).
+
+    References:
+        Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
+        inference. JASA 22(158), 209–212.
     """
+    p = checks.proportion("p", p, nan_ok=True, hint=" (a count k of n goes in as p = k / n)")
+    n = checks.size("n", n)
+    checks.open_unit("confidence", confidence)
     if not (n > 0) or math.isnan(p):
         return NAN_CI
     z = _z(confidence)
@@ -72,6 +86,16 @@ class ClusteredRatio:
     method: str = "wilson-korn-graubard (ratio estimator, scenario-clustered linearised SE)"
 
 
+def _successes_within_trials(
+    y: NDArray[np.float64], m: NDArray[np.float64], y_name: str, m_name: str
+) -> None:
+    checks.same_length(**{y_name: y, m_name: m})
+    over = y > m + 1e-9
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise ValueError(f"{y_name}[{i}] = {float(y[i])!r} exceeds {m_name}[{i}] = {float(m[i])!r}")
+
+
 def ratio_se(y: NDArray[np.float64], m: NDArray[np.float64]) -> float:
     """Cochran's linearised SE of Σy/Σm over clusters: (1/m̄)·√(Σ(y−Rm)²/(N(N−1)))."""
     keep = m > 0
@@ -93,9 +117,15 @@ def clustered_ratio(y: ArrayLike, m: ArrayLike, confidence: float = 0.95) -> Clu
     The effective n is n_eff = p(1−p)/SE² (capped at Σm), multiplied by (z/t_{N−1})² (Korn &
     Graubard 1998; Franco et al. 2019). When p is 0 or 1 the SE is 0 and the number of scenarios
     is used as n_eff — conservative, because epochs of one scenario are not independent.
+
+    Raises:
+        ValueError: ``y`` and ``m`` differ in length, hold a negative or non-finite value, or
+            some ``y[s]`` exceeds ``m[s]``.
     """
-    ya = np.asarray(y, dtype=float)
-    ma = np.asarray(m, dtype=float)
+    ya = checks.array("y", y, nonnegative=True)
+    ma = checks.array("m", m, nonnegative=True)
+    _successes_within_trials(ya, ma, "y", "m")
+    checks.open_unit("confidence", confidence)
     total = float(ma.sum())
     n_c = int((ma > 0).sum())
     if total <= 0:
@@ -152,9 +182,17 @@ def paired_ratio_difference(
 
     The arrays are aligned by scenario. Pairing removes between-scenario variance shared by both
     conditions, which is why two separate CIs are not a test (pitfall 7).
+
+    Raises:
+        ValueError: the four arrays differ in length, hold a negative or non-finite value, or a
+            count of successes exceeds its denominator.
     """
-    a0, b0 = np.asarray(y0, dtype=float), np.asarray(m0, dtype=float)
-    a1, b1 = np.asarray(y1, dtype=float), np.asarray(m1, dtype=float)
+    a0, b0 = checks.array("y0", y0, nonnegative=True), checks.array("m0", m0, nonnegative=True)
+    a1, b1 = checks.array("y1", y1, nonnegative=True), checks.array("m1", m1, nonnegative=True)
+    _successes_within_trials(a0, b0, "y0", "m0")
+    _successes_within_trials(a1, b1, "y1", "m1")
+    checks.same_length(y0=a0, y1=a1)
+    checks.open_unit("confidence", confidence)
     n = len(a0)
     if n == 0 or b0.sum() <= 0 or b1.sum() <= 0:
         return PairedDifference(math.nan, math.nan, NAN_CI, n, math.nan)

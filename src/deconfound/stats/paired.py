@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as sps
 
+from deconfound.stats import checks
 from deconfound.stats.intervals import ConfidenceInterval
 
 
@@ -44,8 +45,11 @@ def mcnemar_midp(b: int, c: int) -> McNemarResult:
 
     Exact: p = min(1, 2·BinomCDF(min(b, c); b+c, ½)). Mid-p subtracts BinomPMF(min(b, c)); it is
     closer to nominal size than the exact test, which is conservative (Fagerland et al. 2013).
+
+    Raises:
+        ValueError: ``b`` or ``c`` is not a non-negative integer count.
     """
-    b, c = int(b), int(c)
+    b, c = checks.count("b", b), checks.count("c", c)
     n = b + c
     if n == 0:
         return McNemarResult(0, 1.0, 1.0, b, c)
@@ -62,9 +66,24 @@ def bonett_price_interval(b: int, c: int, n: int, confidence: float = 0.95) -> C
 
     Adds one pseudo-count to each discordant cell: p̃_b = (b+1)/(n+2), p̃_c = (c+1)/(n+2),
     CI = (p̃_c − p̃_b) ± z·√((p̃_b + p̃_c − (p̃_c − p̃_b)²)/(n+2)).
+
+    Raises:
+        ValueError: a count is negative or not an integer, ``n`` < 1, ``b + c`` > ``n`` (b and c
+            are the discordant pairs among the n pairs), or ``confidence`` is not in (0, 1).
+
+    References:
+        Bonett, D. G. & Price, R. M. (2012). Adjusted Wald confidence interval for a difference of
+        binomial proportions based on paired data. J. Educ. Behav. Stat. 37(4), 479–488.
     """
-    if n <= 0:
-        return ConfidenceInterval(math.nan, math.nan)
+    b, c, n = checks.count("b", b), checks.count("c", c), checks.count("n", n)
+    if n < 1:
+        raise ValueError(f"n must be at least 1 pair, got {n}")
+    if b + c > n:
+        raise ValueError(
+            f"b + c = {b + c} discordant pairs exceed n = {n} pairs (b and c count the pairs "
+            "positive under one condition only; n counts all pairs)"
+        )
+    checks.open_unit("confidence", confidence)
     z = float(sps.norm.ppf(0.5 + confidence / 2))
     pb = (b + 1) / (n + 2)
     pc = (c + 1) / (n + 2)
@@ -117,7 +136,7 @@ def sign_flip_test(
     z = Σd/√(Σd²) is used. Zero differences carry no information and do not change T*'s
     distribution.
     """
-    d = np.asarray(differences, dtype=float)
+    d = checks.array("differences", differences, nan_ok=True)
     return sign_flip_tests(d[:, None], n_resamples=n_resamples, seed=seed)[0]
 
 
@@ -133,7 +152,9 @@ def sign_flip_tests(
     """
     mat = np.asarray(differences, dtype=float)
     if mat.ndim != 2:
-        raise ValueError("differences must be an (N x T) matrix")
+        raise ValueError(f"differences must be an (N x T) matrix, got shape {mat.shape}")
+    if checks.count("n_resamples", n_resamples) < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
     inside = ~np.isnan(mat)
     filled = np.where(inside, mat, 0.0)
     n_in = inside.sum(axis=0)
