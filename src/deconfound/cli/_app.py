@@ -74,7 +74,11 @@ def _main(
 
 
 def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn :class:`DeconfoundError` into a one-line message and exit code 2 (no traceback)."""
+    """Turn :class:`DeconfoundError` into a one-line message and its exit code (no traceback).
+
+    The code is 2 (bad input) unless the error class sets ``exit_code`` (1: incomplete work that
+    running again later finishes, e.g. a lock held by another process).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -84,6 +88,6 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
             err_console.print(
                 f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False
             )
-            raise typer.Exit(INPUT_ERROR_EXIT_CODE) from exc
+            raise typer.Exit(getattr(exc, "exit_code", INPUT_ERROR_EXIT_CODE)) from exc
 
     return wrapper

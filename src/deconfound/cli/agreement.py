@@ -24,6 +24,7 @@ from rich.table import Table
 from deconfound.cli._app import app, console, err_console, user_errors
 from deconfound.errors import InputError
 from deconfound.records import read_records
+from deconfound.records.csv_safe import restore_frame, write_csv
 from deconfound.records.io import atomic_path, atomic_write_text
 from deconfound.records.labels import ENGAGEMENT_VALID
 from deconfound.records.schema import RESPONSE_KEY
@@ -281,7 +282,7 @@ def agreement_cmd(
         atomic_write_text(json_out, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     if disagreements_out is not None:
         with atomic_path(disagreements_out) as tmp:
-            dis.to_csv(tmp, index=False)
+            write_csv(dis, tmp)  # RFC 4180, spreadsheet formulas neutralised
     for name, rep in report.items():
         for table in _agreement_tables(name, rep):
             console.print(table)
@@ -307,7 +308,8 @@ def read_gold(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError("no such file", path=path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        # a gold file may start from our disagreements CSV: undo its formula neutralisation
+        raw = restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False))
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", path=path) from exc
     except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -14,8 +15,9 @@ from deconfound.cli._app import app, console, err_console, user_errors
 from deconfound.errors import InputError
 from deconfound.judges.base import Judge, Judgment
 from deconfound.judges.cache import JudgmentCache
-from deconfound.records import read_records, write_records
-from deconfound.records.io import format_of
+from deconfound.locking import LockHolder
+from deconfound.records import read_records
+from deconfound.records.io import fingerprint, format_of, write_merged
 from deconfound.records.schema import RESPONSE_KEY
 
 
@@ -29,7 +31,12 @@ def _build_judges(
 ) -> tuple[list[Judge], JudgmentCache]:
     from deconfound.judges.registry import resolve_judge
 
-    store = JudgmentCache(cache_dir, enabled=cache)
+    store = JudgmentCache(
+        cache_dir,
+        enabled=cache,
+        on_notice=lambda m: err_console.print(f"[yellow]notice:[/] {escape(m)}", highlight=False),
+    )
+    store.open()  # check the cache (and move a corrupt one aside) before any judging
     judges: list[Judge] = []
     for spec in specs:
         s = spec.strip()
@@ -40,7 +47,8 @@ def _build_judges(
                 field="judge",
             )
         if not _is_llm(s):
-            judges.append(resolve_judge(s))
+            # the offline judge caches too, so a killed run does not lose its work
+            judges.append(resolve_judge(s, cache=store) if s == "offline" else resolve_judge(s))
             continue
         # Deferred: importing Inspect costs seconds that lexical-only runs need not pay.
         from inspect_ai.model import GenerateConfig
@@ -64,6 +72,16 @@ def _scenario_contexts(source: str | None) -> dict[str, str] | None:
     from deconfound.data.sources import load_scenarios
 
     return {s.id: s.judge_context for s in load_scenarios(source).scenarios}
+
+
+def _waiting(output: Path) -> Callable[[LockHolder | None], None]:
+    def tell(holder: LockHolder | None) -> None:
+        who = holder.describe() if holder else "another process"
+        err_console.print(
+            f"waiting for {escape(who)} to finish writing {escape(str(output))}", highlight=False
+        )
+
+    return tell
 
 
 def _summary(judges: list[Judge], counts: dict[str, Counter[str]]) -> Table:
@@ -105,16 +123,27 @@ def judge(
         "--cache-dir",
         help="Judgment cache directory (default: $DECONFOUND_CACHE_DIR or the user cache dir).",
     ),
+    wait: float = typer.Option(
+        600.0,
+        "--wait",
+        min=0.0,
+        help="Seconds to wait while another process writes the output; then exit 1 unwritten.",
+    ),
 ) -> None:
     """Label every response of a records table with each judge.
 
     Each judge adds one row per response (replacing earlier rows of the same judge); other
     judges' rows are kept. Missing or errored responses get engagement "missing" without a judge
-    call. LLM judgments are cached by (judge, judge version, input hash).
+    call. LLM and offline judgments are cached by (judge, judge version, input hash).
+
+    Concurrent judges writing one output do not lose each other's rows: the write takes a lock
+    beside the output, and if the file changed while judging its rows are merged (this run's
+    judges replace only their own rows).
     """
     from deconfound.judges.apply import apply_judges, unique_responses
 
     format_of(output)  # fail on a bad output name before any judging
+    seen = fingerprint(output)  # before reading: a change after this point is merged, not lost
     records = read_records(records_path)
     judges, store = _build_judges(
         judge_specs, max_connections=max_connections, cache_dir=cache_dir, cache=not no_cache
@@ -142,7 +171,10 @@ def judge(
     ) as progress:
         bar = progress.add_task("judging", total=n * len(judges))
 
+        written: set[str] = {j.id for j in judges}
+
         def tick(judge: Judge, judgment: Judgment) -> None:
+            written.add(judgment.judge)
             label = judgment.engagement or judgment.benchmark_decision or "none"
             counts[judge.id][label] += 1
             progress.advance(bar)
@@ -157,11 +189,19 @@ def judge(
             )
         finally:
             store.close()
-    write_records(table, output)
+    rows, merged = write_merged(
+        table, output, written, seen=seen, wait=wait, on_wait=_waiting(output)
+    )
     console.print(_summary(judges, counts))
     cached = f"; cache hits {store.hits}" if store.enabled and store.hits else ""
+    if merged:
+        console.print(
+            f"{escape(str(output))} changed while judging (another writer): merged, keeping its "
+            "rows and replacing only this run's judges",
+            highlight=False,
+        )
     console.print(
-        f"wrote {escape(str(output))}: {len(table)} rows; {n} responses "
+        f"wrote {escape(str(output))}: {rows} rows; {n} responses "
         f"({', '.join(RESPONSE_KEY)}) x {len(judges)} judge(s){cached}",
         highlight=False,
     )

@@ -27,6 +27,7 @@ from typing import Any, Final
 import numpy as np
 
 from deconfound.judges.base import JudgeInput, Judgment
+from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.offline_encoder import MiniLMEncoder
 
 HEAD_FILE: Final = "offline_head.json"
@@ -97,6 +98,8 @@ class OfflineJudge:
         emit_partial: Keep "partial" predictions; when False they fold into "refusal" (the
             head's held-out partial recall is low, see ``meta["held_out"]``).
         threads: BLAS threads for the encoder.
+        cache: Judgment cache, so a killed ``deconfound judge`` resumes where it stopped;
+            None for no caching.
     """
 
     id: str = "offline"
@@ -108,6 +111,7 @@ class OfflineJudge:
         *,
         emit_partial: bool = True,
         threads: int = 1,
+        cache: JudgmentCache | None = None,
     ) -> None:
         self.head = load_head(head_path)
         self.version = str(self.head.meta.get("version", "offline"))
@@ -115,6 +119,7 @@ class OfflineJudge:
         self._model_dir = model_dir
         self._threads = threads
         self._encoder: MiniLMEncoder | None = None
+        self.cache = cache
 
     @property
     def encoder(self) -> MiniLMEncoder:
@@ -160,5 +165,10 @@ class OfflineJudge:
         return self.label_many([text])[0]
 
     async def judge(self, item: JudgeInput) -> Judgment:
-        """Label one response (Judge protocol)."""
-        return self.label(item.response)
+        """Label one response (Judge protocol), from the cache when it holds the answer."""
+        if self.cache is not None and (hit := self.cache.get(self.id, self.version, item)):
+            return hit
+        result = self.label(item.response)
+        if self.cache is not None:
+            self.cache.put(self.id, self.version, item, result)
+        return result

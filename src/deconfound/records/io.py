@@ -1,15 +1,17 @@
 """Reading and writing the records table as Parquet, CSV or JSON Lines, without loss.
 
 Writes are atomic (a temporary file beside the target, then a rename) so an error never leaves a
-half-written file or destroys the previous one.
+half-written file or destroys the previous one. CSV is RFC 4180 with spreadsheet formulas
+neutralised (``deconfound.records.csv_safe``); reading undoes the neutralisation exactly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +19,9 @@ import pandas as pd
 
 from deconfound.errors import InputError
 from deconfound.jsonl import iter_jsonl
-from deconfound.records.schema import COLUMN_BY_NAME, validate
+from deconfound.locking import LockHolder, file_lock, lock_path_beside
+from deconfound.records.csv_safe import restore_frame, write_csv
+from deconfound.records.schema import COLUMN_BY_NAME, merge_judged, validate
 
 FORMATS = ("parquet", "csv", "jsonl")
 
@@ -88,8 +92,9 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    # Read everything as text; the schema casts. Empty fields are null.
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    # Read everything as text; the schema casts. Empty fields are null. Cells we neutralised
+    # against spreadsheet formulas on writing get their text back (see csv_safe).
+    df = restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]))
     # An ok response that was empty text round-trips as null in CSV: restore it.
     if {"response", "response_status"} <= set(df.columns):
         empty_ok = df["response"].isna() & (df["response_status"] == "ok")
@@ -135,7 +140,57 @@ def write_records(df: pd.DataFrame, path: str | Path) -> Path:
                 col = COLUMN_BY_NAME.get(name)
                 if col is not None and col.kind == "bool":
                     out[name] = out[name].map({True: "true", False: "false"}).astype("string")
-            out.to_csv(tmp, index=False)
+            write_csv(out, tmp)
         else:
             _write_jsonl(df, tmp)
     return p
+
+
+def fingerprint(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes (None when it does not exist), to notice a concurrent write."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_merged(
+    df: pd.DataFrame,
+    path: str | Path,
+    judges: Iterable[str],
+    *,
+    seen: str | None,
+    wait: float = 600.0,
+    on_wait: Callable[[LockHolder | None], None] | None = None,
+) -> tuple[int, bool]:
+    """Write a judged table under the lock beside ``path``, merging a concurrent writer's rows.
+
+    Args:
+        df: The table to write.
+        path: The output table.
+        judges: Judge ids whose rows ``df`` brings (see :func:`merge_judged`).
+        seen: :func:`fingerprint` of ``path`` before its contents were read (None: absent).
+            If the file changed since, someone else wrote it: their rows are merged in.
+        wait: Seconds to wait for another writer before giving up (exit 1, nothing written).
+        on_wait: Told who holds the lock when we start waiting.
+
+    Returns:
+        Rows written, and whether a concurrent write was merged.
+    """
+    p = Path(path)
+    with file_lock(
+        lock_path_beside(p),
+        what=f"records table {p}",
+        wait=wait,
+        on_wait=on_wait,
+        advice="run again when it has finished (judgments are cached)",
+    ):
+        merged = p.exists() and fingerprint(p) != seen
+        if merged:
+            df = merge_judged(read_records(p), df, judges)
+        write_records(df, p)
+    return len(df), merged

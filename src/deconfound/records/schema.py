@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from deconfound.errors import InputError
@@ -36,6 +37,8 @@ class Column:
         allowed: The closed vocabulary of a label column.
         doc: What the column means (rendered in the README).
         default: Value filled in where the column is absent or null (never for labels).
+        low: Smallest allowed value of a numeric column.
+        high: Largest allowed value of a numeric column.
     """
 
     name: str
@@ -44,6 +47,8 @@ class Column:
     allowed: tuple[str, ...] | None = None
     doc: str = ""
     default: bool | None = None
+    low: float | None = None
+    high: float | None = None
 
 
 COLUMNS: Final[tuple[Column, ...]] = (
@@ -53,7 +58,14 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("scenario_id", "str", True, doc="stable scenario id, e.g. evading-shutdown-09"),
     Column("source_task_id", "str", doc="id in the source files, e.g. 'Evading Shutdown_9'"),
     Column("category", "str", True, doc="scenario category"),
-    Column("epoch", "int", True, doc="1-based sample index within (model, condition, scenario)"),
+    Column(
+        "epoch",
+        "int",
+        True,
+        doc="1-based sample index within (model, condition, scenario)",
+        low=1,
+        high=2**31 - 1,
+    ),
     Column("prompt", "str", doc="the scenario prompt the model saw"),
     Column("response", "str", doc="the model's response text; null when missing or errored"),
     Column("response_status", "str", True, RESPONSE_STATUS, "ok / missing / error"),
@@ -79,7 +91,13 @@ COLUMNS: Final[tuple[Column, ...]] = (
     ),
     Column("refusal_kind", "str", False, REFUSAL_KIND, "for refusals and partials"),
     *(Column(flag, "bool", doc="reasoning flag") for flag in REASONING_FLAGS),
-    Column("confidence", "float", doc="judge's confidence in [0, 1] where it reports one"),
+    Column(
+        "confidence",
+        "float",
+        doc="judge's confidence in [0, 1] where it reports one",
+        low=0.0,
+        high=1.0,
+    ),
     Column("judge_explanation", "str", doc="the judge's stated reason"),
     Column("judge_raw", "str", doc="raw judge output, kept for audit"),
 )
@@ -138,6 +156,54 @@ def _cast_bool(values: pd.Series, name: str, source: str | None) -> pd.Series:
     return pd.Series(out, index=values.index, dtype="boolean")
 
 
+def _check_range(values: pd.Series, numeric: pd.Series, col: Column, source: str | None) -> None:
+    """Reject infinities, and values outside the column's [low, high], naming the record."""
+    x = numeric.astype("float64")
+    bad = x.notna() & ~np.isfinite(x.fillna(0.0))
+    what = "a finite number"
+    if col.low is not None or col.high is not None:
+        low = -np.inf if col.low is None else col.low
+        high = np.inf if col.high is None else col.high
+        bad |= x.notna() & ((x < low) | (x > high))
+        whole = col.kind == "int"
+        if col.high is None or (whole and col.high >= 2**31 - 1):
+            what = f"a {'whole ' if whole else ''}number of at least {col.low:g}"
+        else:
+            what = f"a number in [{low:g}, {high:g}]"
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"expected {what}, got {values.iloc[i]!r}",
+            path=source,
+            location=_record(i),
+            field=col.name,
+        )
+
+
+def _check_unicode(values: pd.Series, name: str, source: str | None) -> None:
+    """Reject lone surrogates (e.g. JSON ``"\\ud83d"``): no UTF-8 file can hold them."""
+    texts = [v for v in values.tolist() if isinstance(v, str)]
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return
+    for i, v in enumerate(values.tolist()):
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(
+                    f"text holds a lone surrogate {v[exc.start]!r} at character {exc.start}, "
+                    "which is not valid Unicode; fix the producer or replace it (e.g. with "
+                    "U+FFFD) before importing",
+                    path=source,
+                    location=_record(i),
+                    field=name,
+                ) from None
+
+
 def _cast(values: pd.Series, col: Column, source: str | None) -> pd.Series:
     if col.kind == "bool":
         return _cast_bool(values, col.name, source)
@@ -163,6 +229,7 @@ def _cast(values: pd.Series, col: Column, source: str | None) -> pd.Series:
                     location=_record(i),
                     field=col.name,
                 )
+        _check_unicode(values, col.name, source)
         out = values.astype("string")
         if col.name in _BLANK_IS_NULL:
             out = out.mask(out == "")
@@ -177,6 +244,7 @@ def _cast(values: pd.Series, col: Column, source: str | None) -> pd.Series:
             location=_record(i),
             field=col.name,
         )
+    _check_range(values, numeric, col, source)
     if col.kind == "int":
         frac = numeric.notna() & (numeric != numeric.round())
         if frac.any():
@@ -233,6 +301,8 @@ def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
     result = pd.DataFrame(out)
     for extra in df.columns:
         if extra not in COLUMN_BY_NAME:
+            if df[extra].dtype == object or pd.api.types.is_string_dtype(df[extra].dtype):
+                _check_unicode(df[extra], str(extra), source)
             result[extra] = df[extra]
     dup = result.duplicated(list(KEY), keep="first")
     if dup.any():
@@ -248,3 +318,18 @@ def concat_records(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return empty_records()
     return validate(pd.concat(parts, ignore_index=True))
+
+
+def merge_judged(current: pd.DataFrame, ours: pd.DataFrame, judges: Iterable[str]) -> pd.DataFrame:
+    """Merge a freshly judged table into what another writer left in the same file.
+
+    Rows of ``judges`` come from ``ours`` (they replace ``current``'s rows of those judges); every
+    other row of either table is kept, ``current``'s version first. Nothing either writer added
+    is lost.
+    """
+    names = set(judges)
+    mine = ours["judge"].isin(names)
+    merged = pd.concat(
+        [current[~current["judge"].isin(names)], ours[mine], ours[~mine]], ignore_index=True
+    )
+    return validate(merged.drop_duplicates(list(KEY), keep="first"))

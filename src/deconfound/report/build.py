@@ -23,6 +23,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from deconfound.errors import InputError
+from deconfound.records.csv_safe import write_csv
 from deconfound.records.schema import RESPONSE_KEY, validate
 from deconfound.report import figures as figs
 from deconfound.report.explorer import (
@@ -359,7 +360,7 @@ def _reasoning_data(
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    write_csv(frame, path)  # RFC 4180, spreadsheet formulas neutralised
 
 
 def _est_cols(prefix: str, est: Estimate | None) -> dict[str, float | None]:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from deconfound.data.instrumentaleval import CATEGORY_SIZES, parse_task_id, task_scenario_id
 from deconfound.errors import InputError
+from deconfound.jsonl import check_text
 from deconfound.records.schema import validate
 from deconfound.records.summary import count_conflicts
 
@@ -119,6 +120,7 @@ def parse_json_list(
                 raise InputError(
                     f"{what} ({exc.msg} at {_line_col(text, exc.pos)})", path=path, location=where
                 ) from exc
+            check_text(obj, path=path, location=where)
             items.append(obj)
             if spans is not None:
                 spans.append((i, end))
