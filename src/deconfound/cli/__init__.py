@@ -15,10 +15,12 @@ from deconfound.cli import (  # noqa: F401  (imported for their registrations)
 
 # isort: on
 from deconfound.cli._app import app
+from deconfound.scratch import exit_cleanly_on_sigterm
 
 
 def main() -> None:
     """Entry point of the ``deconfound`` command."""
+    exit_cleanly_on_sigterm()  # SIGTERM runs finally blocks: no scratch files left behind
     app()
 
 

@@ -22,6 +22,7 @@ from deconfound.jsonl import iter_jsonl
 from deconfound.locking import LockHolder, file_lock, lock_path_beside
 from deconfound.records.csv_safe import restore_frame, write_csv
 from deconfound.records.schema import COLUMN_BY_NAME, merge_judged, validate
+from deconfound.scratch import scratch_prefix, sweep_stale
 
 FORMATS = ("parquet", "csv", "jsonl")
 
@@ -48,7 +49,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    sweep_stale(target)  # scratch a killed writer left behind
+    fd, tmp = tempfile.mkstemp(prefix=scratch_prefix(target), suffix=".tmp", dir=target.parent)
     os.close(fd)
     # mkstemp creates 0600; give the final file the mode an ordinary open() would (umask applied).
     umask = os.umask(0)

@@ -51,6 +51,7 @@ from deconfound.report.view import (
     read_comparisons,
     read_conditions,
 )
+from deconfound.scratch import scratch_prefix, sweep_stale
 from deconfound.stats.results import Analysis
 
 REPORT_NAME: Final = "report.html"
@@ -751,7 +752,8 @@ def build_report(
         )
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    sweep_stale(out_dir)  # hidden folders of a killed earlier build
+    tmp = Path(tempfile.mkdtemp(prefix=scratch_prefix(out_dir), dir=out_dir.parent))
     try:
         with plt.rc_context(figs.RC):  # type: ignore[arg-type]
             _render(analysis, records, tmp, manifest, agreement, figure_formats)
