@@ -21,6 +21,17 @@ INCOMPLETE_EXIT_CODE = 1
 _DISPLAYS = ("full", "conversation", "rich", "plain", "log", "none")
 
 
+def _repair(log_dir: Path) -> None:
+    from deconfound.run.lock import repair
+
+    for damaged, moved in repair(log_dir):
+        err_console.print(
+            f"[yellow]repair:[/] moved damaged log {escape(str(damaged.path))} "
+            f"({escape(damaged.reason)}) to {escape(str(moved))}",
+            highlight=False,
+        )
+
+
 @app.command("run")
 @user_errors
 def run(
@@ -44,12 +55,18 @@ def run(
     display: str | None = typer.Option(
         None, "--display", help=f"Inspect progress display: {', '.join(_DISPLAYS)}."
     ),
+    repair: bool = typer.Option(
+        False,
+        "--repair",
+        help="Move damaged .eval logs aside (renamed *.eval.damaged) before resuming.",
+    ),
 ) -> None:
     """Run a study (models x conditions x scenarios x epochs) on Inspect AI.
 
     Running the same command again resumes: finished samples are neither generated nor judged
     again. Writes records.parquet and manifest.json into the log directory. Exits 1 when any task
-    is incomplete or errored, 2 on bad input.
+    is incomplete or errored, or another run holds the log directory; 2 on bad input, including
+    a damaged .eval log (rerun with --repair to move it aside and redo only its task).
     """
     from deconfound.errors import InputError
     from deconfound.run import load_study, run_study
@@ -65,6 +82,8 @@ def run(
         models=model,
         max_connections=max_connections,
     )
+    if repair:
+        _repair(study.resolved_log_dir())
     result = run_study(study, display=cast(Display | None, display), command=sys.argv)
     table = Table(title=f"Study {escape(study.name)}")
     for col in ("model", "condition", "status", "samples"):

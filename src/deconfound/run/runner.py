@@ -30,6 +30,7 @@ from deconfound.errors import InputError
 from deconfound.judges.base import Judge
 from deconfound.records.inspect_logs import TaskLog, import_inspect_logs, latest_task_logs
 from deconfound.records.io import write_records
+from deconfound.run.lock import guard_log_dir
 from deconfound.run.manifest import build_manifest, write_manifest
 from deconfound.run.study import INSTRUMENTALEVAL, Study
 from deconfound.run.task import EPOCH_REDUCER, build_task
@@ -200,6 +201,7 @@ def _check(
     return problems
 
 
+@guard_log_dir  # one run per log directory; no resume over damaged logs
 def run_study(
     study: Study,
     *,
