@@ -15,8 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from deconfound import provenance as prov
-from deconfound.cli._app import app, console, user_errors
+from deconfound.cli._app import app, console, err_console, user_errors
 from deconfound.errors import InputError
+from deconfound.records.coverage import coverage_warnings
 from deconfound.records.io import atomic_write_text, read_records
 from deconfound.report.format import (
     Estimate,
@@ -243,6 +244,10 @@ def analyze(
         seed=seed,
         calibration=cal,
     )
+    for warning in coverage_warnings(
+        table, [baseline, *treatment], model=model or str(table["model"].iloc[0])
+    ):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     inputs = {"records": records}
     if calibration is not None:
         inputs["calibration"] = calibration

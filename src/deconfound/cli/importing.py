@@ -82,6 +82,8 @@ def import_results(
         f"({escape(judges)})",
         highlight=False,
     )
+    if fmt is ImportFormat.inspect:
+        _inspect_status(list(paths), study, model, responses)
     if fmt is ImportFormat.aei:
         conflicts = aei_conflicts(table)
         t = Table(title="Imported conditions")
@@ -91,6 +93,51 @@ def import_results(
         for cond, n in responses["condition"].value_counts(sort=False).items():
             t.add_row(escape(str(cond)), str(n), str(conflicts.get(str(cond), 0)))
         console.print(t)
+
+
+def _inspect_status(
+    paths: list[Path], study: str | None, model: str | None, responses: pd.DataFrame
+) -> None:
+    """Per task: log status and responses imported of those planned; warn when unfinished.
+
+    A killed or failed run's logs import fine but hold only part of the study; saying nothing
+    would let a later analysis compare, say, 42 scenarios against 40.
+    """
+    from deconfound.records.inspect_logs import latest_task_logs
+
+    t = Table(title="Imported Inspect tasks")
+    for col in ("model", "condition", "status", "responses ok", "planned", "log"):
+        t.add_column(col, justify="right" if col in {"responses ok", "planned"} else "left")
+    unfinished: list[str] = []
+    for task in latest_task_logs(paths) if study is None else latest_task_logs(paths, study=study):
+        mine = responses[
+            (responses["model"] == (model or task.model))
+            & (responses["condition"] == task.condition)
+        ]
+        ok = int((mine["response_status"] == "ok").sum())
+        planned = "?" if task.planned is None else str(task.planned)
+        t.add_row(
+            escape(task.model),
+            escape(task.condition),
+            escape(task.status),
+            str(ok),
+            planned,
+            escape(task.path.name),
+        )
+        if task.status != "success" or (task.planned is not None and ok < task.planned):
+            unfinished.append(
+                f"{task.model} / {task.condition}: status {task.status}, {ok} of {planned} "
+                "responses ok"
+            )
+    console.print(t)
+    for line in unfinished:
+        err_console.print(f"[yellow]warning: unfinished:[/] {escape(line)}", highlight=False)
+    if unfinished:
+        err_console.print(
+            "[yellow]warning:[/] the table holds only what these runs finished; resume them "
+            "(deconfound run with the same log directory) before comparing conditions",
+            highlight=False,
+        )
 
 
 _HEAD_COLUMNS = ("n", "valid", "conv", "refused", "IR %", "RR %", "confl", "miss")

@@ -1,8 +1,9 @@
 """Custom scenario files: CSV or JSON Lines with ``id, category, prompt[, judge_context]``.
 
 For studies beyond InstrumentalEval (new scenarios, paraphrases, other categories). Ids are kept
-as written so results can be joined back to the user's own numbering; any other fields are kept
-as scenario metadata.
+as written so results can be joined back to the user's own numbering, within a safe character set
+(they become file names inside the logs; see ``scenario.SAFE_ID``); any other fields are kept as
+scenario metadata.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from deconfound.data.instrumentaleval import ScenarioSet
-from deconfound.data.scenario import Scenario
+from deconfound.data.scenario import Scenario, scenario_id_problem
 from deconfound.errors import InputError
 from deconfound.jsonl import iter_jsonl
 
@@ -103,6 +104,8 @@ def load_custom(path: str | Path) -> ScenarioSet:
             for name in (*REQUIRED, *OPTIONAL)
         }
         sid = fields["id"].strip()
+        if (problem := scenario_id_problem(sid)) is not None:
+            raise InputError(problem, path=p, location=f"line {line}", field="id")
         if sid in seen:
             raise InputError(
                 f"duplicate id {sid!r} (first on line {seen[sid]})",

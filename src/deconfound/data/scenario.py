@@ -4,6 +4,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Final
+
+#: Characters a scenario id may use. Ids become Inspect sample ids, and so archive member names
+#: in the ``.eval`` log (``samples/<id>_epoch_<n>.json``): no slashes, backslashes, colons or
+#: control characters, and no leading dot (``../../outside/x`` must not become a path).
+SAFE_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.,()+#-]{0,127}$")
+
+
+def scenario_id_problem(sid: str) -> str | None:
+    """Why ``sid`` cannot be a scenario id, or None when it can."""
+    if SAFE_ID.match(sid):
+        return None
+    return (
+        f"scenario id {sid!r} is not allowed: ids start with a letter or digit and use only "
+        "letters, digits, spaces and . _ - , ( ) + # (at most 128 characters), because they "
+        "become file names inside the run's logs"
+    )
 
 
 def category_slug(category: str) -> str:

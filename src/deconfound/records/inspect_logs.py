@@ -64,6 +64,7 @@ class TaskLog:
         samples: Completed samples in the log header's results (None when unknown).
         smoke: The model is a local smoke model.
         superseded: Other logs of the same task that were ignored.
+        planned: Samples the task was asked for (dataset samples x epochs; None when unknown).
     """
 
     path: Path
@@ -74,6 +75,7 @@ class TaskLog:
     samples: int | None
     smoke: bool
     superseded: tuple[Path, ...] = ()
+    planned: int | None = None
 
 
 def _log_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -111,6 +113,19 @@ def _identity(log: EvalLog, default_study: str | None) -> tuple[str, str, str]:
     return str(study), str(model), str(condition)
 
 
+def _planned(log: EvalLog) -> int | None:
+    """Samples the task was asked for: dataset samples (or the limit) times epochs."""
+    n = log.eval.dataset.samples
+    if n is None:
+        return None
+    limit = log.eval.config.limit
+    if isinstance(limit, int):
+        n = min(n, limit)
+    elif isinstance(limit, tuple | list) and len(limit) == 2:
+        n = max(0, min(n, int(limit[1])) - int(limit[0]))
+    return n * (log.eval.config.epochs or 1)
+
+
 def latest_task_logs(paths: Sequence[Path], *, study: str | None = None) -> list[TaskLog]:
     """Pick each task's newest successful log (else its newest log) from files or directories.
 
@@ -144,6 +159,7 @@ def latest_task_logs(paths: Sequence[Path], *, study: str | None = None) -> list
                 samples=results.completed_samples if results is not None else None,
                 smoke=bool(_meta(header).get("smoke", False)),
                 superseded=tuple(p for _, p in logs if p != path),
+                planned=_planned(header),
             )
         )
     chosen.sort(key=lambda t: (t.study, t.model, t.condition))

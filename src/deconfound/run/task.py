@@ -20,7 +20,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ChatMessageSystem, Model
 from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
 
-from deconfound.data.scenario import Scenario
+from deconfound.data.scenario import Scenario, scenario_id_problem
 from deconfound.errors import InputError
 from deconfound.judges.base import Judge
 from deconfound.judges.scorers import judge_scorer, scorer_name
@@ -169,6 +169,9 @@ def build_task(
         judges: Judges, each run as an Inspect scorer (ids, versions and scorer names are
             recorded so the log reader can give every configured judge a row per response).
     """
+    for s in scenarios:  # also for scenarios handed over directly, not only loaded from files
+        if (problem := scenario_id_problem(s.id)) is not None:
+            raise InputError(problem, path=study.path, field="scenarios")
     names = scorer_names(judges)
     steps: list[Solver] = [condition_prompt(condition.system_prompt)]
     steps.append(load_solver(condition, study) if condition.solver else generate())
