@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -160,3 +161,54 @@ def test_valid_confidence_and_epoch_pass() -> None:
     table["confidence"] = [0.0, 1.0]
     table["epoch"] = [1, 7]
     assert list(validate(table)["epoch"]) == [1, 7]
+
+
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+def _raw_cells(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [cell for row in csv.reader(fh) for cell in row]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def test_agreement_disagreements_csv_neutralises_formulas(tmp_path: Path) -> None:
+    table = pd.concat(
+        [_table([FORMULA, "@SUM(A1)"]), _table([FORMULA, "@SUM(A1)"]).assign(judge="other")],
+        ignore_index=True,
+    )
+    table.loc[table["judge"] == "other", "engagement"] = "refusal"
+    records = write_records(table, tmp_path / "r.parquet")
+    out = tmp_path / "dis.csv"
+    res = runner.invoke(app, ["agreement", str(records), "--disagreements", str(out)])
+    assert res.exit_code == 0, res.output
+    cells = _raw_cells(out)
+    assert "'" + FORMULA in cells and "'@SUM(A1)" in cells
+    assert not [c for c in cells if c.startswith(FORMULA_TRIGGERS) and not _is_number(c)]
+
+
+def test_report_tables_neutralise_formulas(tmp_path: Path) -> None:
+    from test_report_synthetic import synthetic_analysis, synthetic_records
+
+    from deconfound.report import build_report
+
+    records = synthetic_records()
+    records.loc[records["scenario_id"] == "scenario-01", "scenario_id"] = "+scenario-01"
+    records.loc[records["category"] == "Evading Shutdown", "category"] = "=Evading Shutdown"
+    analysis = json.loads(
+        json.dumps(synthetic_analysis()).replace('"scenario-01"', '"+scenario-01"')
+    )
+    html = build_report(analysis, records, tmp_path / "report")
+    tables = sorted((html.parent / "tables").glob("*.csv"))
+    assert tables
+    everything = [c for t in tables for c in _raw_cells(t)]
+    assert "'=Evading Shutdown" in everything and "'+scenario-01" in everything
+    bad = [c for c in everything if c.startswith(FORMULA_TRIGGERS) and not _is_number(c)]
+    assert bad == []
