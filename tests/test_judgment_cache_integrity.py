@@ -58,14 +58,19 @@ def test_a_cache_that_is_not_a_database_is_moved_aside_with_a_notice(tmp_path: P
     table = _records(tmp_path / "J.parquet")
     res = runner.invoke(
         app,
-        ["judge", str(table), "-j", "lexical", "-o", str(table), "--cache-dir", str(cache_dir)],
+        [
+            "judge",
+            str(table),
+            *("-j", "rubric:deconfound-mock/complier", "-o", str(table)),
+            *("--cache-dir", str(cache_dir)),
+        ],
     )
     text = "".join(res.output.split())  # rich wraps long paths anywhere
     assert res.exit_code == 0, res.output
     assert f"{cache_dir / FILE_NAME}iscorrupt" in text and f"moveditto{cache_dir}" in text
     aside = list(cache_dir.glob(f"{FILE_NAME}.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not")
-    assert set(read_records(table)["judge"]) == {"none", "lexical"}
+    assert len(set(read_records(table)["judge"])) == 2  # none + the rubric judge
     # the new cache works
     cache = JudgmentCache(cache_dir)
     cache.put("j", "v", ITEM, Judgment(judge="j", judge_version="v", engagement="refusal"))

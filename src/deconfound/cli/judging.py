@@ -36,7 +36,6 @@ def _build_judges(
         enabled=cache,
         on_notice=lambda m: err_console.print(f"[yellow]notice:[/] {escape(m)}", highlight=False),
     )
-    store.open()  # check the cache (and move a corrupt one aside) before any judging
     judges: list[Judge] = []
     for spec in specs:
         s = spec.strip()
@@ -63,6 +62,8 @@ def _build_judges(
                     f"cannot use the model of judge {s!r}: {exc}", field="judge"
                 ) from exc
         judges.append(judge)
+    if any(getattr(j, "cache", None) is store for j in judges):
+        store.open()  # check the cache (and move a corrupt one aside) before any judging
     return judges, store
 
 
