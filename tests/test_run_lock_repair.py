@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from deconfound.cli import app
 from deconfound.locking import LockBusyError, read_holder
 from deconfound.run import load_study, run_study
-from deconfound.run.lock import LOCK_FILE, run_lock
+from deconfound.run.lock import lock_file, run_lock
 from deconfound.run.providers import CALLS_ENV, DELAY_ENV
 
 SCENARIOS = 4
@@ -67,7 +67,7 @@ def test_a_second_run_on_a_busy_log_dir_stops_at_once_naming_the_holder(tmp_path
     while not _calls(tmp_path):  # the first run is generating
         assert first.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    holder = read_holder(log_dir / LOCK_FILE)
+    holder = read_holder(lock_file(log_dir))
     assert holder is not None and holder.pid == first.pid
     second = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert first.poll() is None, "the first run ended before the second was refused"

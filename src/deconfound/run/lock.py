@@ -3,7 +3,7 @@
 Two ``deconfound run`` processes on one log directory both see the same unfinished samples and
 both pay for them (an issue probe saw 1,371 requests for a 720-request study), and one can delete
 a log the other has listed. :func:`guard_log_dir` wraps ``run_study``: it takes an exclusive lock
-in the log directory (a second run stops at once, naming the holder's pid and start time) and,
+beside the log directory (a second run stops at once, naming the holder's pid and start time) and,
 holding it, refuses to resume over a damaged ``.eval`` (see :mod:`deconfound.run.repair`).
 
 A log directory on an object store (``s3://...``) cannot hold a file lock; its lock lives in the
@@ -25,8 +25,9 @@ import platformdirs
 from deconfound.locking import file_lock
 from deconfound.run.repair import DamagedLog, check_log_dir, repair_log_dir
 
-#: Lock file inside a local log directory (hidden, so log readers skip it).
-LOCK_FILE: Final = ".deconfound-run.lock"
+#: Suffix of the lock file beside a local log directory (``runs/.x.deconfound-run.lock``):
+#: beside, not inside, so a run refused for bad input leaves no log directory behind.
+LOCK_SUFFIX: Final = ".deconfound-run.lock"
 _REMOTE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 
 P = ParamSpec("P")
@@ -43,7 +44,8 @@ def lock_file(log_dir: str | Path) -> Path:
     if is_remote(log_dir):
         digest = hashlib.sha256(str(log_dir).encode("utf-8")).hexdigest()[:16]
         return Path(platformdirs.user_cache_dir("deconfound")) / "run-locks" / f"{digest}.lock"
-    return Path(log_dir) / LOCK_FILE
+    path = Path(log_dir).absolute()
+    return path.with_name(f".{path.name}{LOCK_SUFFIX}")
 
 
 @contextmanager

@@ -83,11 +83,12 @@ def _line_col(text: str, i: int) -> str:
 
 
 def parse_json_list(
-    text: str, path: Path, *, spans: list[tuple[int, int]] | None = None
+    text: str, path: Path, *, spans: list[tuple[int, int]] | None = None, check: bool = True
 ) -> list[object]:
     """Parse a JSON list element by element, so a syntax error names the record it is in.
 
-    ``spans``, when given, receives the (start, end) text offsets of every record.
+    ``spans``, when given, receives the (start, end) text offsets of every record. ``check``
+    rejects text that is not Unicode (lone surrogates); off only to locate undecodable bytes.
     """
     decoder = json.JSONDecoder()
     i = _skip_ws(text, 0)
@@ -120,7 +121,8 @@ def parse_json_list(
                 raise InputError(
                     f"{what} ({exc.msg} at {_line_col(text, exc.pos)})", path=path, location=where
                 ) from exc
-            check_text(obj, path=path, location=where)
+            if check:
+                check_text(obj, path=path, location=where)
             items.append(obj)
             if spans is not None:
                 spans.append((i, end))
@@ -156,7 +158,7 @@ def _locate_bad_byte(data: bytes) -> str | None:
     bad = next(i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff")
     spans: list[tuple[int, int]] = []
     with contextlib.suppress(InputError):  # spans up to a later syntax error still help
-        parse_json_list(text, Path("-"), spans=spans)
+        parse_json_list(text, Path("-"), spans=spans, check=False)
     for n, (start, end) in enumerate(spans, start=1):
         if start <= bad < end:
             return f"record {n}"
