@@ -212,3 +212,20 @@ def test_report_tables_neutralise_formulas(tmp_path: Path) -> None:
     assert "'=Evading Shutdown" in everything and "'+scenario-01" in everything
     bad = [c for c in everything if c.startswith(FORMULA_TRIGGERS) and not _is_number(c)]
     assert bad == []
+
+
+def test_lone_surrogate_in_an_aei_json_file_exits_2_naming_the_record(
+    aei_dir: Path, tmp_path: Path
+) -> None:
+    records = json.loads((aei_dir / "baseline_judged.json").read_text(encoding="utf-8"))
+    records[2]["response"] = "MARKER"
+    folder = tmp_path / "study"
+    folder.mkdir()
+    bad = folder / "baseline_judged.json"
+    bad.write_text(json.dumps(records).replace('"MARKER"', '"half an emoji \\ud83d"'))
+    out = tmp_path / "r.parquet"
+    res = runner.invoke(app, ["import", "-f", "aei", str(folder), "-o", str(out)])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert str(bad) in text and "record 3" in text and "field 'response'" in text
+    assert "lone surrogate" in text and not out.exists()
