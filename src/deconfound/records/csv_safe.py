@@ -51,8 +51,14 @@ def _is_text(series: pd.Series) -> bool:
 
 
 def _starts(col: pd.Series, prefixes: tuple[str, ...]) -> pd.Series:
-    is_str = col.map(lambda v: isinstance(v, str))
-    return is_str & col.where(is_str, "").astype(str).str.startswith(prefixes)
+    """Which cells are text starting with one of ``prefixes`` (False for non-text cells)."""
+    try:
+        hit = col.str.startswith(prefixes, na=False)
+    except AttributeError:  # an object column without text (e.g. all booleans)
+        hit = None
+    if hit is None or hit.dtype != bool:  # mixed objects: test cell by cell
+        return col.map(lambda v: isinstance(v, str) and v.startswith(prefixes)).astype(bool)
+    return hit.astype(bool)
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
