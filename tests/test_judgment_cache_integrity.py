@@ -139,3 +139,11 @@ def test_offline_judge_answers_a_repeat_from_the_cache(tmp_path: Path) -> None:
     second = asyncio.run(again.judge(ITEM))
     assert second == first and again.cache is not None and again.cache.hits == 1
     assert again._encoder is None  # answered without encoding anything
+
+
+def test_without_a_callback_the_notice_is_a_data_notice_warning(tmp_path: Path) -> None:
+    from deconfound.errors import DataNotice
+
+    (tmp_path / FILE_NAME).write_bytes(b"garbage" * 200)
+    with pytest.warns(DataNotice, match="is corrupt"):
+        JudgmentCache(tmp_path).open()

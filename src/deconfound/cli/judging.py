@@ -34,7 +34,7 @@ def _build_judges(
     store = JudgmentCache(
         cache_dir,
         enabled=cache,
-        on_notice=lambda m: err_console.print(f"[yellow]notice:[/] {escape(m)}", highlight=False),
+        on_notice=lambda m: err_console.print(f"notice: {m}", markup=False, highlight=False),
     )
     judges: list[Judge] = []
     for spec in specs:

@@ -21,6 +21,7 @@ import json
 import os
 import sqlite3
 import time
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Final
 
 import platformdirs
 
-from deconfound.errors import DeconfoundError
+from deconfound.errors import DataNotice, DeconfoundError
 from deconfound.judges.base import JudgeInput, Judgment
 from deconfound.locking import file_lock
 
@@ -58,6 +59,10 @@ class CacheError(DeconfoundError):
     """The judgment cache file cannot be used; the message names it and says what to do."""
 
 
+class CorruptCacheNotice(DataNotice):
+    """A corrupt judgment cache was moved aside and replaced by an empty one."""
+
+
 def _problem(conn: sqlite3.Connection) -> str | None:
     """What ``PRAGMA integrity_check`` found wrong, or None for a sound database."""
     rows = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
@@ -70,8 +75,8 @@ class JudgmentCache:
     Args:
         directory: Where ``judgments.sqlite`` lives; defaults to :func:`default_cache_dir`.
         enabled: False makes every lookup a miss and every store a no-op.
-        on_notice: Told when a corrupt cache file is moved aside (default: ignored; the notice
-            is also kept in ``notices``).
+        on_notice: Told when a corrupt cache file is moved aside (default: a
+            :class:`CorruptCacheNotice` warning); the notice is also kept in ``notices``.
     """
 
     def __init__(
@@ -110,6 +115,8 @@ class JudgmentCache:
         self.notices.append(notice)
         if self._on_notice is not None:
             self._on_notice(notice)
+        else:
+            warnings.warn(notice, CorruptCacheNotice, stacklevel=2)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30)
