@@ -34,6 +34,7 @@ from deconfound.data.instrumentaleval import parse_task_id
 from deconfound.data.scenario import scenario_id
 from deconfound.errors import InputError
 from deconfound.jsonl import iter_jsonl
+from deconfound.records.csv_safe import restore_frame
 from deconfound.records.io import format_of
 from deconfound.records.schema import COLUMN_BY_NAME, KEY, concat_records, validate
 
@@ -95,9 +96,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if fmt == "jsonl":
         return _read_jsonl(p, text)
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except Exception as exc:
         raise InputError(f"cannot read CSV file ({exc})", path=p) from exc
+    return restore_frame(raw)  # a CSV we wrote: undo its spreadsheet-formula neutralisation
 
 
 def _derive_from_task_ids(df: pd.DataFrame, path: Path) -> pd.DataFrame:
