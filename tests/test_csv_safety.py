@@ -86,7 +86,7 @@ _ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=40)
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(response=_ANY_TEXT, category=_ANY_TEXT.filter(bool))
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
