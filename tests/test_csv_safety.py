@@ -195,15 +195,16 @@ def test_agreement_disagreements_csv_neutralises_formulas(tmp_path: Path) -> Non
 
 
 def test_report_tables_neutralise_formulas(tmp_path: Path) -> None:
-    from test_report_synthetic import synthetic_analysis, synthetic_records
+    from test_report_synthetic import synthetic_analysis_json, synthetic_records
 
     from deconfound.report import build_report
+    from deconfound.stats.results import Analysis
 
     records = synthetic_records()
     records.loc[records["scenario_id"] == "scenario-01", "scenario_id"] = "+scenario-01"
     records.loc[records["category"] == "Evading Shutdown", "category"] = "=Evading Shutdown"
-    analysis = json.loads(
-        json.dumps(synthetic_analysis()).replace('"scenario-01"', '"+scenario-01"')
+    analysis = Analysis.from_json(
+        json.loads(json.dumps(synthetic_analysis_json()).replace('"scenario-01"', '"+scenario-01"'))
     )
     html = build_report(analysis, records, tmp_path / "report")
     tables = sorted((html.parent / "tables").glob("*.csv"))
