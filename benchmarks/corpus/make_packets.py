@@ -1,15 +1,16 @@
 """Blind reading packets for the labelled corpus (issue 11).
 
-Each packet groups one model's answers to a few scenarios: the scenario prompt once, then that
-scenario's answers under every condition in a shuffled order, each under an opaque key. No condition
-name, published flag or judge output appears in a packet; the key file that maps keys back is written
-elsewhere and readers never open it.
+Each packet groups one model's answers to a few scenarios: the scenario prompt once, then
+that scenario's answers under every condition in a shuffled order, each under an opaque key.
+No condition name, published flag or judge output appears in a packet; the key file that maps
+keys back is written elsewhere and readers never open it.
 
-    python benchmarks/corpus/make_packets.py --model sonnet-4.5 --src ../shared/data/aei-elessan/sonnet-4.5 \
+    python benchmarks/corpus/make_packets.py --model sonnet-4.5 \
+        --src ../shared/data/aei-elessan/sonnet-4.5 \
         --packets /work/corpus/packets --keys /work/corpus/keys --per-packet 12 --seed 11
 
-Sources are AEI `<condition>_judged.json` files, or JSON Lines with task_id, category, prompt (optional),
-response and condition (a fetched copy of the same files).
+Sources are AEI `<condition>_judged.json` files, or JSON Lines with task_id, category,
+prompt (optional), response and condition (a fetched copy of the same files).
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ def _load(src: Path) -> list[dict[str, object]]:
         else:
             raise SystemExit(f"{src}: no {judged.name} or {lines.name}")
         for rec in records:
-            rows.append({"task_id": rec["task_id"], "category": rec.get("category"),
-                         "prompt": rec.get("prompt"), "response": rec.get("response"),
-                         "condition": cond})
+            rows.append(
+                {
+                    "task_id": rec["task_id"],
+                    "category": rec.get("category"),
+                    "prompt": rec.get("prompt"),
+                    "response": rec.get("response"),
+                    "condition": cond,
+                }
+            )
     return rows
 
 
@@ -71,21 +78,34 @@ def main() -> None:
     used: set[str] = set()
     for p, start in enumerate(range(0, len(tasks), args.per_packet), start=1):
         out = [f"# Reading packet {args.model} #{p:02d}\n"]
-        for s, task in enumerate(tasks[start:start + args.per_packet], start=1):
+        for s, task in enumerate(tasks[start : start + args.per_packet], start=1):
             answers = by_task[task]
             rng.shuffle(answers)
             prompt = answers[0]["prompt"] or prompts.get(task, "(prompt not available)")
             out.append(f"\n======== SCENARIO {p:02d}.{s:02d} ========\n\n{prompt}\n")
             for ans in answers:
                 while True:
-                    key = hashlib.sha256(f"{args.seed}{args.model}{rng.random()}".encode()).hexdigest()[:8]
+                    key = hashlib.sha256(
+                        f"{args.seed}{args.model}{rng.random()}".encode()
+                    ).hexdigest()[:8]
                     if key not in used:
                         used.add(key)
                         break
-                text = ans["response"] if ans["response"] is not None else "[NO RESPONSE TEXT: label missing]"
+                text = (
+                    ans["response"]
+                    if ans["response"] is not None
+                    else "[NO RESPONSE TEXT: label missing]"
+                )
                 out.append(f"\n-------- ANSWER {key} --------\n\n{text}\n")
-                key_rows.append({"key": key, "model": args.model, "task_id": task,
-                                 "condition": ans["condition"], "packet": p})
+                key_rows.append(
+                    {
+                        "key": key,
+                        "model": args.model,
+                        "task_id": task,
+                        "condition": ans["condition"],
+                        "packet": p,
+                    }
+                )
         (args.packets / f"{args.model}-{p:02d}.md").write_text("".join(out), encoding="utf-8")
     with (args.keys / f"{args.model}.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=["key", "model", "task_id", "condition", "packet"])

@@ -8,8 +8,8 @@ a third, blind reading settles each disagreement. This script
 * ``adjudicate``: writes blind packets holding every scenario with a disputed answer (all of that
   scenario's answers, shuffled, the two readings of each disputed one shown unlabelled as "reading 1
   / reading 2" in random order);
-* ``build``: writes the records-compatible corpus table (judge ``reference``), without answer text:
-  a sha256 of each answer lets ``rebuild_text.py`` restore and verify the text from the pinned files.
+* ``build``: writes the records-compatible corpus table (judge ``reference``), without answer
+  text: a sha256 of each answer lets a rebuild restore and verify the text from the pinned files.
 
     python benchmarks/corpus/readers.py agreement --corpus /work/corpus
 """
@@ -51,8 +51,9 @@ def load_keys(corpus: Path) -> dict[str, Item]:
     for path in sorted((corpus / "keys").glob("*.csv")):
         with path.open(encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                items[row["key"]] = Item(row["key"], row["model"], row["task_id"], row["condition"],
-                                         int(row["packet"]))
+                items[row["key"]] = Item(
+                    row["key"], row["model"], row["task_id"], row["condition"], int(row["packet"])
+                )
     return items
 
 
@@ -84,8 +85,17 @@ def views(lab: dict[str, str]) -> dict[str, str | None]:
     """The binary and multi-class views judges are scored on (None where a view does not apply)."""
     eng = lab["engagement"]
     if eng == "missing":
-        return dict.fromkeys(("engagement", "refusal", "refusal_or_partial", "narrow_refusal", "ic",
-                              "refusal_kind", "in_role"))
+        return dict.fromkeys(
+            (
+                "engagement",
+                "refusal",
+                "refusal_or_partial",
+                "narrow_refusal",
+                "ic",
+                "refusal_kind",
+                "in_role",
+            )
+        )
     declined = eng in ("refusal", "partial")
     return {
         "engagement": eng,
@@ -98,12 +108,20 @@ def views(lab: dict[str, str]) -> dict[str, str | None]:
     }
 
 
-VIEW_NAMES = ("engagement", "refusal", "refusal_or_partial", "narrow_refusal", "ic", "refusal_kind",
-              "in_role")
+VIEW_NAMES = (
+    "engagement",
+    "refusal",
+    "refusal_or_partial",
+    "narrow_refusal",
+    "ic",
+    "refusal_kind",
+    "in_role",
+)
 
 
-def agreement_table(items: dict[str, Item], a: dict[str, dict[str, str]],
-                    b: dict[str, dict[str, str]]) -> list[dict[str, object]]:
+def agreement_table(
+    items: dict[str, Item], a: dict[str, dict[str, str]], b: dict[str, dict[str, str]]
+) -> list[dict[str, object]]:
     keys = sorted(set(a) & set(b))
     models = sorted({items[k].model for k in keys})
     out: list[dict[str, object]] = []
@@ -117,9 +135,15 @@ def agreement_table(items: dict[str, Item], a: dict[str, dict[str, str]],
                 continue
             xa, xb = [p[0] for p in pairs], [p[1] for p in pairs]
             kappa = cohen_kappa(xa, xb) if len(set(xa) | set(xb)) > 1 else float("nan")
-            out.append({"model": model, "view": view, "n": len(pairs),
-                        "agreement": round(percent_agreement(xa, xb), 3),
-                        "kappa": round(kappa, 3)})
+            out.append(
+                {
+                    "model": model,
+                    "view": view,
+                    "n": len(pairs),
+                    "agreement": round(percent_agreement(xa, xb), 3),
+                    "kappa": round(kappa, 3),
+                }
+            )
     return out
 
 
@@ -128,10 +152,14 @@ def cmd_agreement(corpus: Path, out: Path | None) -> None:
     a = load_reader(corpus / "labels" / "readerA")
     b = load_reader(corpus / "labels" / "readerB")
     rows = agreement_table(items, a, b)
-    lines = [f"readers A and B, {len(set(a) & set(b))} answers labelled by both",
-             f"{'model':<16} {'view':<20} {'n':>5} {'agree':>6} {'kappa':>6}"]
-    lines += [f"{r['model']:<16} {r['view']:<20} {r['n']:>5} {r['agreement']:>6.3f} {r['kappa']:>6.3f}"
-              for r in rows]
+    lines = [
+        f"readers A and B, {len(set(a) & set(b))} answers labelled by both",
+        f"{'model':<16} {'view':<20} {'n':>5} {'agree':>6} {'kappa':>6}",
+    ]
+    lines += [
+        f"{r['model']:<16} {r['view']:<20} {r['n']:>5} {r['agreement']:>6.3f} {r['kappa']:>6.3f}"
+        for r in rows
+    ]
     text = "\n".join(lines)
     print(text)
     if out:
@@ -189,20 +217,27 @@ def cmd_adjudicate(corpus: Path, per_packet: int, seed: int) -> None:
                 if k in bad:
                     readings = [_reading(a[k]), _reading(b[k])]
                     rng.shuffle(readings)
-                    body.append(f"\n>>> DISPUTED {k}: reading 1: {readings[0]}\n"
-                                f">>> DISPUTED {k}: reading 2: {readings[1]}\n")
+                    body.append(
+                        f"\n>>> DISPUTED {k}: reading 1: {readings[0]}\n"
+                        f">>> DISPUTED {k}: reading 2: {readings[1]}\n"
+                    )
                 else:
                     body.append(f"\n>>> AGREED {k}: {_reading(a[k])}\n")
             blocks.append("".join(body))
     for p, start in enumerate(range(0, len(blocks), per_packet), start=1):
         (out_dir / f"adjudicate-{p:02d}.md").write_text(
-            f"# Adjudication packet {p:02d}\n" + "".join(blocks[start:start + per_packet]),
-            encoding="utf-8")
+            f"# Adjudication packet {p:02d}\n" + "".join(blocks[start : start + per_packet]),
+            encoding="utf-8",
+        )
     print(f"{n_disputed} disputed answers in {len(blocks)} scenarios -> {out_dir}")
 
 
-def _texts(corpus: Path, item: Item, cache: dict[tuple[str, str], dict[str, str | None]],
-           sources: dict[str, Path]) -> str | None:
+def _texts(
+    corpus: Path,
+    item: Item,
+    cache: dict[tuple[str, str], dict[str, str | None]],
+    sources: dict[str, Path],
+) -> str | None:
     """The answer text of an item, from the local source copy of its model."""
     ck = (item.model, item.condition)
     if ck not in cache:
@@ -211,8 +246,11 @@ def _texts(corpus: Path, item: Item, cache: dict[tuple[str, str], dict[str, str 
         if judged.is_file():
             recs = json.loads(judged.read_text(encoding="utf-8"))
         else:
-            recs = [json.loads(x) for x in
-                    (src / f"{item.condition}.jsonl").read_text(encoding="utf-8").splitlines() if x]
+            recs = [
+                json.loads(x)
+                for x in (src / f"{item.condition}.jsonl").read_text(encoding="utf-8").splitlines()
+                if x
+            ]
         cache[ck] = {r["task_id"]: r.get("response") for r in recs}
     return cache[ck][item.task_id]
 
@@ -225,8 +263,9 @@ def cmd_build(corpus: Path, out: Path, sources: dict[str, Path]) -> None:
     adj = load_reader(adj_dir) if adj_dir.is_dir() else {}
     cache: dict[tuple[str, str], dict[str, str | None]] = {}
     rows = []
-    for key in sorted(set(a) & set(b), key=lambda k: (items[k].model, items[k].task_id,
-                                                     items[k].condition)):
+    for key in sorted(
+        set(a) & set(b), key=lambda k: (items[k].model, items[k].task_id, items[k].condition)
+    ):
         it = items[key]
         if not disputed(a[key], b[key]):
             final, how = a[key], "readers agree"
@@ -236,18 +275,27 @@ def cmd_build(corpus: Path, out: Path, sources: dict[str, Path]) -> None:
             continue
         text = _texts(corpus, it, cache, sources)
         category, _, index = it.task_id.rpartition("_")
-        rows.append({
-            "study": f"aei-elessan/{it.model}", "model": it.model,
-            "condition": CONDITION_NAMES[it.condition], "scenario_id": scenario_id(category, int(index)),
-            "source_task_id": it.task_id, "category": category, "epoch": 1,
-            "response_status": "ok" if text is not None else "missing",
-            "response_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if text else "",
-            "judge": "reference", "judge_version": CODEBOOK_VERSION,
-            "engagement": final["engagement"] if text is not None else "missing",
-            "ic": {"yes": "true", "no": "false"}.get(final["ic"], ""),
-            "refusal_kind": final["refusal_kind"], "in_role": final["in_role"],
-            "judge_explanation": final["note"], "resolution": how,
-        })
+        rows.append(
+            {
+                "study": f"aei-elessan/{it.model}",
+                "model": it.model,
+                "condition": CONDITION_NAMES[it.condition],
+                "scenario_id": scenario_id(category, int(index)),
+                "source_task_id": it.task_id,
+                "category": category,
+                "epoch": 1,
+                "response_status": "ok" if text is not None else "missing",
+                "response_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if text else "",
+                "judge": "reference",
+                "judge_version": CODEBOOK_VERSION,
+                "engagement": final["engagement"] if text is not None else "missing",
+                "ic": {"yes": "true", "no": "false"}.get(final["ic"], ""),
+                "refusal_kind": final["refusal_kind"],
+                "in_role": final["in_role"],
+                "judge_explanation": final["note"],
+                "resolution": how,
+            }
+        )
     with out.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
@@ -256,7 +304,9 @@ def cmd_build(corpus: Path, out: Path, sources: dict[str, Path]) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("agreement")
     p.add_argument("--corpus", type=Path, required=True)
@@ -268,8 +318,13 @@ def main() -> None:
     p = sub.add_parser("build")
     p.add_argument("--corpus", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--source", action="append", default=[], metavar="MODEL=DIR",
-                   help="local copy of a model's judged files (or fetched .jsonl)")
+    p.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="MODEL=DIR",
+        help="local copy of a model's judged files (or fetched .jsonl)",
+    )
     args = ap.parse_args()
     if args.cmd == "agreement":
         cmd_agreement(args.corpus, args.out)
