@@ -196,9 +196,12 @@ def _reading(lab: dict[str, str]) -> str:
     return ", ".join(parts) + (f' — "{lab["note"]}"' if lab["note"] else "")
 
 
-def cmd_adjudicate(corpus: Path, per_packet: int, seed: int) -> None:
+def cmd_adjudicate(corpus: Path, per_packet: int, seed: int, round_name: str) -> None:
+    """Packets for every disputed answer not yet adjudicated (a later round adds new models)."""
     a = load_reader(corpus / "labels" / "readerA")
     b = load_reader(corpus / "labels" / "readerB")
+    adj_dir = corpus / "labels" / "adjudicator"
+    done = set(load_reader(adj_dir)) if adj_dir.is_dir() else set()
     rng = random.Random(seed)
     out_dir = corpus / "adjudication" / "packets"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +210,7 @@ def cmd_adjudicate(corpus: Path, per_packet: int, seed: int) -> None:
     for packet in sorted((corpus / "packets").glob("*.md")):
         answers, prompts, members = _packet_answers(packet)
         for head, keys in members.items():
-            bad = [k for k in keys if k in a and k in b and disputed(a[k], b[k])]
+            bad = [k for k in keys if k in a and k in b and k not in done and disputed(a[k], b[k])]
             if not bad:
                 continue
             n_disputed += len(bad)
@@ -225,7 +228,7 @@ def cmd_adjudicate(corpus: Path, per_packet: int, seed: int) -> None:
                     body.append(f"\n>>> AGREED {k}: {_reading(a[k])}\n")
             blocks.append("".join(body))
     for p, start in enumerate(range(0, len(blocks), per_packet), start=1):
-        (out_dir / f"adjudicate-{p:02d}.md").write_text(
+        (out_dir / f"adjudicate-{round_name}{p:02d}.md").write_text(
             f"# Adjudication packet {p:02d}\n" + "".join(blocks[start : start + per_packet]),
             encoding="utf-8",
         )
@@ -315,6 +318,7 @@ def main() -> None:
     p.add_argument("--corpus", type=Path, required=True)
     p.add_argument("--per-packet", type=int, default=10)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--round", default="", help="prefix for this round's packet names")
     p = sub.add_parser("build")
     p.add_argument("--corpus", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
@@ -329,7 +333,7 @@ def main() -> None:
     if args.cmd == "agreement":
         cmd_agreement(args.corpus, args.out)
     elif args.cmd == "adjudicate":
-        cmd_adjudicate(args.corpus, args.per_packet, args.seed)
+        cmd_adjudicate(args.corpus, args.per_packet, args.seed, args.round)
     else:
         sources = {m: Path(d) for m, d in (s.split("=", 1) for s in args.source)}
         cmd_build(args.corpus, args.out, sources)
