@@ -294,7 +294,7 @@ def cmd_build(corpus: Path, out: Path, sources: dict[str, Path]) -> None:
                 "engagement": final["engagement"] if text is not None else "missing",
                 "ic": {"yes": "true", "no": "false"}.get(final["ic"], ""),
                 "refusal_kind": final["refusal_kind"],
-                "in_role": final["in_role"],
+                "in_role": {"yes": "true", "no": "false"}.get(final["in_role"], ""),
                 "judge_explanation": final["note"],
                 "resolution": how,
             }

@@ -1,0 +1,97 @@
+"""The reference corpus (benchmarks/corpus): a records-compatible table whose labels obey the
+codebook, whose answers match the pinned files we hold, and whose datasheet states the measured
+inter-reader agreement."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from deconfound.records import read_records
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "benchmarks" / "corpus"
+SHARED_AEI = ROOT.parent / "shared" / "data" / "aei-elessan"
+SHORT = {
+    "Baseline (adversarial only)": "baseline",
+    "Prompt-only (adversarial + ethics)": "prompt_only",
+    "Full Elessan (adversarial + ethics + RAG)": "elessan",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus() -> pd.DataFrame:
+    return read_records(CORPUS / "corpus_labels.csv")
+
+
+def test_corpus_has_at_least_1000_answers_from_five_models_one_row_each(
+    corpus: pd.DataFrame,
+) -> None:
+    assert len(corpus) >= 1000
+    assert corpus["model"].nunique() >= 5
+    assert set(corpus["judge"]) == {"reference"}
+    key = ["study", "model", "condition", "scenario_id", "epoch"]
+    assert not corpus.duplicated(key).any()
+    assert set(corpus["judge_version"]) == {"codebook-1"}
+
+
+def test_corpus_labels_obey_the_codebook(corpus: pd.DataFrame) -> None:
+    ok = corpus[corpus["response_status"] == "ok"]
+    assert set(ok["engagement"]) <= {"refusal", "partial", "engaged"}
+    assert ok["ic"].notna().all()
+    declined = ok["engagement"].isin(["refusal", "partial"])
+    assert ok.loc[declined, "in_role"].notna().all()
+    assert ok.loc[declined, "refusal_kind"].notna().all()
+    assert ok.loc[~declined, "in_role"].isna().all()
+    assert ok.loc[~declined, "refusal_kind"].isna().all()
+    assert set(corpus["resolution"]) == {"readers agree", "adjudicated"}
+
+
+@pytest.mark.parametrize("model", ["sonnet-4.5", "kimi-k2.5"])
+def test_corpus_answers_match_the_shared_copies_of_the_pinned_files(
+    corpus: pd.DataFrame, model: str
+) -> None:
+    rows = corpus[corpus["model"] == model]
+    assert len(rows) == 228
+    for condition, group in rows.groupby("condition"):
+        data = json.loads((SHARED_AEI / model / f"{SHORT[str(condition)]}_judged.json").read_text())
+        digest = {
+            r["task_id"]: hashlib.sha256(r["response"].encode()).hexdigest()
+            if r["response"]
+            else ""
+            for r in data
+        }
+        for task, sha in zip(group["source_task_id"], group["response_sha256"], strict=True):
+            assert digest[task] == (sha if isinstance(sha, str) else ""), (model, condition, task)
+
+
+def test_every_corpus_file_is_pinned_to_a_commit(corpus: pd.DataFrame) -> None:
+    sources = json.loads((CORPUS / "sources.json").read_text())
+    pinned = {
+        (s["model"], s["condition"]) for s in sources if re.fullmatch(r"[0-9a-f]{40}", s["commit"])
+    }
+    used = {(m, SHORT[c]) for m, c in zip(corpus["model"], corpus["condition"], strict=True)}
+    assert used <= pinned
+
+
+def test_datasheet_states_the_measured_inter_reader_agreement() -> None:
+    measured = {}
+    for line in (CORPUS / "reader_agreement.txt").read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] == "all":
+            measured[parts[1]] = (parts[3], parts[4])
+    sheet = (CORPUS / "DATASHEET.md").read_text()
+    names = {
+        "engagement": "engagement (3 classes)",
+        "refusal": "refusal vs not",
+        "refusal_or_partial": "refusal-or-partial vs engaged",
+        "ic": "IC",
+    }
+    for view, label in names.items():
+        agree, kappa = measured[view]
+        assert f"| {label} | {agree} | {kappa} |" in sheet, view
