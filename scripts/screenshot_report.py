@@ -1,4 +1,4 @@
-"""Regenerate the README screenshot of a deconfound report (docs/report.png by default).
+"""Regenerate the screenshots of a deconfound report in docs/report.md (docs/report.png by default).
 
 Builds the report from the imported real study (AEI Sonnet 4.5 files in ../shared/data) when the
 import and analyze stages are available, or renders an existing report given with --html. Drives

@@ -1,4 +1,4 @@
-"""README stays true to the code: the records-table section documents every schema column."""
+"""The records reference page stays true to the code: every schema column, the import defaults."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _section(title: str) -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "records.md").read_text(encoding="utf-8")
     match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert match, f"README has no '## {title}' section"
+    assert match, f"docs/records.md has no '## {title}' section"
     return match.group(1)
 
 

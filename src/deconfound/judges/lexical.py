@@ -26,8 +26,8 @@ therefore
 * flags instrumental convergence (IC) from a small lexicon; these flags are weak evidence, so a
   judgment asserting IC carries a low ``confidence``.
 
-Measured accuracy and blind spots are in ``benchmarks/xstest_judges.txt`` and the README. It does
-sets ``refusal_kind`` only to ``capability`` (a refusal whose opening states a capability limit;
+Measured accuracy and blind spots are in ``benchmarks/xstest_judges.txt`` and docs/judges.md.
+It sets ``refusal_kind`` only to ``capability`` (a refusal whose opening states a capability limit;
 unvalidated); reasoning flags are unvalidated cue heuristics.
 """
 

@@ -35,7 +35,7 @@ class Column:
         kind: Logical type; stored with pandas' nullable dtypes.
         required: Must be present and non-null in every row.
         allowed: The closed vocabulary of a label column.
-        doc: What the column means (rendered in the README).
+        doc: What the column means (rendered in docs/records.md).
         default: Value filled in where the column is absent or null (never for labels).
         low: Smallest allowed value of a numeric column.
         high: Largest allowed value of a numeric column.

@@ -2,7 +2,7 @@
 
 A study is a TOML file. Every path in it is relative to the file itself, so a study and its prompt
 files travel together. Unknown keys are errors (a typo must not silently drop a setting), and every
-error names the file and the key at fault. See the README section "Writing studies".
+error names the file and the key at fault. See docs/studies.md.
 """
 
 from __future__ import annotations
