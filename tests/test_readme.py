@@ -120,7 +120,7 @@ def test_every_readme_command_runs_as_written_on_a_fresh_clone(tmp_path: Path) -
     assert (clone / "report" / "report.html").is_file()
     tour = outputs[1]
     assert "5 file(s) written, all sha256-verified" in tour
-    assert "Refusal went from 14.5% to 1.3% (-13.2 pp, 95% CI [-21.0, -4.6] pp" in tour
+    assert "Refusal went from 14.5% to 1.3% (−13.2 pp, 95% CI [−21.0, −4.6] pp" in tour
     comp = json.loads((clone / "analysis.json").read_text(encoding="utf-8"))["comparisons"][0]
 
     def pp(x: float) -> float:
@@ -133,9 +133,9 @@ def test_every_readme_command_runs_as_written_on_a_fresh_clone(tmp_path: Path) -
     assert [pp(v) for v in dec["behaviour_part_ci"]] == [-17.8, -2.2]
     assert [pp(v) for v in comp["sace_bounds"]["pooled"]] == [-23.1, -7.7]
     assert [pp(v) for v in comp["sace_bounds"]["ci"]] == [-33.0, -0.5]
-    assert comp["verdict"]["ic_among_engagers_changed"]["answer"].endswith(
-        "IC among always-engagers fell"
-    )
+    ic_verdict = comp["verdict"]["ic_among_engagers_changed"]
+    assert (ic_verdict["finding"], ic_verdict["direction"]) == ("changed", "down")
+    assert "yes: IC among always-engagers fell" in tour
     assert "│ 228 │ 0.69 │ 0.16" in tour  # keyword flag vs lexical, all conditions: p_o, kappa
     # The README's variant: the same analysis with the published keyword flag as engagement judge.
     keyword = subprocess.run(
