@@ -226,3 +226,28 @@ def test_analyze_with_report_writes_json_and_a_self_contained_report(
     assert TREAT in html and BASE in html
     assert "<script src=" not in html and "https://" not in html.split("<body", 1)[1]
     assert data["comparisons"][0]["treatment"] == TREAT
+
+
+def test_analyze_with_only_report_writes_the_json_into_the_report_folder(
+    records_file: Path, tmp_path: Path
+) -> None:
+    report_dir = tmp_path / "report"
+    res = runner.invoke(
+        app,
+        [
+            "analyze", str(records_file), "--baseline", BASE, "--treatment", TREAT,
+            "--bootstrap", "50", "--report", str(report_dir),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (report_dir / "report.html").is_file()
+    data = json.loads((report_dir / "analysis.json").read_text(encoding="utf-8"))
+    assert data["comparisons"][0]["treatment"] == TREAT
+
+
+def test_analyze_without_json_or_report_says_what_to_give(records_file: Path) -> None:
+    res = runner.invoke(
+        app, ["analyze", str(records_file), "--baseline", BASE, "--treatment", TREAT]
+    )
+    assert res.exit_code == 2
+    assert "give --json FILE, --report DIR, or both" in res.stderr

@@ -60,3 +60,34 @@ def test_version_prints_the_package_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout == f"deconfound {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["summary", "{d}"],
+        ["judge", "{d}", "--judge", "lexical", "-o", "{out}/x.parquet"],
+        ["agreement", "{d}"],
+        ["analyze", "{d}", "--baseline", "a", "--treatment", "b", "--json", "{out}/a.json"],
+        ["report", "{d}", "-o", "{out}/r"],
+        ["import", "--format", "table", "{d}", "-o", "{out}/x.parquet"],
+        ["import", "--format", "inspect", "{d}", "-o", "{out}/x.parquet"],
+    ],
+    ids=lambda argv: " ".join(argv[:3]),
+)
+def test_an_existing_empty_folder_is_called_a_folder(argv: list[str], tmp_path: Path) -> None:
+    folder, out = tmp_path / "empty", tmp_path / "out"
+    folder.mkdir()
+    result = CliRunner().invoke(app, [a.format(d=folder, out=out) for a in argv])
+    assert result.exit_code == 2
+    assert "no such file" not in result.stderr
+    assert f"error: {folder}: " in result.stderr
+    assert "folder" in result.stderr
+    assert not out.exists()
+
+
+def test_a_run_folder_given_as_records_points_at_its_records_file(tmp_path: Path) -> None:
+    (tmp_path / "records.parquet").write_bytes(b"")
+    result = CliRunner().invoke(app, ["summary", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"this folder holds {tmp_path / 'records.parquet'}" in result.stderr

@@ -47,6 +47,19 @@ class InputError(DeconfoundError):
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
+def not_a_file(path: str | Path, expected: str) -> InputError:
+    """The error for a path that should be a file and is not: a folder is called a folder.
+
+    Args:
+        path: The path given.
+        expected: What should be there, e.g. "a records table (.parquet, .csv or .jsonl)".
+    """
+    p = Path(path)
+    if p.is_dir():
+        return InputError(f"is a folder, not a file; expected {expected}", path=p)
+    return InputError(f"no such file; expected {expected}", path=p)
+
+
 class DataNotice(UserWarning):
     """Something the user should know about the input data that does not stop the work.
 

@@ -1,6 +1,6 @@
 """Command line: thin Typer verbs over the packages (one module per stage registers its verbs)."""
 
-# Registration order is the order `deconfound --help` lists the verbs in: the pipeline's order.
+# Registration order follows the pipeline; `deconfound --help` lists verbs by _app.PIPELINE_ORDER.
 # isort: off
 from deconfound.cli import (  # noqa: F401  (imported for their registrations)
     scenarios,

@@ -5,15 +5,43 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Annotated, ParamSpec, TextIO, TypeVar
+from typing import Annotated, Any, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from deconfound.errors import INPUT_ERROR_EXIT_CODE, DataNotice, DeconfoundError
 
+#: Verbs in the order a study flows through them; `deconfound --help` lists them so.
+PIPELINE_ORDER = (
+    "scenarios",
+    "run",
+    "fetch",
+    "import",
+    "summary",
+    "judge",
+    "agreement",
+    "calibrate",
+    "analyze",
+    "bounds",
+    "report",
+)
+
+
+class _PipelineGroup(TyperGroup):
+    """Lists verbs in pipeline order (Typer would list sub-apps such as `scenarios` last)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = list(self.commands)
+        return sorted(
+            names, key=lambda n: PIPELINE_ORDER.index(n) if n in PIPELINE_ORDER else len(names)
+        )
+
+
 app = typer.Typer(
+    cls=_PipelineGroup,
     name="deconfound",
     help=(
         "Refusal-aware analysis of safety evaluations.\n\n"
@@ -24,6 +52,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help and usage errors: Rich panels cut option help to fit 80 columns, read "[epoch]"
+    # in a help text as markup and drop it, and hard-wrap a path in an error message.
+    rich_markup_mode=None,
 )
 
 # soft_wrap: a line of text (a message, a path) is never broken by a newline at the console width;

@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from deconfound.cli._app import app, console, err_console, user_errors
-from deconfound.errors import InputError
+from deconfound.errors import InputError, not_a_file
 from deconfound.records import read_records
 from deconfound.records.csv_safe import restore_frame, write_csv
 from deconfound.records.io import atomic_path, atomic_write_text
@@ -306,7 +306,7 @@ def read_gold(path: Path) -> pd.DataFrame:
     label means "not labelled".
     """
     if not path.is_file():
-        raise InputError("no such file", path=path)
+        raise not_a_file(path, "a gold-label CSV")
     try:
         # a gold file may start from our disagreements CSV: undo its formula neutralisation
         raw = restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False))

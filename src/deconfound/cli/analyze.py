@@ -16,7 +16,7 @@ from rich.table import Table
 
 from deconfound import provenance as prov
 from deconfound.cli._app import app, console, err_console, user_errors
-from deconfound.errors import InputError
+from deconfound.errors import InputError, not_a_file
 from deconfound.records.coverage import coverage_warnings
 from deconfound.records.io import atomic_write_text, read_records
 from deconfound.report.format import (
@@ -66,8 +66,8 @@ def _load_calibration(
     if path is not None:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise InputError("no such file", path=path) from exc
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise not_a_file(path, "a calibration JSON (deconfound calibrate --json)") from exc
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"not valid JSON ({exc.msg})", path=path, location=f"line {exc.lineno}"
@@ -197,7 +197,9 @@ def analyze(
     treatment: list[str] = typer.Option(
         ..., "--treatment", help="Treatment condition; repeat for several."
     ),
-    json_out: Path = typer.Option(..., "--json", help="Analysis JSON to write."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Analysis JSON to write (default with --report: DIR/analysis.json)."
+    ),
     model: str | None = typer.Option(None, "--model", help="Model (needed if several)."),
     partial_as: PartialAs = typer.Option(
         PartialAs.engaged, "--partial-as", help="Count partial refusals as engaged or refusal."
@@ -221,9 +223,17 @@ def analyze(
     ),
     ic_se: float | None = typer.Option(None, "--ic-se", help="IC judge sensitivity."),
     ic_sp: float | None = typer.Option(None, "--ic-sp", help="IC judge specificity."),
-    report: Path | None = typer.Option(None, "--report", help="Also write the HTML report here."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Write the HTML report, figures and tables into this folder."
+    ),
 ) -> None:
-    """Refusal-controlled analysis of one model's conditions (writes the analysis JSON)."""
+    """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report)."""
+    if json_out is None:
+        if report is None:
+            raise InputError(
+                "nothing to write: give --json FILE, --report DIR, or both", field="--json"
+            )
+        json_out = report / "analysis.json"
     cal = _load_calibration(calibration, ic_se, ic_sp)
     table = read_records(records)
     if cal and "__ic_cli__" in cal:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from deconfound.cli._app import app, console, user_errors
-from deconfound.errors import InputError
+from deconfound.errors import InputError, not_a_file
 from deconfound.stats.contract import ContractError
 from deconfound.stats.results import Analysis
 
@@ -20,7 +20,7 @@ from deconfound.stats.results import Analysis
 def load_json(path: Path, what: str) -> Any:
     """Parse a JSON file, reporting the file and line of a syntax error."""
     if not path.is_file():
-        raise InputError(f"{what} not found", path=path)
+        raise not_a_file(path, f"the {what} JSON")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -45,7 +45,7 @@ def records_path_from(analysis: Analysis, analysis_path: Path) -> Path | None:
 
 def load_analysis(path: Path) -> Analysis:
     """Read an analysis JSON through the typed loader; a bad key or version names the file."""
-    data = load_json(path, "analysis file")
+    data = load_json(path, "analysis")
     try:
         return Analysis.from_json(data)
     except ContractError as exc:
@@ -99,10 +99,10 @@ def report(
     table = read_records(records_file)
     if manifest is None and (records_file.parent / "manifest.json").is_file():
         manifest = records_file.parent / "manifest.json"  # written by `deconfound run`
-    manifest_data = load_json(manifest, "manifest") if manifest else None
+    manifest_data = load_json(manifest, "study manifest") if manifest else None
     if manifest_data is not None and not isinstance(manifest_data, dict):
         raise InputError("expected a JSON object (a study manifest)", path=manifest)
-    agreement_data = load_json(agreement, "agreement file") if agreement else None
+    agreement_data = load_json(agreement, "agreement") if agreement else None
     inputs = {
         "analysis": f"{analysis_file} (sha256 {_sha256(analysis_file)})",
         "records": f"{records_file} (sha256 {_sha256(records_file)})",

@@ -11,7 +11,9 @@ from rich.table import Table
 from deconfound.cli._app import app, console, user_errors
 from deconfound.data import category_slug, load_scenarios
 
-scenarios_app = typer.Typer(help="Inspect scenario sources.", no_args_is_help=True)
+scenarios_app = typer.Typer(
+    help="Inspect scenario sources.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(scenarios_app, name="scenarios")
 
 

@@ -18,7 +18,7 @@ from typing import Final
 
 from deconfound.data.instrumentaleval import ScenarioSet
 from deconfound.data.scenario import Scenario, scenario_id_problem
-from deconfound.errors import InputError
+from deconfound.errors import InputError, not_a_file
 from deconfound.jsonl import iter_jsonl
 
 REQUIRED: Final = ("id", "category", "prompt")
@@ -84,7 +84,7 @@ def load_custom(path: str | Path) -> ScenarioSet:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError("no such file", path=p)
+        raise not_a_file(p, "a .csv or .jsonl scenario file")
     if p.suffix.lower() not in SUFFIXES:
         raise InputError(
             "scenario files must be .csv or .jsonl (or a directory of InstrumentalEval CSVs)",

@@ -81,10 +81,14 @@ class TaskLog:
 def _log_files(paths: Iterable[Path]) -> Iterator[Path]:
     for p in paths:
         if p.is_dir():
+            found = False
             for f in sorted(p.rglob("*")):
                 hidden = any(part.startswith(".") for part in f.relative_to(p).parts)
                 if f.suffix in {".eval", ".json"} and f.name not in _NOT_LOGS and not hidden:
+                    found = True
                     yield f
+            if not found:
+                raise InputError("no Inspect logs (.eval or .json) in this folder", path=p)
         elif p.is_file():
             yield p
         else:

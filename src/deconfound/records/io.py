@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deconfound.errors import InputError
+from deconfound.errors import InputError, not_a_file
 from deconfound.jsonl import iter_jsonl
 from deconfound.locking import LockHolder, file_lock, lock_path_beside
 from deconfound.records.csv_safe import restore_frame, write_csv
@@ -115,7 +115,10 @@ def read_records(path: str | Path) -> pd.DataFrame:
     """Read and validate a records table; errors name the file, record and field."""
     p = Path(path)
     if not p.is_file():
-        raise InputError("no such file", path=p)
+        expected = "a records table (.parquet, .csv or .jsonl)"
+        if (p / "records.parquet").is_file():  # a run's log directory
+            expected += f"; this folder holds {p / 'records.parquet'}"
+        raise not_a_file(p, expected)
     fmt = format_of(p)
     try:
         df = _READERS[fmt](p)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from deconfound.data.instrumentaleval import parse_task_id
 from deconfound.data.scenario import scenario_id
-from deconfound.errors import InputError
+from deconfound.errors import InputError, not_a_file
 from deconfound.jsonl import iter_jsonl
 from deconfound.records.csv_safe import restore_frame
 from deconfound.records.io import format_of
@@ -79,7 +79,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV / JSONL / Parquet file as raw columns (text kept as text; schema casts later)."""
     p = Path(path)
     if not p.is_file():
-        raise InputError("no such file", path=p)
+        raise not_a_file(p, "a table (.csv, .jsonl or .parquet)")
     fmt = format_of(p)
     if fmt == "parquet":
         try:
