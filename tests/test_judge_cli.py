@@ -298,6 +298,11 @@ def test_lexical_relabels_an_imported_aei_study_keeping_ids_and_conditions(
     lexical = table[table.judge == "lexical"].set_index(["condition", "scenario_id"])
     assert len(lexical) == len(keyword) == 228
     assert set(table.judge) == {"aei-keyword", "aei-judge", "lexical"}
+    # The count names what the file holds: every judge in it, not only the one run now.
+    assert (
+        f"wrote {out}: 684 rows = 228 responses x 3 judges (aei-keyword, aei-judge, lexical); "
+        "labelled now: lexical"
+    ) in res.stdout
     joined = keyword[["source_task_id"]].join(lexical[["source_task_id"]], rsuffix="_lex")
     assert joined.source_task_id.notna().all()
     assert (joined.source_task_id == joined.source_task_id_lex).all()

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,7 +19,6 @@ from deconfound.judges.cache import JudgmentCache
 from deconfound.locking import LockHolder
 from deconfound.records import read_records
 from deconfound.records.io import fingerprint, format_of, write_merged
-from deconfound.records.schema import RESPONSE_KEY
 
 
 def _is_llm(spec: str) -> bool:
@@ -190,7 +190,7 @@ def judge(
             )
         finally:
             store.close()
-    rows, merged = write_merged(
+    _, merged = write_merged(
         table, output, written, seen=seen, wait=wait, on_wait=_waiting(output)
     )
     console.print(_summary(judges, counts))
@@ -201,8 +201,20 @@ def judge(
             "rows and replacing only this run's judges",
             highlight=False,
         )
-    console.print(
-        f"wrote {escape(str(output))}: {rows} rows; {n} responses "
-        f"({', '.join(RESPONSE_KEY)}) x {len(judges)} judge(s){cached}",
-        highlight=False,
+        table = read_records(output)  # count what the file holds now, not what this run held
+        n = len(unique_responses(table))
+    console.print(_written(output, table, n, [j.id for j in judges]) + cached, highlight=False)
+
+
+def _written(output: Path, table: pd.DataFrame, n: int, labelled: list[str]) -> str:
+    """What the file holds, counted as it is: one row per response per judge, every judge named.
+
+    The table keeps the judges that were already in it, so its rows are not n x (judges run now).
+    """
+    in_file = list(dict.fromkeys(str(j) for j in table["judge"]))
+    shape = "=" if len(table) == n * len(in_file) else "for"
+    return (
+        f"wrote {escape(str(output))}: {len(table)} rows {shape} {n} responses x "
+        f"{len(in_file)} {'judge' if len(in_file) == 1 else 'judges'} "
+        f"({escape(', '.join(in_file))}); labelled now: {escape(', '.join(labelled))}"
     )
