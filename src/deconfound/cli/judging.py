@@ -190,9 +190,7 @@ def judge(
             )
         finally:
             store.close()
-    _, merged = write_merged(
-        table, output, written, seen=seen, wait=wait, on_wait=_waiting(output)
-    )
+    _, merged = write_merged(table, output, written, seen=seen, wait=wait, on_wait=_waiting(output))
     console.print(_summary(judges, counts))
     cached = f"; cache hits {store.hits}" if store.enabled and store.hits else ""
     if merged:
