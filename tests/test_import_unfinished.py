@@ -12,6 +12,7 @@ from inspect_ai.log import read_eval_log, write_eval_log
 from typer.testing import CliRunner
 
 from deconfound.cli import app
+from deconfound.errors import InputError
 from deconfound.records import read_records
 from deconfound.records.coverage import coverage_warnings
 from deconfound.run import load_study, run_study
@@ -99,3 +100,20 @@ def test_matching_conditions_give_no_coverage_warning() -> None:
         for sid in ("x", "y")
     ]
     assert coverage_warnings(pd.DataFrame(rows), ["a", "b"]) == []
+
+
+def test_a_log_removed_while_importing_is_an_input_error_not_a_traceback(
+    killed_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deconfound.records.inspect_logs as logs
+
+    real = logs.read_eval_log
+
+    def vanishing(path: str, header_only: bool = False, **kwargs: object) -> object:
+        if "_ethics_" in path and not header_only:  # listed, then replaced by a running eval set
+            raise FileNotFoundError(path)
+        return real(path, header_only=header_only, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logs, "read_eval_log", vanishing)
+    with pytest.raises(InputError, match="removed while being read"):
+        logs.import_inspect_logs([killed_run])

@@ -95,6 +95,13 @@ def _log_files(paths: Iterable[Path]) -> Iterator[Path]:
             raise InputError("no such log file or directory", path=p)
 
 
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
 def _created(log: EvalLog) -> datetime:
     try:
         created = datetime.fromisoformat(log.eval.created)
@@ -141,6 +148,8 @@ def latest_task_logs(paths: Sequence[Path], *, study: str | None = None) -> list
     for f in _log_files(paths):
         try:
             header = read_eval_log(str(f), header_only=True)
+        except FileNotFoundError:
+            continue  # removed since it was listed: a running eval set replaced it
         except Exception as exc:  # not a log, or a log too damaged to read
             if f.suffix == ".eval":
                 raise InputError(f"cannot read Inspect log: {exc}", path=f) from exc
@@ -149,7 +158,7 @@ def latest_task_logs(paths: Sequence[Path], *, study: str | None = None) -> list
     chosen: list[TaskLog] = []
     for key, logs in groups.items():
         # Inspect's timestamps have one-second resolution; the file time breaks ties.
-        logs.sort(key=lambda lf: (_created(lf[0]), lf[1].stat().st_mtime_ns), reverse=True)
+        logs.sort(key=lambda lf: (_created(lf[0]), _mtime(lf[1])), reverse=True)
         success = [lf for lf in logs if lf[0].status == "success"]
         header, path = (success or logs)[0]
         results = header.results
@@ -298,7 +307,14 @@ def import_inspect_logs(paths: Sequence[Path], *, study: str | None = None) -> p
     """
     rows: list[dict[str, Any]] = []
     for task in latest_task_logs(paths, study=study):
-        log = read_eval_log(str(task.path))
+        try:
+            log = read_eval_log(str(task.path))
+        except FileNotFoundError as exc:
+            raise InputError(
+                "the log was removed while being read: is a run still writing this log "
+                "directory? Import it when the run has finished",
+                path=task.path,
+            ) from exc
         judges = _configured(log)
         for sample in log.samples or []:
             rows.extend(_sample_rows(sample, task, judges))
