@@ -40,6 +40,7 @@ from deconfound.report.format import (
     ci_text,
     count_text,
     estimate_text,
+    pct,
 )
 from deconfound.report.values import estimate
 from deconfound.report.view import (
@@ -77,7 +78,23 @@ def _env() -> jinja2.Environment:
     )
     env.globals["state_label"] = state_label
     env.globals["fmt"] = estimate_text
+    env.globals["cell"] = estimate_cell
     return env
+
+
+def estimate_cell(est: Estimate | None) -> Markup:
+    """A table cell's estimate and interval as two unbreakable pieces.
+
+    The cell may wrap between them (never inside "[16.5, 36.0]%"), so an eleven-column summary
+    fits a 1280-px screen instead of hiding its last columns behind a scrollbar.
+    """
+    if est is None or est.estimate is None or est.p_value is not None:
+        return Markup('<span class="nb">{}</span>').format(estimate_text(est))
+    interval = ci_text(est.ci)
+    head = Markup('<span class="nb">{}</span>').format(pct(est.estimate))
+    if not interval:
+        return head
+    return head + Markup(' <span class="nb ci">{}</span>').format(interval)
 
 
 def _asset(name: str) -> str:
@@ -667,7 +684,7 @@ def _render(
         .get_template("report.html.j2")
         .render(
             title=", ".join(studies) or "study",
-            subtitle=f"model(s): {', '.join(models)} · conditions: {len(display)} · "
+            subtitle=f"model(s): {', '.join(models)} · {_conditions_text(order, display)} · "
             f"scenarios: {n_scen} · responses: {n_responses}",
             smoke=smoke,
             n_scenarios_text=f"{n_scen} scenarios in the records",
@@ -703,6 +720,14 @@ def _render(
     path = out / REPORT_NAME
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def _conditions_text(analysed: Sequence[str], shown: Sequence[str]) -> str:
+    """How many conditions were compared; the records may hold more (shown, not analysed)."""
+    text = f"conditions: {len(analysed)} analysed"
+    if len(shown) > len(analysed):
+        text += f" ({len(shown)} in the records)"
+    return text
 
 
 def build_report(
