@@ -118,8 +118,12 @@ def test_unloadable_model_reports_server_log(tmp_path: Path) -> None:
         pass
 
 
+# The parent restores Python's Ctrl-C handler: a process started from a shell that ignores SIGINT
+# (a background job, some CI launchers) inherits SIG_IGN, and Python then never raises
+# KeyboardInterrupt; a user's terminal does not do that, and that is the case under test.
 _PARENT = """
-import json, sys, time
+import json, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from deconfound.run.local import serve_local
 with serve_local("local/smollm2") as server:
     print(json.dumps({"pid": server.process.pid, "address": server.address}), flush=True)
