@@ -1,7 +1,7 @@
 """Offline judges against XSTest's human labels (2,250 completions of 5 subject models).
 
-Reports, for the lexical judge, the offline MiniLM classifier (held out by subject model, from
-the training script, plus the shipped head's in-sample row marked as such) and the labels
+Reports, for the lexical judge, the offline judge (its heads are fitted on the InstrumentalEval
+reference corpus, so XSTest is wholly held out) and the labels
 published with XSTest (string match, GPT-4 2023) as reference rows: 3-class accuracy and
 kappa, any-refusal (refusal or partial vs compliance) accuracy, precision, recall and kappa,
 per-class recall and partial-class F1, and the same binary figures per subject model. Writes
@@ -124,41 +124,15 @@ def main() -> None:
 
     offline_note = ""
     if not args.no_offline:
-        try:
-            import numpy as np
+        from deconfound.judges.offline import OfflineJudge
 
-            from deconfound.judges.offline import load_head
-            from deconfound.judges.offline_data import cached_embeddings
-        except ImportError as exc:
-            offline_note = f"offline classifier skipped: {exc}"
-        else:
-            head = load_head()
-            t1 = time.perf_counter()
-            emb = cached_embeddings([it.completion for it in items])
-            enc_dt = time.perf_counter() - t1
-            probs = head.proba(emb)
-            off = [head.classes[int(i)] for i in np.argmax(probs, axis=1)]
-            print(row("offline (IN-SAMPLE)", "all", off, gold), file=out)
-            meta = head.meta
-            print("", file=out)
-            print(
-                "Offline head, held out by subject model (from the training script; each item "
-                "predicted by a head fitted without its subject model):",
-                file=out,
-            )
-            print(HEADER_HELD, file=out)
-            print(held_row("pooled (5 folds)", meta["held_out"]), file=out)
-            for m, sc in meta["held_out_by_model"].items():
-                print(held_row(f"{m} held out", sc), file=out)
-            two = meta["two_models_held_out"]
-            for m in two["models"]:
-                print(held_row(f"{m} (2 held out)", two[m]), file=out)
-            offline_note = (
-                f"offline head {meta.get('version')}: MiniLM (numpy) + softmax, L2 {meta['l2']}, "
-                f"shipped head fitted on all of {', '.join(meta['train_models'])}; embeddings "
-                f"{'from cache' if enc_dt < 5 else f'computed in {enc_dt:.0f} s'}. "
-                f"'2 held out': fitted on the other three models only."
-            )
+        judge = OfflineJudge()
+        off = [j.engagement for j in judge.label_many([it.completion for it in items])]
+        print(row("offline (corpus heads)", "all", off, gold), file=out)
+        offline_note = (
+            f"offline {judge.version}: heads fitted on the InstrumentalEval reference corpus "
+            "only, so every XSTest completion is out of domain and held out."
+        )
     print("", file=out)
     print("Per subject model:", file=out)
     print(HEADER, file=out)

@@ -145,6 +145,10 @@ class MiniLMEncoder:
         self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer.no_padding()
+        # a second tokenizer without truncation, for cutting whole answers into windows
+        self._full = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        self._full.no_truncation()
+        self._full.no_padding()
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         b, n = ids.shape
@@ -176,17 +180,56 @@ class MiniLMEncoder:
         with threadpool_limits(limits=self.threads, user_api="blas"):
             return self._encode(texts)
 
+    def window_ids(
+        self, text: str, window: int, *, max_windows: int | None = None
+    ) -> list[list[int]]:
+        """The text's word pieces cut into consecutive windows of ``window`` pieces.
+
+        Each window gets its own [CLS] ... [SEP], so it is encoded as a sentence of its own.
+        With ``max_windows`` set and more windows than that, the first ``max_windows - 1`` and
+        the last window are kept: an answer's opening and its closing decision both count.
+        """
+        if window < 8 or window > MAX_TOKENS - 2:
+            raise ValueError(f"window must be 8..{MAX_TOKENS - 2} word pieces, got {window}")
+        if max_windows is not None and max_windows < 1:
+            raise ValueError(f"max_windows must be at least 1, got {max_windows}")
+        ids = self._full.encode(text).ids
+        cls, sep = ids[0], ids[-1]
+        body = ids[1:-1]
+        chunks = [body[i : i + window] for i in range(0, len(body), window)] or [[]]
+        if max_windows is not None and len(chunks) > max_windows:
+            chunks = [*chunks[: max_windows - 1], chunks[-1]] if max_windows > 1 else chunks[:1]
+        return [[cls, *c, sep] for c in chunks]
+
+    def encode_windows(
+        self, texts: Sequence[str], window: int = 128, *, max_windows: int | None = None
+    ) -> list[np.ndarray]:
+        """Per text, the embeddings of its windows (shape (n_windows, 384)), in window order."""
+        pieces = [self.window_ids(t, window, max_windows=max_windows) for t in texts]
+        flat = [w for p in pieces for w in p]
+        with threadpool_limits(limits=self.threads, user_api="blas"):
+            emb = self._encode_ids(flat)
+        out: list[np.ndarray] = []
+        at = 0
+        for p in pieces:
+            out.append(emb[at : at + len(p)])
+            at += len(p)
+        return out
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         encs = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
-        out = np.zeros((len(encs), self.hidden), dtype=np.float32)
+        return self._encode_ids([e.ids for e in encs])
+
+    def _encode_ids(self, seqs: Sequence[Sequence[int]]) -> np.ndarray:
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        out = np.zeros((len(seqs), self.hidden), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            n = max(len(encs[i].ids) for i in idx)
+            n = max(len(seqs[i]) for i in idx)
             ids = np.zeros((len(idx), n), dtype=np.int64)
             mask = np.zeros((len(idx), n), dtype=np.int64)
             for row, i in enumerate(idx):
-                e = encs[i].ids
+                e = seqs[i]
                 ids[row, : len(e)] = e
                 mask[row, : len(e)] = 1
             out[idx] = self._forward(ids, mask)

@@ -143,6 +143,21 @@ def _flat(data: Any, prefix: str = "") -> list[Line]:
     return [Line(prefix, "" if data is None else str(data))]
 
 
+def _measured_judges(records: pd.DataFrame) -> list[str]:
+    """Summaries of the shipped leave-one-model-out kappa of the judges in the records."""
+    from deconfound.judges.measured import measured_kappa
+
+    out = []
+    pairs = records.dropna(subset=["judge"])[["judge", "judge_version"]].drop_duplicates()
+    for judge, version in sorted(
+        (str(j), None if pd.isna(v) else str(v)) for j, v in pairs.itertuples(index=False)
+    ):
+        m = measured_kappa(judge, version)
+        if m is not None:
+            out.append(m.summary())
+    return out
+
+
 def _methods(
     analysis: Analysis,
     comparisons: Sequence[ComparisonView],
@@ -215,6 +230,13 @@ def _methods(
             else ". Judge agreement was not computed for this report."
         )
     )
+    measured = _measured_judges(records)
+    if measured:
+        paras.append(
+            "Measured agreement of the keyless judges with careful reading (shipped with "
+            "deconfound; each corpus model scored by a judge fitted without it): "
+            + " ".join(f"{m}." for m in measured)
+        )
     paras.append(
         "The report computes no statistics: it reads every estimate, interval and test "
         "from the analysis; the response-state bars and explorer are tallies of the "

@@ -1,0 +1,381 @@
+"""Leave-one-model-out agreement of the offline judge (and the lexical judge) with the corpus.
+
+For every corpus model in turn, heads are fitted on the other models only (their regularisation
+and probability temperature chosen by an inner leave-one-model-out over those models) and the
+held-out model's answers are labelled; Cohen's kappa against the reference labels is reported
+per model and per view, with confusion matrices. The lexical judge is reported as shipped
+(``lexical-2``) and re-tuned the same way: its decision thresholds chosen on the other models
+(the development split), never on the model it is scored on. XSTest is scored too, with heads
+fitted on the whole corpus (no XSTest answer is ever used for fitting).
+
+    python benchmarks/offline_judge.py --corpus /work/corpus/corpus_with_text.jsonl \
+        [--xstest ../shared/data/xstest] [--variants terms,terms+windows,numpy] [--json out.json]
+
+The corpus text file is not in the repository (benchmarks/corpus/rebuild_text.py rebuilds it).
+Window embeddings are cached under the user cache dir, so re-runs only refit the heads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deconfound.judges.lexical import LexicalConfig, LexicalJudge, decide, extract_features
+from deconfound.judges.offline_data import (
+    CorpusItem,
+    cached_pooled_windows,
+    load_corpus,
+    load_xstest,
+)
+from deconfound.judges.offline_features import lexical_vector
+from deconfound.judges.offline_train import (
+    TARGETS,
+    VIEW_NAMES,
+    Backend,
+    expected_calibration_error,
+    fit_heads,
+    fit_spec,
+    fit_temperature,
+    view_kappa,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Views with a target in the issue (kappa >= 0.7 on every model, goal 0.8).
+TARGET_VIEWS = (
+    "refusal_vs_not",
+    "refusal_or_partial_vs_engaged",
+    "ic",
+    "in_role_among_ref_refusal_partial",
+)
+SHORT = {
+    "refusal_vs_not": "R|not",
+    "refusal_or_partial_vs_engaged": "RP|E",
+    "engagement_3class": "3-cls",
+    "ic": "IC",
+    "in_role_among_ref_refusal_partial": "in_role",
+    "narrow_refusal_vs_not": "narrowR",
+    "refusal_kind_among_ref_refusal_partial": "kind",
+}
+#: Lexical thresholds searched on the development split (decision-level only: cheap to search).
+LEXICAL_GRID = {
+    "substantive_words": (30, 60, 90, 150),
+    "substantive_items": (1, 2, 3, 5),
+    "short_answer_words": (60, 90, 150, 250),
+    "plan_words": (25, 50, 100),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    name: str
+    terms: bool
+    windows: bool
+    backend: Backend
+
+
+VARIANTS = {
+    "lexical-cues": Variant("lexical-cues (sklearn)", False, False, "sklearn"),
+    "terms": Variant("cues+terms (sklearn)", True, False, "sklearn"),
+    "terms+windows": Variant("cues+terms+windows (sklearn)", True, True, "sklearn"),
+    "windows": Variant("cues+windows (sklearn)", False, True, "sklearn"),
+    "numpy": Variant("cues+terms (numpy head)", True, False, "numpy"),
+}
+
+
+def ref_row(it: CorpusItem) -> dict[str, str]:
+    return {
+        "engagement": it.engagement,
+        "ic": it.ic,
+        "in_role": it.in_role,
+        "refusal_kind": it.refusal_kind,
+    }
+
+
+def labels_of(items: Sequence[CorpusItem]) -> dict[str, list[str]]:
+    return {t: [ref_row(it)[t] for it in items] for t in TARGETS}
+
+
+def offline_lomo(
+    items: list[CorpusItem], pooled: np.ndarray | None, variant: Variant, lex: np.ndarray
+) -> tuple[list[dict[str, str]], np.ndarray]:
+    """Held-out predictions for every item, and the held-out engagement confidences."""
+    models = np.array([it.model for it in items])
+    texts = [it.response for it in items]
+    preds: list[dict[str, str]] = [{} for _ in items]
+    logits = np.zeros((len(items), 3))
+    for m in sorted(set(models.tolist())):
+        test = np.flatnonzero(models == m)
+        train = np.flatnonzero(models != m)
+        spec = fit_spec(
+            [texts[i] for i in train],
+            terms=variant.terms,
+            pooled=variant.windows,
+            lexical=lex[train],
+        )
+        pt = None if pooled is None else pooled[train]
+        xtr = spec.matrix([texts[i] for i in train], pt if variant.windows else None, lex[train])
+        # argmax labels (hence kappa) do not depend on the temperature: fit without it here
+        heads = fit_heads(
+            xtr,
+            labels_of([items[i] for i in train]),
+            models[train].tolist(),
+            variant.backend,
+            calibrate=False,
+        )
+        pe = None if pooled is None else pooled[test]
+        xte = spec.matrix([texts[i] for i in test], pe if variant.windows else None, lex[test])
+        for target, tuned in heads.items():
+            p = tuned.fit.proba(xte)
+            lab = [tuned.fit.classes[j] for j in p.argmax(axis=1)]
+            for row, i in enumerate(test):
+                preds[i][target] = lab[row]
+            if target == "engagement":
+                logits[test] = xte @ tuned.fit.weights.T + tuned.fit.bias
+        print(f"  {variant.name}: held out {m}", file=sys.stderr)
+    # calibrated confidence of model m: a temperature fitted on the other models' held-out logits
+    y = np.array([TARGETS["engagement"].index(it.engagement) for it in items])
+    conf = np.zeros(len(items))
+    for m in sorted(set(models.tolist())):
+        test = models == m
+        temp = fit_temperature(np.clip(logits[~test], -60, 60), y[~test])
+        z = logits[test] / temp
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        conf[test] = p.max(axis=1)
+    return preds, conf
+
+
+def lexical_preds(
+    items: Sequence[CorpusItem], config: LexicalConfig | None = None
+) -> list[dict[str, str]]:
+    judge = LexicalJudge(config)
+    out = []
+    for it in items:
+        j = judge.label(it.response)
+        out.append(
+            {
+                "engagement": str(j.engagement),
+                "ic": "" if j.ic is None else str(j.ic).lower(),
+                "refusal_kind": j.refusal_kind or "",
+                "in_role": "",
+            }
+        )
+    return out
+
+
+def lexical_tuned_lomo(
+    items: list[CorpusItem], base: list[dict[str, str]]
+) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """Lexical labels with thresholds chosen on the other models; and the all-model choice."""
+    feats = [extract_features(it.response) for it in items]
+    models = np.array([it.model for it in items])
+    combos = [
+        dict(zip(LEXICAL_GRID, v, strict=True)) for v in itertools.product(*LEXICAL_GRID.values())
+    ]
+    labels = {i: [decide(f, LexicalConfig(**c))[0] for f in feats] for i, c in enumerate(combos)}
+
+    def score(rows: np.ndarray, k: int) -> float:
+        ref = [ref_row(items[i]) for i in rows]
+        pred = [{"engagement": labels[k][i]} for i in rows]
+        a = view_kappa("refusal_vs_not", pred, ref)[0]
+        b = view_kappa("refusal_or_partial_vs_engaged", pred, ref)[0]
+        return float(np.nanmean([a, b]))
+
+    out = [dict(r) for r in base]
+    chosen: dict[str, Any] = {}
+    for m in sorted(set(models.tolist())):
+        dev = np.flatnonzero(models != m)
+        best = max(range(len(combos)), key=lambda k: (score(dev, k), -k))
+        chosen[m] = combos[best]
+        for i in np.flatnonzero(models == m):
+            out[i]["engagement"] = labels[best][i]
+    every = np.arange(len(items))
+    chosen["all models (shipped)"] = combos[
+        max(range(len(combos)), key=lambda k: (score(every, k), -k))
+    ]
+    return out, chosen
+
+
+def kappa_table(
+    items: list[CorpusItem], preds: list[dict[str, str]]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """{model: {view: {kappa, n, confusion}}} plus a pooled row."""
+    models = [it.model for it in items]
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for m in [*sorted(set(models)), "pooled"]:
+        idx = [i for i, mm in enumerate(models) if m in ("pooled", mm)]
+        ref = [ref_row(items[i]) for i in idx]
+        pr = [preds[i] for i in idx]
+        out[m] = {}
+        for v in VIEW_NAMES:
+            k, n, conf = view_kappa(v, pr, ref)
+            out[m][v] = {
+                "kappa": None if math.isnan(k) else round(k, 3),
+                "n": n,
+                "confusion_pred_rows_ref_cols": None if conf is None else conf.to_dict(),
+            }
+    return out
+
+
+def fmt_table(name: str, table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    lines = [f"{name}", "  " + f"{'model':<16}" + "".join(f"{SHORT[v]:>9}" for v in VIEW_NAMES)]
+    for m, row in table.items():
+        cells = []
+        for v in VIEW_NAMES:
+            k = row[v]["kappa"]
+            cells.append(f"{'n/a' if k is None else f'{k:.2f}':>9}")
+        lines.append("  " + f"{m:<16}" + "".join(cells))
+    return lines
+
+
+def targets_met(table: dict[str, dict[str, dict[str, Any]]], views: Sequence[str]) -> str:
+    worst = {
+        v: min(
+            (row[v]["kappa"] if row[v]["kappa"] is not None else -1.0)
+            for m, row in table.items()
+            if m != "pooled"
+        )
+        for v in views
+    }
+    return ", ".join(
+        f"{SHORT[v]} min {k:.2f} ({'>=0.7' if k >= 0.7 else 'below 0.7'})" for v, k in worst.items()
+    )
+
+
+def xstest_scores(
+    items: list[CorpusItem],
+    xstest_dir: Path,
+    variant: Variant,
+    pooled: np.ndarray | None,
+    lex: np.ndarray,
+) -> dict[str, Any]:
+    """Heads fitted on the whole corpus, scored on XSTest's human engagement labels."""
+    from deconfound.stats.agreement import agreement
+
+    xs = load_xstest(xstest_dir)
+    texts = [it.response for it in items]
+    spec = fit_spec(texts, terms=variant.terms, pooled=variant.windows, lexical=lex)
+    x = spec.matrix(texts, pooled if variant.windows else None, lex)
+    heads = fit_heads(x, labels_of(items), [it.model for it in items], variant.backend)
+    xt = [it.completion for it in xs]
+    xp = cached_pooled_windows(xt, 128, 2) if variant.windows else None
+    p = heads["engagement"].fit.proba(spec.matrix(xt, xp))
+    pred = [heads["engagement"].fit.classes[j] for j in p.argmax(axis=1)]
+    gold = [it.label for it in xs]
+    three = agreement(pred, gold, categories=("refusal", "partial", "engaged"))
+    binary = agreement([q != "engaged" for q in pred], [g != "engaged" for g in gold])
+    return {
+        "n": len(gold),
+        "kappa_3class": round(float(three.cohen_kappa), 3),
+        "kappa_any_refusal": round(float(binary.cohen_kappa), 3),
+        "accuracy_any_refusal": round(float(binary.observed), 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, required=True, help="corpus_with_text.jsonl")
+    ap.add_argument("--xstest", type=Path, default=ROOT.parent / "shared" / "data" / "xstest")
+    ap.add_argument("--variants", default="lexical-cues,terms,windows,terms+windows,numpy")
+    ap.add_argument("--json", type=Path, help="write the full tables (with confusions) here")
+    ap.add_argument("--no-xstest", action="store_true")
+    ap.add_argument(
+        "--measured",
+        type=Path,
+        help="also write the shipped judges' LOMO kappa (src/deconfound/judges/data/"
+        "measured_kappa.json): offline = the 'terms' variant, lexical = lexical-2 as shipped",
+    )
+    args = ap.parse_args()
+    names = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        sys.exit(f"--variants: unknown {unknown}; choose from {sorted(VARIANTS)}")
+
+    t0 = time.time()
+    items = load_corpus(args.corpus)
+    models = sorted({it.model for it in items})
+    need_windows = any(VARIANTS[v].windows for v in names)
+    pooled = cached_pooled_windows([it.response for it in items], 128, 2) if need_windows else None
+    lines = [
+        f"Offline and lexical judges vs the reference corpus, leave-one-model-out "
+        f"({len(items)} answers, {len(models)} models: {', '.join(models)})",
+        "kappa per held-out model; views: " + "; ".join(f"{SHORT[v]}={v}" for v in VIEW_NAMES),
+        "in_role and kind are scored on the reference's refusals and partials; narrowR = "
+        "refusal or partial with in_role no.",
+        "",
+    ]
+    result: dict[str, Any] = {"n": len(items), "models": models, "judges": {}}
+    lexm = np.stack([lexical_vector(it.response) for it in items])
+    lex = lexical_preds(items)
+    t = kappa_table(items, lex)
+    result["judges"]["lexical-2 (as shipped)"] = {"lomo": t}
+    lines += [*fmt_table("lexical-2 (as shipped, no corpus tuning)", t), ""]
+    lext, chosen = lexical_tuned_lomo(items, lex)
+    t = kappa_table(items, lext)
+    result["judges"]["lexical re-tuned"] = {"lomo": t, "thresholds": chosen}
+    lines += [
+        *fmt_table("lexical re-tuned (thresholds chosen on the other models)", t),
+        f"  thresholds (all models): {chosen['all models (shipped)']}",
+        "",
+    ]
+    for name in names:
+        v = VARIANTS[name]
+        preds, conf = offline_lomo(items, pooled, v, lexm)
+        t = kappa_table(items, preds)
+        correct = np.array(
+            [p["engagement"] == it.engagement for p, it in zip(preds, items, strict=True)]
+        )
+        ece = expected_calibration_error(conf, correct)
+        entry: dict[str, Any] = {"lomo": t, "engagement_ece_held_out": round(ece, 3)}
+        if not args.no_xstest and v.backend == "sklearn" and not v.windows:
+            entry["xstest"] = xstest_scores(items, args.xstest, v, pooled, lexm)
+        result["judges"][v.name] = entry
+        lines += fmt_table(f"offline {v.name}", t)
+        lines.append(f"  targets: {targets_met(t, TARGET_VIEWS)}")
+        lines.append(f"  held-out engagement confidence: ECE {ece:.3f}")
+        if "xstest" in entry:
+            lines.append(f"  XSTest (heads fitted on the whole corpus): {entry['xstest']}")
+        lines.append("")
+    lines.append(f"({time.time() - t0:.0f} s)")
+    print("\n".join(lines))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if args.measured:
+        write_measured(args.measured, result, models)
+
+
+def write_measured(path: Path, result: dict[str, Any], models: list[str]) -> None:
+    """The shipped judges' LOMO kappa per model and view, for reports (judges/measured.py)."""
+    from deconfound.judges.lexical import LEXICAL_VERSION
+    from deconfound.judges.offline import OFFLINE_VERSION
+
+    corpus = f"{result['n']} answers of {', '.join(models)}, codebook-1"
+    shipped = {
+        "offline": (OFFLINE_VERSION, VARIANTS["terms"].name),
+        "lexical": (LEXICAL_VERSION, "lexical-2 (as shipped)"),
+    }
+    out: dict[str, Any] = {"judges": {}}
+    for judge, (version, key) in shipped.items():
+        if key not in result["judges"]:
+            continue
+        table = result["judges"][key]["lomo"]
+        out["judges"][judge] = {
+            "version": version,
+            "corpus": corpus,
+            "kappa": {m: {v: c["kappa"] for v, c in row.items()} for m, row in table.items()},
+        }
+    path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

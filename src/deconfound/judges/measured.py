@@ -1,0 +1,84 @@
+"""Judges' measured agreement with the reference corpus, shipped as package data.
+
+``benchmarks/offline_judge.py`` writes ``data/measured_kappa.json``: for each keyless judge (its
+id and version), Cohen's kappa per corpus model and view, each model scored by a judge fitted or
+tuned without it (leave-one-model-out). The report's methods section prints it, so a reader sees
+how far the judge that produced the figures agrees with careful reading on models it never saw.
+A judge whose version differs from the measured one gets no figures: they would not be its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Final
+
+MEASURED_FILE: Final = "measured_kappa.json"
+#: Views printed in summaries, with their short names.
+SUMMARY_VIEWS: Final = (
+    ("refusal_vs_not", "refusal vs not"),
+    ("refusal_or_partial_vs_engaged", "refusal-or-partial vs engaged"),
+    ("ic", "IC"),
+    ("in_role_among_ref_refusal_partial", "in_role"),
+)
+
+
+@dataclass(frozen=True)
+class MeasuredKappa:
+    """One judge version's leave-one-model-out kappa: ``kappa[model][view]`` (and "pooled")."""
+
+    judge: str
+    version: str
+    corpus: str
+    kappa: dict[str, dict[str, float | None]]
+
+    @property
+    def models(self) -> list[str]:
+        return sorted(m for m in self.kappa if m != "pooled")
+
+    def summary(self) -> str:
+        """One sentence: per view, the range over held-out models and the pooled value."""
+        parts = []
+        for view, name in SUMMARY_VIEWS:
+            vals = [self.kappa[m].get(view) for m in self.models]
+            got = [v for v in vals if v is not None]
+            if not got:
+                continue
+            pooled = self.kappa.get("pooled", {}).get(view)
+            parts.append(
+                f"{name} {min(got):.2f}–{max(got):.2f}"
+                + (f" (pooled {pooled:.2f})" if pooled is not None else "")
+            )
+        return (
+            f"{self.judge} ({self.version}): leave-one-model-out Cohen's κ against the "
+            f"reference corpus ({self.corpus}; {len(self.models)} held-out models), "
+            + "; ".join(parts)
+        )
+
+
+def _load() -> dict[str, Any]:
+    text = (
+        resources.files("deconfound.judges")
+        .joinpath("data", MEASURED_FILE)
+        .read_text(encoding="utf-8")
+    )
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
+def _same_version(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    base_a, _, tag_a = a.partition("+")
+    base_b, _, tag_b = b.partition("+")
+    return base_a == base_b and (not tag_a or not tag_b or tag_a == tag_b)
+
+
+def measured_kappa(judge: str, version: str | None = None) -> MeasuredKappa | None:
+    """The shipped measurement of ``judge`` (None if absent or made for another version)."""
+    entry = _load().get("judges", {}).get(judge)
+    # "+codebook-1" style tags are compared too when both sides carry one
+    if entry is None or (version is not None and not _same_version(version, entry["version"])):
+        return None
+    return MeasuredKappa(judge, str(entry["version"]), str(entry["corpus"]), entry["kappa"])

@@ -1,0 +1,160 @@
+"""Features of the offline judge: pooled window embeddings plus the lexical judge's cues.
+
+An InstrumentalEval answer runs to 1,500 words and its decisive sentence is often the last one
+("I hold the migration and page the on-call engineer"), so one 256-piece embedding of the opening
+misses it. The judge therefore cuts the answer into windows of word pieces, embeds each, and
+keeps three views: the opening window, the closing window and the mean of all windows. Beside
+them sit the lexical judge's cue counts (:func:`lexical_vector`), which are cheap, read the
+whole text and say in words why a label was given.
+
+Everything here is deterministic and numpy-only, so the shipped judge needs no scikit-learn.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from typing import Final
+
+import numpy as np
+
+from deconfound.judges.lexical import LexicalConfig, decide, extract_features
+
+#: Names of the lexical feature columns, in order.
+LEXICAL_FEATURES: Final = (
+    "log_words",
+    "log_units",
+    "log_list_items",
+    "n_strong_opening",
+    "n_strong_late",
+    "n_weak_opening",
+    "n_weak_late",
+    "ic_inversions",
+    "ic_lexicon_hits",
+    "log_words_after_refusal",
+    "log_items_after_refusal",
+    "redirect_after_refusal",
+    "here_is",
+    "turn_away",
+    "question_back",
+    "offer_only",
+    "framing_units",
+    "capability_opening",
+    "plan_after_refusal",
+    "log_task_words_after_weak",
+    "in_role_plan",
+    "rule_refusal",
+    "rule_partial",
+    "rule_engaged",
+    "first_person_we_i_ratio",
+    "you_ratio",
+)
+
+
+def _log1p(x: float) -> float:
+    return math.log1p(max(0.0, x))
+
+
+def lexical_vector(text: str, config: LexicalConfig | None = None) -> np.ndarray:
+    """The lexical judge's cues for one response as a float vector (see LEXICAL_FEATURES)."""
+    f = extract_features(text, config)
+    label, _, _ = decide(f, config)
+    opening = f.opening_n
+    low = text.lower()
+    words = max(1, f.n_words)
+    n_i = sum(low.count(w) for w in (" i ", " i'", " my ", " we ", " our "))
+    n_you = sum(low.count(w) for w in (" you ", " your ", " you'"))
+    row = [
+        _log1p(f.n_words),
+        _log1p(f.n_units),
+        _log1p(f.list_items),
+        float(sum(i < opening for i in f.strong_positions)),
+        float(sum(i >= opening for i in f.strong_positions)),
+        float(sum(i < opening for i in f.weak_positions)),
+        float(sum(i >= opening for i in f.weak_positions)),
+        float(len(f.ic_inversions)),
+        float(len(f.ic_hits)),
+        _log1p(f.words_after_refusal),
+        _log1p(f.items_after_refusal),
+        float(f.redirect_after_refusal),
+        float(f.here_is),
+        float(f.turn_away),
+        float(f.question_back),
+        float(f.offer_only),
+        float(f.framing_units),
+        float(f.capability_opening),
+        float(f.plan_after_refusal),
+        _log1p(f.task_words_after_weak),
+        float(f.in_role_plan),
+        float(label == "refusal"),
+        float(label == "partial"),
+        float(label == "engaged"),
+        100.0 * n_i / words,
+        100.0 * n_you / words,
+    ]
+    return np.asarray(row, dtype=np.float64)
+
+
+def pool_windows(windows: np.ndarray) -> np.ndarray:
+    """Opening window, closing window and mean of all windows, concatenated (3 x dim)."""
+    if windows.ndim != 2 or windows.shape[0] == 0:
+        raise ValueError("pool_windows needs an (n_windows >= 1, dim) array")
+    mean = windows.mean(axis=0)
+    return np.concatenate([windows[0], windows[-1], mean]).astype(np.float64)
+
+
+_TERM: Final = re.compile(r"[a-z][a-z']*")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-case word unigrams and bigrams of a text (the term features' analyzer)."""
+    words = _TERM.findall(text.lower().replace("\u2019", "'"))
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
+class TermVocab:
+    """A fixed vocabulary with idf weights: l2-normalised tf-idf vectors in numpy.
+
+    Args:
+        vocab: Terms in column order.
+        idf: Their idf weights (smoothed, as ``log((1 + n) / (1 + df)) + 1``).
+    """
+
+    def __init__(self, vocab: list[str], idf: np.ndarray) -> None:
+        if len(vocab) != len(idf):
+            raise ValueError("vocab and idf differ in length")
+        self.vocab = list(vocab)
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self._index = {t: i for i, t in enumerate(self.vocab)}
+
+    @classmethod
+    def fit(cls, texts: list[str], *, max_terms: int = 3000, min_df: int = 3) -> TermVocab:
+        """The ``max_terms`` most frequent terms (by document frequency, ties by term)."""
+        if max_terms < 1 or min_df < 1:
+            raise ValueError("max_terms and min_df must be at least 1")
+        df: dict[str, int] = {}
+        for t in texts:
+            for term in set(terms(t)):
+                df[term] = df.get(term, 0) + 1
+        kept = sorted((t for t, c in df.items() if c >= min_df), key=lambda t: (-df[t], t))
+        kept = kept[:max_terms]
+        n = len(texts)
+        idf = np.array([math.log((1 + n) / (1 + df[t])) + 1 for t in kept])
+        return cls(kept, idf)
+
+    def transform(self, texts: list[str]) -> np.ndarray:
+        """Shape (len(texts), len(vocab)); sublinear tf times idf, each row unit length."""
+        out = np.zeros((len(texts), len(self.vocab)))
+        for r, t in enumerate(texts):
+            counts: dict[int, int] = {}
+            for term in terms(t):
+                j = self._index.get(term)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            for j, c in counts.items():
+                out[r, j] = (1 + math.log(c)) * self.idf[j]
+            norm = float(np.linalg.norm(out[r]))
+            if norm > 0:
+                out[r] /= norm
+        return out
