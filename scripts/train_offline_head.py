@@ -39,9 +39,6 @@ def main() -> None:
     )
     args = ap.parse_args()
     key, terms, windows = VARIANTS[args.variant]
-    lomo_all = json.loads(args.lomo.read_text(encoding="utf-8"))
-    if key not in lomo_all["judges"]:
-        sys.exit(f"--lomo: {args.lomo} has no results for {key!r}; rerun the benchmark with it")
 
     items = load_corpus(args.corpus)
     texts = [it.response for it in items]
@@ -59,6 +56,9 @@ def main() -> None:
         t: LinearHead(f.fit.classes, f.fit.weights, f.fit.bias, f.fit.temperature)
         for t, f in tuned.items()
     }
+    lomo_all = json.loads(args.lomo.read_text(encoding="utf-8"))
+    if key not in lomo_all["judges"]:
+        sys.exit(f"--lomo: {args.lomo} has no results for {key!r}; rerun the benchmark with it")
     lomo = {
         m: {v: cell["kappa"] for v, cell in row.items()}
         for m, row in lomo_all["judges"][key]["lomo"].items()
