@@ -18,7 +18,7 @@ Methods, each with a 95% interval for the super-population truth:
 
 Two gold designs: "random" (50 per condition, simple random) and "label" (stratified exactly as
 `deconfound label` draws it: condition x judge label x judges disagree, disagreement strata
-over-sampled, inclusion probabilities used as weights).
+over-sampled, inclusion probabilities used as weights, exactly as `analyze --gold` uses them).
 
 Usage: python benchmarks/ppi_coverage.py [--studies 1000] [--out benchmarks/ppi_coverage.txt]
 Prints measured numbers only; the last line is the summary the issue asks for.
@@ -230,12 +230,13 @@ def run(
     out = {e: {m: [] for m in (*methods, *(f"{k}_width" for k in methods))} for e in truth}
     for i in range(studies):
         d = simulate(rng)
-        gold, strata = draw_gold(rng, d, design)
+        gold, _ = draw_gold(rng, d, design)
         boot_w = cluster_weights(N_SCEN, n_boot, seed=seed + i)
         for e, true in truth.items():
-            a0, a1 = _arms(d, gold, e, strata)
-            # gold only uses no judge information at all: weights, no judge-label strata
-            g0, g1 = _arms(d, gold, e, None)
+            # as `analyze --gold` does: inclusion weights, calibration groups = conditions (the
+            # key file knows strata of gold items only); gold only = the same arms at lambda 0
+            a0, a1 = _arms(d, gold, e, None)
+            g0, g1 = a0, a1
             cis: dict[str, tuple[float, float]] = {
                 "raw": raw_ci(d, e),
                 "rg": rg_ci(d, gold, e, boot_w, False, seed + i),

@@ -26,6 +26,7 @@ from deconfound.errors import InputError, not_a_file
 from deconfound.records import read_records
 from deconfound.records.csv_safe import restore_frame, write_csv
 from deconfound.records.io import atomic_path, atomic_write_text
+from deconfound.records.labelkey import resolve_items
 from deconfound.records.labels import ENGAGEMENT_VALID
 from deconfound.records.schema import RESPONSE_KEY
 from deconfound.stats.agreement import (
@@ -298,12 +299,14 @@ _TRUE: Final = frozenset({"true", "1", "yes", "t"})
 _FALSE: Final = frozenset({"false", "0", "no", "f"})
 
 
-def read_gold(path: Path) -> pd.DataFrame:
+def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
     """Read and check a gold-label CSV; errors name the file, line and column.
 
     Columns: scenario_id, condition, epoch (optional, default 1), model and study (optional),
     and gold labels ``engagement`` (refusal/partial/engaged) and/or ``ic`` (true/false); a blank
-    label means "not labelled".
+    label means "not labelled". Optional ``inclusion_probability`` (in (0, 1]) and ``stratum``
+    describe a stratified gold sample. A labelling-page export (or label sheet) names items by
+    ``item`` key instead; the key file (``key``, or the one it names) maps them back.
     """
     if not path.is_file():
         raise not_a_file(path, "a gold-label CSV")
@@ -315,6 +318,8 @@ def read_gold(path: Path) -> pd.DataFrame:
     except Exception as exc:
         raise InputError(f"cannot read CSV: {exc}", path=path) from exc
     raw.columns = [str(c).strip() for c in raw.columns]
+    if "item" in raw.columns and "scenario_id" not in raw.columns:
+        raw = resolve_items(raw, path, key)
     for col in ("scenario_id", "condition"):
         if col not in raw.columns:
             raise InputError(f"missing required column {col!r}", path=path, location="line 1")
@@ -357,12 +362,29 @@ def read_gold(path: Path) -> pd.DataFrame:
                 f"expected true/false, got {ic!r}", path=path, location=line, field="ic"
             )
         row["gold_ic"] = None if not ic else ic in _TRUE
-        key = (row["study"], row["model"], row["scenario_id"], row["condition"], row["epoch"])
-        if key in seen:
+        prob = str(rec.get("inclusion_probability", "") or "").strip()
+        if prob:
+            try:
+                row["inclusion_probability"] = float(prob)
+            except ValueError:
+                row["inclusion_probability"] = math.nan
+            if not 0 < row["inclusion_probability"] <= 1:
+                raise InputError(
+                    f"expected a number in (0, 1], got {prob!r}",
+                    path=path,
+                    location=line,
+                    field="inclusion_probability",
+                )
+        elif "inclusion_probability" in raw.columns:
+            row["inclusion_probability"] = 1.0
+        if "stratum" in raw.columns:
+            row["stratum"] = str(rec.get("stratum", "") or "").strip() or None
+        ident = (row["study"], row["model"], row["scenario_id"], row["condition"], row["epoch"])
+        if ident in seen:
             raise InputError(
-                f"duplicate gold row (same as line {seen[key]})", path=path, location=line
+                f"duplicate gold row (same as line {seen[ident]})", path=path, location=line
             )
-        seen[key] = i + 2
+        seen[ident] = i + 2
         row["line"] = i + 2
         rows.append(row)
     if not rows:
@@ -508,11 +530,16 @@ def calibrate_cmd(
     json_out: Path | None = typer.Option(
         None, "--json", help="Write calibration JSON (input of analyze --calibration)."
     ),
+    gold_key: Path | None = typer.Option(
+        None,
+        "--gold-key",
+        help="Key file of a labelling-page export (default: the one it names, found beside it).",
+    ),
 ) -> None:
     """Sensitivity and specificity of each judge against human gold labels, overall and per
     condition (refusal vs not, and IC), for Rogan–Gladen correction in analyze."""
     df = read_records(records_path)
-    gold = read_gold(gold_path)
+    gold = read_gold(gold_path, gold_key)
     cal, warnings = calibration_report(df, gold, gold_path)
     for w in warnings:
         err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from deconfound import provenance as prov
 from deconfound.cli._app import app, console, err_console, user_errors
+from deconfound.cli.agreement import read_gold
 from deconfound.errors import InputError, not_a_file
 from deconfound.records.coverage import coverage_warnings
 from deconfound.records.io import atomic_write_text, read_records
@@ -226,6 +227,15 @@ def analyze(
     report: Path | None = typer.Option(
         None, "--report", help="Write the HTML report, figures and tables into this folder."
     ),
+    gold: Path | None = typer.Option(
+        None,
+        "--gold",
+        help="Gold-label CSV (calibrate's format, or a labelling-page export): adds PPI++ "
+        "estimates and makes the refusal verdict use them.",
+    ),
+    gold_key: Path | None = typer.Option(
+        None, "--gold-key", help="Key file of a labelling-page export (default: found beside it)."
+    ),
 ) -> None:
     """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report)."""
     if json_out is None:
@@ -235,25 +245,32 @@ def analyze(
             )
         json_out = report / "analysis.json"
     cal = _load_calibration(calibration, ic_se, ic_sp)
+    gold_rows = read_gold(gold, gold_key) if gold is not None else None
     table = read_records(records)
     if cal and "__ic_cli__" in cal:
         cli_ic = cal.pop("__ic_cli__")
         # applies to whichever judge ends up defining IC
         for j in table["judge"].dropna().unique():
             cal.setdefault(str(j), {}).setdefault("ic", cli_ic["ic"])
-    analysis = analyze_records(
-        table,
-        baseline=baseline,
-        treatments=treatment,
-        model=model,
-        partial_as=partial_as.value,
-        engagement_judge=engagement_judge,
-        ic_judge=ic_judge,
-        reasoning_judge=reasoning_judge,
-        n_boot=bootstrap,
-        seed=seed,
-        calibration=cal,
-    )
+    try:
+        analysis = analyze_records(
+            table,
+            baseline=baseline,
+            treatments=treatment,
+            model=model,
+            partial_as=partial_as.value,
+            engagement_judge=engagement_judge,
+            ic_judge=ic_judge,
+            reasoning_judge=reasoning_judge,
+            n_boot=bootstrap,
+            seed=seed,
+            calibration=cal,
+            gold=gold_rows,
+        )
+    except InputError as exc:
+        if gold is None or exc.path is not None or exc.location is None:
+            raise
+        raise InputError(exc.message, path=gold, location=exc.location) from exc
     for warning in coverage_warnings(
         table, [baseline, *treatment], model=model or str(table["model"].iloc[0])
     ):
@@ -261,6 +278,11 @@ def analyze(
     inputs = {"records": records}
     if calibration is not None:
         inputs["calibration"] = calibration
+    if gold is not None:
+        inputs["gold"] = gold
+    if analysis.gold is not None:
+        for notice in analysis.gold.notices:
+            err_console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     _summary(analysis)
     _, html = write_analysis(analysis, table, inputs, json_out=json_out, report_dir=report)
     console.print(f"wrote {escape(str(json_out))}")

@@ -41,6 +41,7 @@ from deconfound.stats.bounds import (
 )
 from deconfound.stats.contract import decode
 from deconfound.stats.correction import rogan_gladen
+from deconfound.stats.goldppi import gold_estimates
 from deconfound.stats.intervals import (
     ClusteredRatio,
     clustered_ratio,
@@ -66,6 +67,7 @@ from deconfound.stats.results import (
     ConditionResult,
     Direction,
     Finding,
+    GoldSummary,
     IcAnswer,
     KindAnswer,
     PartialVariant,
@@ -741,6 +743,23 @@ def verdict(comp: Comparison, baseline: ConditionResult, treatment: ConditionRes
         ci=dr.ci,
         p_value=dr.p_value,
     )
+    ppi = comp.ppi.delta_refusal if comp.ppi is not None else None
+    if ppi is not None and ppi.estimate is not None and None not in ppi.ci:
+        lo, hi = ppi.ci
+        assert lo is not None and hi is not None
+        b_ppi = baseline.ppi.refusal.estimate if baseline.ppi is not None else None
+        t_ppi = treatment.ppi.refusal.estimate if treatment.ppi is not None else None
+        refusal = RefusalAnswer(
+            finding=Finding.CHANGED if lo > 0 or hi < 0 else Finding.NO_CLEAR_CHANGE,
+            baseline_rate=b_ppi,
+            treatment_rate=t_ppi,
+            estimate=ppi.estimate,
+            ci=ppi.ci,
+            p_value=None,
+            basis="ppi",
+            judge_estimate=dr.estimate,
+            judge_ci=dr.ci,
+        )
     shift = comp.reasoning_shift
     if shift.refusal_kinds:
         name, rec = min(
@@ -804,6 +823,7 @@ def analyze_records(
     n_boot: int = 2000,
     seed: int = 0,
     calibration: Calibration | None = None,
+    gold: pd.DataFrame | None = None,
 ) -> Analysis:
     """Analyse one model's conditions in a validated records table.
 
@@ -819,6 +839,8 @@ def analyze_records(
         n_boot: Scenario cluster bootstrap replicates.
         seed: Seed for the bootstrap and permutation tests.
         calibration: {judge: {"refusal"|"ic": {"sensitivity", "specificity", "n_pos", "n_neg"}}}.
+        gold: Gold labels (``read_gold`` rows): adds PPI++ and gold-only figures and makes the
+            refusal verdict use the PPI Δrefusal (stats.goldppi).
 
     Returns:
         The typed analysis; ``.to_json()`` is the analysis JSON (docs/contract.md).
@@ -871,12 +893,26 @@ def analyze_records(
         )
         for name in wanted
     }
+    gold_res = (
+        gold_estimates(
+            states, gold, baseline=baseline, treatments=list(treatments), partial_as=partial_as
+        )
+        if gold is not None
+        else None
+    )
+    if gold_res is not None:
+        for name in wanted:
+            conditions[name]["ppi"] = {
+                k: fig.to_dict() for k, fig in gold_res.conditions[name].items()
+            }
     typed_conditions = {
         name: decode(ConditionResult, c, f"conditions.{name}") for name, c in conditions.items()
     }
     comparisons = []
     for i, t in enumerate(treatments):
         raw = _comparison(counts, states, baseline, t, n_boot, seed + 1000 * i, calibration, judges)
+        if gold_res is not None:
+            raw["ppi"] = {k: fig.to_dict() for k, fig in gold_res.comparisons[t].items()}
         comp: Comparison = decode(Comparison, raw, f"comparisons[{i}]")
         comparisons.append(
             replace(
@@ -904,6 +940,9 @@ def analyze_records(
             permutations=_PERMUTATIONS,
             inference_target="super-population of scenarios (scenario-clustered)",
         ),
+        gold=None
+        if gold_res is None
+        else decode(GoldSummary, {**gold_res.summary, "notices": list(gold_res.notices)}, "gold"),
     )
 
 

@@ -120,7 +120,7 @@ class PPIResult:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``{estimate, ci, se, lambda, n_gold, n, n_scenarios, method}``."""
+        """JSON form: ``{estimate, ci, se, lambdas, n_gold, n, n_scenarios, method}``."""
 
         def num(x: float) -> float | None:
             return x if math.isfinite(x) else None
@@ -129,7 +129,7 @@ class PPIResult:
             "estimate": num(self.estimate),
             "ci": [num(self.ci.low), num(self.ci.high)],
             "se": num(self.se),
-            "lambda": [num(v) for v in self.lam],
+            "lambdas": [num(v) for v in self.lam],
             "n_gold": self.n_gold,
             "n": self.n,
             "n_scenarios": self.n_clusters,
