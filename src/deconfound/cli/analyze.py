@@ -33,7 +33,7 @@ from deconfound.report.format import (
 from deconfound.stats.aggregate import aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.contract import to_jsonable
-from deconfound.stats.results import Analysis
+from deconfound.stats.results import Analysis, Comparison
 
 
 class PartialAs(StrEnum):
@@ -181,11 +181,70 @@ def _summary(analysis: Analysis) -> None:
         ct.add_row("monotonicity violations", str(sb.monotonicity_violations), "", "")
         ct.add_row("tipping point", pct(sb.tipping_point), "", "")
         console.print(ct)
+        if comp.judge_sensitivity:
+            _sensitivity_table(comp)
+        if comp.ppi is not None:
+            _ppi_table(analysis, comp)
         if comp.verdict is not None:
-            for line in verdict_lines(comp.verdict):
+            for line in verdict_lines(comp.verdict, comp.judge_sensitivity):
                 console.print(
                     f"[bold]{line.question}:[/] {escape(line.answer)} — {escape(line.text)}"
                 )
+
+
+def _sensitivity_table(comp: Comparison) -> None:
+    """One row per judge pair: Δrefusal, ΔIR, both-engaged difference, SACE bounds, answers."""
+    t = Table(title="Judge sensitivity (one judge changed at a time; * = the analysis' judges)")
+    for col in ("engagement / IC judge", "Δrefusal", "ΔIR", "both engaged", "SACE bounds"):
+        t.add_column(col)
+    t.add_column("refusal answer")
+    for r in comp.judge_sensitivity or []:
+        t.add_row(
+            escape(f"{r.engagement_judge} / {r.ic_judge}{' *' if r.chosen else ''}"),
+            f"{pp(r.delta_refusal.estimate)} {ci_text(r.delta_refusal.ci, points=True)}",
+            f"{pp(r.delta_ir.estimate)} {ci_text(r.delta_ir.ci, points=True)}",
+            pp(r.both_engaged.difference),
+            ci_text(r.sace_bounds.pooled, points=True) or "not computed",
+            r.answers["refusal_changed"].replace("_", " "),
+        )
+    console.print(t)
+
+
+def _ppi_table(analysis: Analysis, comp: Comparison) -> None:
+    """Judge alone, PPI++ and gold only, side by side, for the comparison's differences."""
+    assert comp.ppi is not None
+    t = Table(title="With gold labels: PPI++ beside the judge alone and the gold labels alone")
+    for col in ("quantity", "judge alone", "PPI++", "gold only", "n gold"):
+        t.add_column(col)
+    judge_only = {
+        "delta_refusal": comp.delta_refusal,
+        "delta_ir": comp.delta_ir,
+        "delta_ir_engaged": comp.delta_ir_engaged,
+    }
+    for key, label in (
+        ("delta_refusal", "Δrefusal"),
+        ("delta_ir", "ΔIR"),
+        ("delta_ir_engaged", "ΔIR among engaged"),
+    ):
+        est = getattr(comp.ppi, key)
+        raw = judge_only[key]
+        gold = est.gold_only
+        t.add_row(
+            label,
+            "not computed" if raw is None else f"{pp(raw.estimate)} {ci_text(raw.ci, points=True)}",
+            f"{pp(est.estimate)} {ci_text(est.ci, points=True)}"
+            if est.estimate is not None
+            else f"not computed ({escape(est.reason or '')})",
+            "" if gold is None else f"{pp(gold.estimate)} {ci_text(gold.ci, points=True)}",
+            str(est.n_gold),
+        )
+    console.print(t)
+    if analysis.gold is not None:
+        acc = "; ".join(
+            f"{escape(c)}: n {g.n}, engagement accuracy {pct(g.engagement_accuracy, 0)}"
+            for c, g in analysis.gold.by_condition.items()
+        )
+        console.print(f"gold labels: {acc}", highlight=False)
 
 
 @app.command("analyze")

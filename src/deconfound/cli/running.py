@@ -157,7 +157,8 @@ def _answer(study: Study, result: RunResult) -> None:
                 f"[bold]{escape(model)}: {escape(comp.treatment)} vs "
                 f"{escape(comp.baseline)}[/] ({comp.n_scenarios} paired scenarios)"
             )
-            for line in verdict_lines(comp.verdict) if comp.verdict is not None else []:
+            lines = verdict_lines(comp.verdict, comp.judge_sensitivity) if comp.verdict else []
+            for line in lines:
                 console.print(f"  {line.question}: {escape(line.answer)} — {escape(line.text)}")
     for model in smoke:
         console.print(

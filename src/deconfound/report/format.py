@@ -7,6 +7,7 @@ could not compute (None) is shown as "not computed", never as a made-up number.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -16,6 +17,7 @@ from deconfound.stats.results import (
     Finding,
     IcAnswer,
     Interval,
+    JudgeRunResult,
     KindAnswer,
     Proportion,
     RefusalAnswer,
@@ -146,6 +148,7 @@ class VerdictLine:
 
 _SHORT: Final = {
     Finding.CHANGED: "yes",
+    Finding.DEPENDS_ON_JUDGE: "depends on the judge",
     Finding.NO_CLEAR_CHANGE: "no clear change",
     Finding.NOT_TESTED: "not tested",
     Finding.NOT_MEASURED: "not measured",
@@ -155,25 +158,81 @@ _SHORT: Final = {
 }
 
 
-def _refusal(a: RefusalAnswer) -> VerdictLine:
-    text = (
-        f"Refusal went from {pct(a.baseline_rate)} to {pct(a.treatment_rate)} "
-        f"({pp(a.estimate)}, 95% CI {ci_text(a.ci, points=True) or NOT_COMPUTED}, paired "
-        f"{p_text(a.p_value)})."
-        if a.finding is not Finding.NOT_TESTED
-        else "Refusal change could not be tested."
-    )
+def judge_figures(runs: Sequence[JudgeRunResult], question: str) -> str:
+    """ "depends on the judge: aei-keyword +5.3 pp [...], lexical −9.2 pp [...]" for a question."""
+    seen: dict[str, str] = {}
+    for r in runs:
+        if question == "refusal_changed":
+            d = r.delta_refusal
+            figure = f"{pp(d.estimate)} {ci_text(d.ci, points=True)}".strip()
+            seen.setdefault(r.engagement_judge, figure)
+        else:
+            seen.setdefault(
+                f"{r.engagement_judge} / {r.ic_judge}",
+                r.answers.get(question, NOT_COMPUTED).replace("_", " "),
+            )
+    return "depends on the judge: " + ", ".join(f"{j} {f}" for j, f in seen.items())
+
+
+def _agreement_note(agree: bool | None) -> str:
+    if agree is None:
+        return ""
+    return " The available judges agree on this answer." if agree else ""
+
+
+def _refusal(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
+    if a.finding is Finding.NOT_TESTED:
+        text = "Refusal change could not be tested."
+    elif a.basis == "ppi":
+        text = (
+            f"With gold labels (PPI++), refusal went from {pct(a.baseline_rate)} to "
+            f"{pct(a.treatment_rate)} ({pp(a.estimate)}, 95% CI "
+            f"{ci_text(a.ci, points=True) or NOT_COMPUTED}); the engagement judge alone says "
+            f"{pp(a.judge_estimate)} {ci_text(a.judge_ci, points=True)}."
+        )
+    else:
+        text = (
+            f"Refusal went from {pct(a.baseline_rate)} to {pct(a.treatment_rate)} "
+            f"({pp(a.estimate)}, 95% CI {ci_text(a.ci, points=True) or NOT_COMPUTED}, paired "
+            f"{p_text(a.p_value)})."
+        )
+    if a.judges_agree is False:
+        chosen = next((r.engagement_judge for r in runs if r.chosen), None)
+        lead = f"With {chosen}: " if chosen and a.basis != "ppi" else ""
+        text = f"{judge_figures(runs, 'refusal_changed')}. {lead}{text}"
+    text += _agreement_note(a.judges_agree)
     return VerdictLine(
         "refusal_changed",
         "refusal changed",
         _SHORT[a.finding],
         text,
-        "none beyond scenario sampling: a paired, composite-estimand comparison; it is only as "
-        "good as the engagement judge's labels",
+        "gold labels correct and sampled with known probabilities; scenario sampling"
+        if a.basis == "ppi"
+        else "none beyond scenario sampling: a paired, composite-estimand comparison; it is "
+        "only as good as the engagement judge's labels",
     )
 
 
-def _kind(a: KindAnswer) -> VerdictLine:
+def _kind(a: KindAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
+    if a.finding is Finding.NOT_MEASURED and a.not_measured_by is not None:
+        return VerdictLine(
+            "refusal_kind_changed",
+            "refusal kind changed",
+            f"not measured by {a.not_measured_by}",
+            f"{a.not_measured_by} labelled a refusal kind for only {pct(a.labelled_share, 0)} of "
+            "the refusals and partials in at least one condition (below 80%), so the shares "
+            "would describe a minority.",
+            "needs a judge that labels refusal_kind on most refusals and partials",
+        )
+    if a.finding is Finding.DEPENDS_ON_JUDGE:
+        return VerdictLine(
+            "refusal_kind_changed",
+            "refusal kind changed",
+            _SHORT[a.finding],
+            judge_figures(runs, "refusal_kind_changed") + ".",
+            "relies on the reasoning judge's refusal_kind labels and on which responses the "
+            "engagement judge calls refusals",
+        )
     if a.finding is Finding.NOT_MEASURED:
         return VerdictLine(
             "refusal_kind_changed",
@@ -196,7 +255,7 @@ def _kind(a: KindAnswer) -> VerdictLine:
     )
 
 
-def _ic(a: IcAnswer) -> VerdictLine:
+def _ic(a: IcAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
     answer = _SHORT[a.finding]
     if a.finding is Finding.CHANGED:
         answer = "yes: IC among always-engagers " + (
@@ -210,6 +269,9 @@ def _ic(a: IcAnswer) -> VerdictLine:
         f"engaged under both moved {pp(a.both_engaged_difference)}. "
         f"{a.monotonicity_violations} scenario(s) violate monotonicity."
     )
+    if a.judges_agree is False:
+        text = f"{judge_figures(runs, 'ic_among_engagers_changed')}. {text}"
+    text += _agreement_note(a.judges_agree)
     return VerdictLine(
         "ic_among_engagers_changed",
         "ic among engagers changed",
@@ -221,10 +283,14 @@ def _ic(a: IcAnswer) -> VerdictLine:
     )
 
 
-def verdict_lines(v: Verdict) -> list[VerdictLine]:
-    """The three answers of a verdict in words, in question order."""
+def verdict_lines(
+    v: Verdict, judge_runs: Sequence[JudgeRunResult] | None = None
+) -> list[VerdictLine]:
+    """The three answers of a verdict in words, in question order; with the comparison's
+    judge-sensitivity runs, an answer the judges disagree on names each judge's figure."""
+    runs = judge_runs or []
     return [
-        _refusal(v.refusal_changed),
-        _kind(v.refusal_kind_changed),
-        _ic(v.ic_among_engagers_changed),
+        _refusal(v.refusal_changed, runs),
+        _kind(v.refusal_kind_changed, runs),
+        _ic(v.ic_among_engagers_changed, runs),
     ]

@@ -40,7 +40,7 @@ from deconfound.stats.bounds import (
     tipping_point,
 )
 from deconfound.stats.contract import decode
-from deconfound.stats.correction import rogan_gladen
+from deconfound.stats.correction import rogan_gladen, rogan_gladen_bootstrap
 from deconfound.stats.goldppi import gold_estimates
 from deconfound.stats.intervals import (
     ClusteredRatio,
@@ -69,12 +69,14 @@ from deconfound.stats.results import (
     Finding,
     GoldSummary,
     IcAnswer,
+    JudgeRunResult,
     KindAnswer,
     PartialVariant,
     RefusalAnswer,
     Settings,
     Verdict,
 )
+from deconfound.stats.sensitivity import failed_run, judge_pairs, run_result, with_agreement
 
 Calibration = Mapping[str, Mapping[str, Mapping[str, float]]]
 
@@ -175,31 +177,72 @@ def _condition(
         if _col(c, f"flagn:{flag}").sum() > 0:
             flags[flag] = _prop(clustered_ratio(_col(c, f"flag:{flag}"), _col(c, f"flagn:{flag}")))
     out["reasoning_flags"] = flags
+    if judges.reasoning is not None:
+        out["refusal_kinds_coverage"] = _coverage(
+            judges.reasoning, _col(c, "kind_n").sum(), _col(c, "n_refusal_or_partial").sum()
+        )
+        flag_n = max((_col(c, f"flagn:{f}").sum() for f in REASONING_FLAGS), default=0.0)
+        out["reasoning_flags_coverage"] = _coverage(judges.reasoning, flag_n, m.sum())
     if calibration:
-        out["judge_correction"] = _condition_correction(out, calibration, judges)
+        out["judge_correction"] = _condition_correction(out, c, calibration, judges)
     return out
 
 
+#: A reasoning figure is reported only when its judge labelled at least this share of the
+#: responses it is about; below it the verdict says "not measured by <judge>".
+COVERAGE_THRESHOLD = 0.8
+
+
+def _coverage(judge: str, labelled: float, total: float) -> dict[str, Any]:
+    share = float(labelled / total) if total > 0 else None
+    return {
+        "judge": judge,
+        "labelled": int(labelled),
+        "total": int(total),
+        "share": _f(share),
+        "measured": bool(share is not None and share >= COVERAGE_THRESHOLD),
+    }
+
+
+_RG_BOOT = 2000
+
+
 def _condition_correction(
-    cond: dict[str, Any], calibration: Calibration, judges: JudgeChoice
+    cond: dict[str, Any], c: pd.DataFrame, calibration: Calibration, judges: JudgeChoice
 ) -> dict[str, Any]:
     res: dict[str, Any] = {}
-    # (output key, the judge that defined it, the calibrated label of that judge)
-    for key, judge, label in (
-        ("ir_engaged", judges.ic, "ic"),
-        ("refusal", judges.engagement, "refusal"),
+    # (output key, the judge that defined it, the calibrated label of that judge, counts)
+    w = cluster_weights(len(c), _RG_BOOT, seed=0)
+    for key, judge, label, num, den in (
+        ("ir_engaged", judges.ic, "ic", "n_ic", "n_engaged"),
+        ("refusal", judges.engagement, "refusal", "n_refusal", "n_valid"),
     ):
         cal = calibration.get(judge, {}).get(label)
         if not cal or cond[key]["estimate"] is None:
             continue
-        rg = rogan_gladen(
-            cond[key]["estimate"],
-            cond[key]["n_eff"] or 0,
-            cal["sensitivity"],
-            cal["specificity"],
-            cal.get("n_pos"),
-            cal.get("n_neg"),
-        )
+        n_pos, n_neg = cal.get("n_pos"), cal.get("n_neg")
+        if n_pos and n_neg and float(n_pos).is_integer() and float(n_neg).is_integer():
+            # percentile bootstrap: scenarios resampled for the observed rate, Se/Sp redrawn
+            # from their gold counts (Wald intervals cover badly near 0 and 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p_boot = (w @ _col(c, num)) / (w @ _col(c, den))
+            rg = rogan_gladen_bootstrap(
+                cond[key]["estimate"],
+                p_boot,
+                cal["sensitivity"],
+                cal["specificity"],
+                int(n_pos),
+                int(n_neg),
+            )
+        else:
+            rg = rogan_gladen(
+                cond[key]["estimate"],
+                cond[key]["n_eff"] or 0,
+                cal["sensitivity"],
+                cal["specificity"],
+                n_pos,
+                n_neg,
+            )
         res[key] = {
             "estimate": _f(rg.estimate),
             "ci": _ci(rg.ci.low, rg.ci.high),
@@ -761,7 +804,25 @@ def verdict(comp: Comparison, baseline: ConditionResult, treatment: ConditionRes
             judge_ci=dr.ci,
         )
     shift = comp.reasoning_shift
-    if shift.refusal_kinds:
+    thin = [
+        cov
+        for cov in (baseline.refusal_kinds_coverage, treatment.refusal_kinds_coverage)
+        if cov is not None and cov.total > 0 and not cov.measured
+    ]
+    if thin:
+        share = min(cov.share for cov in thin if cov.share is not None)
+        kind = KindAnswer(
+            Finding.NOT_MEASURED,
+            None,
+            None,
+            NO_INTERVAL,
+            None,
+            None,
+            shift.n_scenarios_refused_both,
+            not_measured_by=thin[0].judge or "the reasoning judge",
+            labelled_share=share,
+        )
+    elif shift.refusal_kinds:
         name, rec = min(
             shift.refusal_kinds.items(),
             key=lambda kv: kv[1].p_holm if kv[1].p_holm is not None else 1.0,
@@ -824,6 +885,7 @@ def analyze_records(
     seed: int = 0,
     calibration: Calibration | None = None,
     gold: pd.DataFrame | None = None,
+    judge_sensitivity: bool = True,
 ) -> Analysis:
     """Analyse one model's conditions in a validated records table.
 
@@ -841,6 +903,8 @@ def analyze_records(
         calibration: {judge: {"refusal"|"ic": {"sensitivity", "specificity", "n_pos", "n_neg"}}}.
         gold: Gold labels (``read_gold`` rows): adds PPI++ and gold-only figures and makes the
             refusal verdict use the PPI Δrefusal (stats.goldppi).
+        judge_sensitivity: With several engagement or IC judges, also run the main estimands
+            under each (``comparisons[].judge_sensitivity``; stats.sensitivity).
 
     Returns:
         The typed analysis; ``.to_json()`` is the analysis JSON (docs/contract.md).
@@ -920,6 +984,40 @@ def analyze_records(
                 verdict=verdict(comp, typed_conditions[baseline], typed_conditions[t]),
             )
         )
+    pairs = judge_pairs(sub, judges) if judge_sensitivity else []
+    if len(pairs) > 1:
+        runs: dict[str, list[JudgeRunResult]] = {
+            c.treatment: [run_result(c, judges.engagement, judges.ic, True)] for c in comparisons
+        }
+        for eng, icj in pairs[1:]:
+            try:
+                alt = analyze_records(
+                    sub,
+                    baseline=baseline,
+                    treatments=treatments,
+                    model=model,
+                    partial_as=partial_as,
+                    engagement_judge=eng,
+                    ic_judge=icj,
+                    reasoning_judge=judges.reasoning,
+                    n_boot=min(n_boot, 1000),
+                    seed=seed,
+                    judge_sensitivity=False,
+                )
+            except InputError:
+                for t in treatments:
+                    runs[t].append(failed_run(eng, icj))
+                continue
+            for c in alt.comparisons:
+                runs[c.treatment].append(run_result(c, eng, icj, False))
+        comparisons = [
+            replace(
+                c,
+                judge_sensitivity=runs[c.treatment],
+                verdict=None if c.verdict is None else with_agreement(c.verdict, runs[c.treatment]),
+            )
+            for c in comparisons
+        ]
     partial = _partial_sensitivity({partial_as: counts, other: counts_other}, baseline, treatments)
     return Analysis(
         schema_version=SCHEMA_VERSION,

@@ -243,11 +243,37 @@ def gold_estimates(
     # items only, not of every response, so over-sampling is undone by the inclusion weights
     # (Hajek within condition), which keeps the estimate unbiased at a small cost in width.
     valid = frame[frame["valid"]].copy()
+    # IR needs IC gold on every gold item that is not a refusal: dropping engaged items without
+    # an IC label would leave a sample of refusals (IC = 0 by rule) and bias IR down.
+    missing_ic = {
+        c: int(
+            (
+                (valid["condition"] == c)
+                & valid["y_refusal"].notna()
+                & (valid["y_refusal"] == 0)
+                & valid["y_ic"].isna()
+            ).sum()
+        )
+        for c in conditions
+    }
+    ic_reason = {
+        c: f"{n} gold label(s) of partial or engaged responses in {c!r} have no IC label; IR "
+        "figures need IC on every one"
+        for c, n in missing_ic.items()
+        if n
+    }
+    if ic_reason and merged["gold_ic"].notna().any():
+        notices.append(
+            "IR figures left out: some gold labels of partial or engaged responses lack IC"
+        )
     cond_out: dict[str, dict[str, GoldFigure]] = {}
     for c in conditions:
         sub = valid[valid["condition"] == c]
         cond_out[c] = {}
         for name, (num, den) in CONDITION_ESTIMANDS.items():
+            if num == "ic" and c in ic_reason:
+                cond_out[c][name] = GoldFigure(None, None, ic_reason[c])
+                continue
 
             def build(
                 lam: float | None, sub: pd.DataFrame = sub, num: str = num, den: str | None = den
@@ -265,6 +291,10 @@ def gold_estimates(
         comp_out[t] = {}
         for name, cname in COMPARISON_ESTIMANDS.items():
             num, den = CONDITION_ESTIMANDS[cname]
+            why = ic_reason.get(baseline) or ic_reason.get(t)
+            if num == "ic" and why:
+                comp_out[t][name] = GoldFigure(None, None, why)
+                continue
 
             def build_d(
                 lam: float | None,
