@@ -8,8 +8,9 @@ Sonnet 4.5 (76 scenarios x 3 conditions, one response each), imported with
 `deconfound judge --judge lexical` and `--judge offline`.
 
 For each engagement judge it prints Δrefusal (each treatment vs baseline) from the judge alone
-(paired clustered CI, as `analyze` reports it), from PPI++ with the gold labels, and from the gold
-labels alone; and the refusal rate per condition. The gold-only figures are the careful reader's
+(paired clustered t interval; `analyze` reports Bonett-Price with one response per scenario,
+within a few tenths of a pp), from PPI++ with the gold labels, and from the gold labels alone;
+and the refusal rate per condition. The gold-only figures are the careful reader's
 own estimate on its 35-per-condition sample.
 
 Usage (the committed aei_gold_ppi.txt came from exactly these commands):
@@ -19,7 +20,9 @@ Usage (the committed aei_gold_ppi.txt came from exactly these commands):
     python benchmarks/aei_gold_ppi.py --records aei_judged.parquet
 
 The gold-only figure is the careful reader's own estimate, and PPI++ uses the same gold labels,
-so "PPI++ covers it" is a consistency check here, not an independent validation.
+so "PPI++ covers it" is a consistency check here, not an independent validation. The last
+section is out of sample: PPI++ from the first sample (60) against the reader's estimate on the
+held-out sample (45), which the estimator never sees.
 """
 
 from __future__ import annotations
@@ -152,7 +155,53 @@ def main() -> None:
                 f"{pp(gold_val)} inside judge CI: {'yes' if covers_raw else 'NO'}, inside PPI++ "
                 f"CI: {'yes' if covers_ppi else 'NO'}; width PPI++/gold {ratio:.2f}"
             )
+    out_of_sample(records, say)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def out_of_sample(records: pd.DataFrame, say: Callable[[str], None]) -> None:
+    """Gold = the first sample (60, 20 per condition); check = the held-out sample (45, 15 per
+    condition), labelled by the same reader but not used by the estimator."""
+    table = gold_table(records)
+    n_first = len(pd.read_csv(HERE / GOLD_FILES[0]))
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = (Path(tmp) / "first.csv", Path(tmp) / "held.csv")
+        table.iloc[:n_first].to_csv(paths[0], index=False)
+        table.iloc[n_first:].to_csv(paths[1], index=False)
+        first, held = read_gold(paths[0]), read_gold(paths[1])
+    say(
+        f"# out of sample: gold = {GOLD_FILES[0]} ({len(first)}), check = the reader's own "
+        f"estimate on {GOLD_FILES[1]} ({len(held)}; itself uncertain, about +-20 pp)"
+    )
+    for judge in JUDGES:
+        sub = records[records["condition"].isin([BASELINE, *TREATMENTS])]
+        states = response_states(
+            sub, select_judges(sub, engagement_judge=judge, ic_judge="aei-judge")
+        )
+        counts = scenario_counts(states)
+        fit = gold_estimates(states, first, baseline=BASELINE, treatments=list(TREATMENTS))
+        check = gold_estimates(states, held, baseline=BASELINE, treatments=list(TREATMENTS))
+        c0 = counts.xs(BASELINE, level="condition")
+        for t in TREATMENTS:
+            c1 = counts.xs(t, level="condition")
+            common = c0.index.intersection(c1.index)
+            a, b = c0.loc[common], c1.loc[common]
+            raw = paired_ratio_difference(
+                a["n_refusal"].to_numpy(float),
+                a["n_valid"].to_numpy(float),
+                b["n_refusal"].to_numpy(float),
+                b["n_valid"].to_numpy(float),
+            )
+            f = fit.comparisons[t]["delta_refusal"].ppi
+            h = check.comparisons[t]["delta_refusal"].gold_only
+            assert f is not None and h is not None
+            say(
+                f"{judge} {t} vs baseline: judge {pp(raw.estimate)} {ci(raw.ci.low, raw.ci.high)}"
+                f" covers held-out {pp(h.estimate)}: "
+                f"{'yes' if raw.ci.low <= h.estimate <= raw.ci.high else 'NO'}; PPI++ (60 gold) "
+                f"{pp(f.estimate)} {ci(f.ci.low, f.ci.high)} covers it: "
+                f"{'yes' if f.ci.low <= h.estimate <= f.ci.high else 'NO'}"
+            )
 
 
 if __name__ == "__main__":
