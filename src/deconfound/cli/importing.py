@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,20 @@ def import_results(
         help="For --format table: records_column=file_column pairs, e.g. "
         "'response=answer,condition=arm,refusal=is_refusal'.",
     ),
+    condition: list[str] = typer.Option(
+        [],
+        "--condition",
+        help="For --format inspect: the condition of logs that carry none: NAME for all, or "
+        "KEY=NAME per log (KEY: log file name, or the system-prompt digest the import notice "
+        "prints). Repeatable.",
+        show_default=False,
+    ),
+    scenarios: str | None = typer.Option(
+        None,
+        "--scenarios",
+        help="For --format inspect: scenario source that samples without stable ids are matched "
+        "against by category and prompt (default: the pinned InstrumentalEval set).",
+    ),
 ) -> None:
     """Import other runners' results as a records table (nothing is written on any error)."""
     format_of(output)  # reject an unknown output extension before reading anything
@@ -71,7 +86,19 @@ def import_results(
         if fmt is not ImportFormat.table:
             raise InputError("--map applies to --format table only", field="--map")
         options["mapping"] = parse_mapping(mapping)
-    table = IMPORTERS[fmt.value](list(paths), **options)
+    for flag, value in (("--condition", condition), ("--scenarios", scenarios)):
+        if value and fmt is not ImportFormat.inspect:
+            raise InputError(f"{flag} applies to --format inspect only", field=flag)
+    if fmt is ImportFormat.inspect:
+        options.update(conditions=list(condition), scenarios=scenarios)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = IMPORTERS[fmt.value](list(paths), **options)
+    for w in caught:
+        if type(w.message).__name__ == "ImportNotice":
+            err_console.print(f"[yellow]notice:[/] {escape(str(w.message))}", highlight=False)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if table.empty:
         raise InputError("nothing to import: the inputs hold no records")
     write_records(table, output)
