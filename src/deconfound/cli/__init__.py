@@ -8,6 +8,7 @@ from deconfound.cli import (  # noqa: F401  (imported for their registrations)
     fetching,
     importing,
     judging,
+    scoring,
     agreement,
     analyze,
     reporting,

@@ -581,7 +581,9 @@ def _sample_rows(
         }
         filled.append(labels.pop(j.scorer, unlabelled))
     filled.extend(labels.values())  # labels from scorers added after the run
-    for fields in filled or [{"judge": NO_JUDGE}]:
+    # A judge scored twice (re-scored after the run): its later labels replace the earlier.
+    by_judge = {str(f["judge"]): f for f in filled}
+    for fields in list(by_judge.values()) or [{"judge": NO_JUDGE}]:
         row = dict(base)
         row["judge"] = fields["judge"]
         for f in _LABEL_FIELDS:
