@@ -60,6 +60,29 @@ def run(
         "--repair",
         help="Move damaged .eval logs aside (renamed *.eval.damaged) before resuming.",
     ),
+    batch: bool | None = typer.Option(
+        None, "--batch/--no-batch", help="Use the providers' batch APIs (cheaper, slower)."
+    ),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Requests per batch."),
+    max_tasks: int | None = typer.Option(None, "--max-tasks", help="Tasks run at once."),
+    max_samples: int | None = typer.Option(
+        None, "--max-samples", help="Samples in flight at once per task."
+    ),
+    cost_limit: float | None = typer.Option(
+        None, "--cost-limit", help="Dollar limit per sample (needs model prices)."
+    ),
+    token_limit: int | None = typer.Option(None, "--token-limit", help="Token limit per sample."),
+    fail_on_error: str | None = typer.Option(
+        None,
+        "--fail-on-error",
+        help="true, false, a share of samples in (0, 1) or a number of samples.",
+    ),
+    retry_on_error: int | None = typer.Option(
+        None, "--retry-on-error", help="Retries of an errored sample."
+    ),
+    max_retries: int | None = typer.Option(
+        None, "--max-retries", help="Retries of one model call."
+    ),
 ) -> None:
     """Run a study (models x conditions x scenarios x epochs) on Inspect AI.
 
@@ -81,6 +104,16 @@ def run(
         epochs=epochs,
         models=model,
         max_connections=max_connections,
+        options={
+            "batch": batch_size if batch_size is not None and batch is not False else batch,
+            "max_tasks": max_tasks,
+            "max_samples": max_samples,
+            "cost_limit": cost_limit,
+            "token_limit": token_limit,
+            "fail_on_error": _fail_on_error(fail_on_error),
+            "retry_on_error": retry_on_error,
+            "max_retries": max_retries,
+        },
     )
     if repair:
         _repair(study.resolved_log_dir())
@@ -168,3 +201,20 @@ def _answer(study: Study, result: RunResult) -> None:
 
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-")
+
+
+def _fail_on_error(text: str | None) -> bool | int | float | None:
+    """``--fail-on-error`` as the study file would hold it (checked there)."""
+    if text is None:
+        return None
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(lowered) if lowered.isdigit() else float(lowered)
+    except ValueError:
+        from deconfound.errors import InputError
+
+        raise InputError(
+            f"expected true, false or a number, got {text!r}", field="--fail-on-error"
+        ) from None

@@ -23,7 +23,7 @@ from typing import Any, Final, Literal, Protocol
 
 import pandas as pd
 from inspect_ai import Epochs, eval_set
-from inspect_ai.model import Model, get_model
+from inspect_ai.model import GenerateConfig, Model, get_model
 
 from deconfound.data.scenario import Scenario, category_slug
 from deconfound.errors import InputError
@@ -176,6 +176,12 @@ def _model(spec: str, *, path: Path | None, key: str, **kwargs: Any) -> Model:
         raise
 
 
+def _connections(study: Study, spec: str) -> dict[str, Any]:
+    """A model's own connection limit (``max_connections = { "<model>" = n }``), if it has one."""
+    n = study.model_connections.get(spec)
+    return {"config": GenerateConfig(max_connections=n)} if n is not None else {}
+
+
 def _check(
     tasks: Sequence[TaskLog],
     records: pd.DataFrame,
@@ -263,6 +269,8 @@ def run_study(
         if v is not None
     }
     extra: dict[str, Any] = dict(eval_set_args or {})
+    for key, value in study.options.eval_set_args().items():
+        extra.setdefault(key, value)
     if study.retry_attempts is not None:
         extra.setdefault("retry_attempts", study.retry_attempts)
     with _resolve_models(study.models, log_dir) as resolved, _cache_dir(log_dir):
@@ -280,6 +288,7 @@ def run_study(
                 path=study.path,
                 key=f"models[{i}]",
                 base_url=r.base_url,
+                **_connections(study, r.spec),
                 **dict(r.model_args),
             )
             for condition in study.conditions:
