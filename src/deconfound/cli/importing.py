@@ -41,9 +41,10 @@ def _count(value: int | None) -> str:
 @app.command("import")
 @user_errors
 def import_results(
-    paths: list[Path] = typer.Argument(
+    paths: list[str] = typer.Argument(
         ...,
-        help="Files or folders (a folder of *_judged.json for --format aei).",
+        help="Files or folders (a folder of *_judged.json for --format aei); for --format "
+        "inspect also object-store locations such as s3://bucket/prefix.",
         show_default=False,
     ),
     fmt: ImportFormat = typer.Option(..., "--format", "-f", help="Input format."),
@@ -93,7 +94,8 @@ def import_results(
         options.update(conditions=list(condition), scenarios=scenarios)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = IMPORTERS[fmt.value](list(paths), **options)
+        sources = list(paths) if fmt is ImportFormat.inspect else [Path(p) for p in paths]
+        table = IMPORTERS[fmt.value](sources, **options)
     for w in caught:
         if type(w.message).__name__ == "ImportNotice":
             err_console.print(f"[yellow]notice:[/] {escape(str(w.message))}", highlight=False)

@@ -42,8 +42,17 @@ def run(
     category: list[str] | None = typer.Option(
         None, "--category", "-c", help="Only this scenario category (name or slug); repeatable."
     ),
-    log_dir: Path | None = typer.Option(
-        None, "--log-dir", help="Log directory; keep it fixed to resume (default: the study's)."
+    log_dir: str | None = typer.Option(
+        None,
+        "--log-dir",
+        help="Log directory, local or s3://bucket/prefix; keep it fixed to resume (default: the "
+        "study's).",
+    ),
+    shared: bool = typer.Option(
+        False,
+        "--shared-log-dir",
+        help="Other processes write into the same log directory (e.g. one per model): leave "
+        "their logs alone instead of refusing a log directory that holds other tasks.",
     ),
     epochs: int | None = typer.Option(None, "--epochs", help="Samples per scenario."),
     model: list[str] | None = typer.Option(
@@ -117,7 +126,12 @@ def run(
     )
     if repair:
         _repair(study.resolved_log_dir())
-    result = run_study(study, display=cast(Display | None, display), command=sys.argv)
+    result = run_study(
+        study,
+        display=cast(Display | None, display),
+        command=sys.argv,
+        eval_set_args={"log_dir_allow_dirty": True} if shared else None,
+    )
     table = Table(title=f"Study {escape(study.name)}")
     for col in ("model", "condition", "status", "samples"):
         table.add_column(col)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.markup import escape
 
@@ -24,7 +22,9 @@ def _roles(specs: list[str]) -> dict[str, str]:
 @app.command("score")
 @user_errors
 def score(
-    paths: list[Path] = typer.Argument(..., help="Inspect log files or folders."),
+    paths: list[str] = typer.Argument(
+        ..., help="Inspect log files or folders (local, or object-store URIs like s3://...)."
+    ),
     judge_specs: list[str] = typer.Option(
         ...,
         "--judge",
@@ -38,7 +38,7 @@ def score(
         help="Inspect model role for LLM judges, ROLE=MODEL (e.g. grader=openai/gpt-4o).",
         show_default=False,
     ),
-    output_dir: Path | None = typer.Option(
+    output_dir: str | None = typer.Option(
         None, "--output-dir", help="Write scored copies here (default: replace the logs)."
     ),
 ) -> None:
@@ -47,10 +47,16 @@ def score(
     Like `inspect score --action append` with deconfound's judges; a judge already in a log is
     scored again and replaces its earlier scores.
     """
+    from deconfound.records.locations import as_location
     from deconfound.run.rescore import score_logs
     from deconfound.run.runner import resolve_judges
 
     judges = resolve_judges(judge_specs)
-    written = score_logs(list(paths), judges, model_roles=_roles(model_role), output_dir=output_dir)
+    written = score_logs(
+        [as_location(p) for p in paths],
+        judges,
+        model_roles=_roles(model_role),
+        output_dir=as_location(output_dir) if output_dir is not None else None,
+    )
     for path in written:
         console.print(f"scored {escape(str(path))}", highlight=False)

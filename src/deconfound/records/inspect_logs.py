@@ -39,7 +39,7 @@ from typing import Any, Final
 
 import pandas as pd
 from inspect_ai.event import ModelEvent, SpanBeginEvent
-from inspect_ai.log import EvalLog, EvalSample, read_eval_log
+from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 from inspect_ai.model import ModelOutput
 
 from deconfound.data.instrumentaleval import CATEGORIES as IE_CATEGORIES
@@ -48,6 +48,7 @@ from deconfound.data.scenario import Scenario, category_slug
 from deconfound.errors import InputError
 from deconfound.judges.base import LABELS_KEY
 from deconfound.records.labels import REASONING_FLAGS
+from deconfound.records.locations import Location, as_location, name_of
 from deconfound.records.schema import empty_records, validate
 
 #: Judge id of the row a response gets when no judge labelled it.
@@ -122,9 +123,10 @@ class ConditionNames:
             by_key[key] = name
         return cls(default, by_key)
 
-    def lookup(self, path: Path, digests: Sequence[str]) -> str | None:
+    def lookup(self, path: Location, digests: Sequence[str]) -> str | None:
         """The name given for a log (by file) or a configuration (by digest prefix), if any."""
-        for key in (path.name, path.stem, str(path)):
+        name = name_of(path)
+        for key in (name, name.rsplit(".", 1)[0], str(path)):
             if key in self.by_key:
                 return self.by_key[key]
         hits = {
@@ -134,7 +136,7 @@ class ConditionNames:
         }
         if len(hits) > 1:
             raise InputError(
-                f"log {path.name} matches several --condition keys ({', '.join(sorted(hits))})",
+                f"log {name} matches several --condition keys ({', '.join(sorted(hits))})",
                 path=path,
                 field="--condition",
             )
@@ -146,7 +148,7 @@ class TaskLog:
     """The log chosen for one task, with what its header says.
 
     Args:
-        path: The log file.
+        path: The log file (a ``Path``, or a ``str`` URI for an object store).
         study: Study name (from deconfound's task metadata, else the given default).
         model: Model as written in the study (else Inspect's model name).
         condition: Condition name (else the task's ``condition`` argument or its name).
@@ -157,39 +159,66 @@ class TaskLog:
         planned: Samples the task was asked for (dataset samples x epochs; None when unknown).
     """
 
-    path: Path
+    path: Location
     study: str
     model: str
     condition: str
     status: str
     samples: int | None
     smoke: bool
-    superseded: tuple[Path, ...] = ()
+    superseded: tuple[Location, ...] = ()
     planned: int | None = None
 
+    @property
+    def name(self) -> str:
+        """The log's file name."""
+        return name_of(self.path)
 
-def _log_files(paths: Iterable[Path]) -> Iterator[Path]:
-    for p in paths:
+
+def _log_files(paths: Iterable[Location]) -> Iterator[tuple[Location, float]]:
+    """Log files under the given files and folders, with their modification times (seconds).
+
+    Object-store locations are listed through Inspect's ``list_eval_logs`` (fsspec); local ones
+    by walking the folder, which also finds JSON logs and skips hidden folders.
+    """
+    for given in paths:
+        loc = as_location(given)
+        if isinstance(loc, str):
+            if loc.endswith((".eval", ".json")):
+                yield loc, 0.0
+                continue
+            try:
+                infos = list_eval_logs(loc, recursive=True)
+            except Exception as exc:  # no such bucket, no credentials, ...
+                raise InputError(f"cannot list Inspect logs: {exc}", path=loc) from exc
+            listed = [i for i in infos if name_of(i.name) not in _NOT_LOGS]
+            if not listed:
+                raise InputError("no Inspect logs (.eval or .json) at this location", path=loc)
+            for info in listed:
+                yield info.name, info.mtime or 0.0
+            continue
+        p = loc
         if p.is_dir():
             found = False
             for f in sorted(p.rglob("*")):
                 hidden = any(part.startswith(".") for part in f.relative_to(p).parts)
                 if f.suffix in {".eval", ".json"} and f.name not in _NOT_LOGS and not hidden:
                     found = True
-                    yield f
+                    yield f, _mtime(f)
             if not found:
                 raise InputError("no Inspect logs (.eval or .json) in this folder", path=p)
         elif p.is_file():
-            yield p
+            yield p, _mtime(p)
         else:
             raise InputError("no such log file or directory", path=p)
 
 
-def _mtime(path: Path) -> int:
+def _mtime(path: Path) -> float:
+    """Modification time in seconds (0 for a file removed since it was listed)."""
     try:
-        return path.stat().st_mtime_ns
+        return path.stat().st_mtime
     except FileNotFoundError:
-        return 0
+        return 0.0
 
 
 def _created(log: EvalLog) -> datetime:
@@ -231,7 +260,8 @@ class _Found:
     """One log header with the identity the importer gives it."""
 
     log: EvalLog
-    path: Path
+    path: Location
+    mtime: float
     study: str
     model: str
     condition: str | None  # None until named (foreign logs)
@@ -243,16 +273,17 @@ class _Found:
         return self.study, self.model, str(self.condition), self.config
 
 
-def _found(log: EvalLog, path: Path, default_study: str | None) -> _Found:
+def _found(log: EvalLog, path: Location, mtime: float, default_study: str | None) -> _Found:
     meta = _meta(log)
     study = str(meta.get("study") or default_study or log.eval.task)
     model = str(meta.get("model_spec") or log.eval.model)
     if meta:  # written by deconfound: the study names the condition
-        return _Found(log, path, study, model, str(meta.get("condition") or log.eval.task))
+        condition = str(meta.get("condition") or log.eval.task)
+        return _Found(log, path, mtime, study, model, condition)
     config = _config_digest(log)
     system = _system_prompt(log)
     prompt_digest = _digest(system) if system is not None else config
-    return _Found(log, path, study, model, None, config, prompt_digest)
+    return _Found(log, path, mtime, study, model, None, config, prompt_digest)
 
 
 def _planned(log: EvalLog) -> int | None:
@@ -306,7 +337,7 @@ def _name_foreign(found: list[_Found], names: ConditionNames) -> None:
                     field="--condition",
                 )
             shown = "; ".join(
-                f"{group[0].condition!r} ({', '.join(sorted({f.path.name for f in group}))})"
+                f"{group[0].condition!r} ({', '.join(sorted({name_of(f.path) for f in group}))})"
                 for _, group in unnamed
             )
             warnings.warn(
@@ -319,7 +350,7 @@ def _name_foreign(found: list[_Found], names: ConditionNames) -> None:
 
 
 def latest_task_logs(
-    paths: Sequence[Path],
+    paths: Sequence[Location],
     *,
     study: str | None = None,
     conditions: ConditionNames | None = None,
@@ -333,16 +364,16 @@ def latest_task_logs(
             system-prompt digest when one task name ran with several configurations).
     """
     found: list[_Found] = []
-    for file in _log_files(paths):
+    for file, mtime in _log_files(paths):
         try:
             header = read_eval_log(str(file), header_only=True)
         except FileNotFoundError:
             continue  # removed since it was listed: a running eval set replaced it
         except Exception as exc:  # not a log, or a log too damaged to read
-            if file.suffix == ".eval":
+            if str(file).endswith(".eval"):
                 raise InputError(f"cannot read Inspect log: {exc}", path=file) from exc
             continue
-        found.append(_found(header, file, study))
+        found.append(_found(header, file, mtime, study))
     _name_foreign(found, conditions or ConditionNames())
     groups: dict[tuple[str, str, str, str], list[_Found]] = {}
     for f in found:
@@ -354,14 +385,14 @@ def latest_task_logs(
         if len(heads) > 1:
             raise InputError(
                 f"logs of different configurations would all be condition {condition!r} of "
-                f"model {model!r} ({', '.join(h.path.name for h in heads)}); name them apart "
+                f"model {model!r} ({', '.join(name_of(h.path) for h in heads)}); name them apart "
                 "with --condition KEY=NAME",
                 field="--condition",
             )
     chosen: list[TaskLog] = []
     for key, group in groups.items():
         # Inspect's timestamps have one-second resolution; the file time breaks ties.
-        group.sort(key=lambda f: (_created(f.log), _mtime(f.path)), reverse=True)
+        group.sort(key=lambda f: (_created(f.log), f.mtime), reverse=True)
         success = [f for f in group if f.log.status == "success"]
         best = (success or group)[0]
         results = best.log.results
@@ -553,7 +584,7 @@ def _sample_rows(
         if found is None:
             # Kept (never dropped) under an id that cannot collide with a real scenario's.
             scenario_id = f"{category_slug(str(category))}-unmatched-{sample.id}"
-            matcher.unmatched.append(f"{task.path.name} sample {sample.id} ({category})")
+            matcher.unmatched.append(f"{task.name} sample {sample.id} ({category})")
         else:
             scenario_id, category = found.id, found.category
             source_task_id = source_task_id or found.source_task_id
@@ -598,7 +629,7 @@ def _pinned_scenarios() -> ScenarioSet:
 
 
 def import_inspect_logs(
-    paths: Sequence[Path],
+    paths: Sequence[Location],
     *,
     study: str | None = None,
     conditions: ConditionNames | None = None,
@@ -607,7 +638,7 @@ def import_inspect_logs(
     """Build a validated records table from Inspect logs (files or directories).
 
     Args:
-        paths: Log files and/or log directories.
+        paths: Log files and/or log directories, local or on an object store (``s3://...``).
         study: Study name for logs not written by deconfound (default: the task name).
         conditions: Condition names for logs that carry none (see :class:`ConditionNames`).
         scenarios: Loads the scenario set that samples without ids are matched against

@@ -21,16 +21,17 @@ from deconfound.errors import InputError
 from deconfound.judges.base import Judge
 from deconfound.judges.scorers import judge_scorer
 from deconfound.records.inspect_logs import latest_task_logs
+from deconfound.records.locations import Location, is_remote, join
 from deconfound.run.task import scorer_names
 
 
 def score_logs(
-    paths: Sequence[Path],
+    paths: Sequence[Location],
     judges: Sequence[Judge],
     *,
     model_roles: Mapping[str, str | Model] | None = None,
-    output_dir: Path | None = None,
-) -> list[Path]:
+    output_dir: Location | None = None,
+) -> list[Location]:
     """Score each task's chosen log with ``judges`` and write it back (or into ``output_dir``).
 
     Args:
@@ -48,7 +49,7 @@ def score_logs(
     if not tasks:
         raise InputError("no Inspect logs found", path=", ".join(str(p) for p in paths))
     names = scorer_names(judges)
-    written: list[Path] = []
+    written: list[Location] = []
     for task in tasks:
         log = read_eval_log(str(task.path))
         if log.status != "success":
@@ -63,11 +64,16 @@ def score_logs(
             model_roles=dict(model_roles) if model_roles else None,
             display="none",
         )
-        dest = (output_dir / task.path.name) if output_dir is not None else task.path
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        # Written beside the target then renamed: an interrupted write never leaves half a log.
-        tmp = dest.with_name(f".{dest.stem}.scoring{dest.suffix}")
-        write_eval_log(scored, str(tmp))
-        os.replace(tmp, dest)
+        dest = join(output_dir, task.name) if output_dir is not None else task.path
+        if is_remote(dest):
+            write_eval_log(scored, str(dest))  # an object store replaces an object in one put
+        else:
+            dest = Path(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            # Written beside the target then renamed: an interrupted write never leaves half
+            # a log.
+            tmp = dest.with_name(f".{dest.stem}.scoring{dest.suffix}")
+            write_eval_log(scored, str(tmp))
+            os.replace(tmp, dest)
         written.append(dest)
     return written

@@ -217,7 +217,8 @@ class Study:
             ``max_connections`` for them).
         retry_attempts: Eval-set retries of failed tasks (None: Inspect's default).
         options: Further eval-set settings (batch mode, limits, retries).
-        log_dir: Where logs, records and manifest go (None: ``runs/<name>``).
+        log_dir: Where logs, records and manifest go (None: ``runs/<name>``); a ``str`` when
+            it is an object-store URI such as ``s3://bucket/prefix``.
         path: The study file (None for studies built in code).
         sha256: Digest of the study file's bytes.
         description: Free text for the report.
@@ -235,12 +236,12 @@ class Study:
     model_connections: Mapping[str, int] = field(default_factory=dict)
     retry_attempts: int | None = None
     options: RunOptions = RunOptions()
-    log_dir: Path | None = None
+    log_dir: Path | str | None = None
     path: Path | None = None
     sha256: str | None = None
     description: str = ""
 
-    def resolved_log_dir(self) -> Path:
+    def resolved_log_dir(self) -> Path | str:
         """The log directory to use: the configured one or ``runs/<name>``."""
         return self.log_dir if self.log_dir is not None else Path("runs") / self.name
 
@@ -249,7 +250,7 @@ class Study:
         *,
         limit: int | None = None,
         categories: Sequence[str] | None = None,
-        log_dir: Path | None = None,
+        log_dir: Path | str | None = None,
         epochs: int | None = None,
         models: Sequence[str] | None = None,
         max_connections: int | None = None,
@@ -274,7 +275,7 @@ class Study:
         return replace(
             self,
             scenarios=scen,
-            log_dir=log_dir if log_dir is not None else self.log_dir,
+            log_dir=_log_dir(log_dir, Path.cwd()) if log_dir is not None else self.log_dir,
             epochs=_positive(epochs, where, "--epochs") if epochs is not None else self.epochs,
             models=tuple(models) if models else self.models,
             max_connections=(
@@ -507,7 +508,9 @@ def parse_study(data: Mapping[str, Any], *, path: Path, sha256: str | None = Non
             if "retry_attempts" in table
             else None
         ),
-        log_dir=base / _str(table["log_dir"], path, "log_dir") if "log_dir" in table else None,
+        log_dir=_log_dir(_str(table["log_dir"], path, "log_dir"), base)
+        if "log_dir" in table
+        else None,
         path=path,
         sha256=sha256,
     )
@@ -634,6 +637,16 @@ def _positive_number(value: object, path: Path, key: str) -> float:
     if x <= 0:
         raise InputError(f"expected a number > 0, got {value!r}", path=path, field=key)
     return x
+
+
+def _log_dir(value: str | Path, base: Path) -> Path | str:
+    """A local folder (relative to ``base``) or an object-store URI, kept as text."""
+    from deconfound.records.locations import is_remote
+
+    if is_remote(value):
+        return str(value)
+    p = Path(value)
+    return p if p.is_absolute() or base == Path.cwd() else base / p
 
 
 def _non_negative(value: object, path: Path, key: str) -> int:

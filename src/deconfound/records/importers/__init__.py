@@ -23,7 +23,7 @@ INSPECT_MODULE: Final = "deconfound.records.inspect_logs"
 
 
 def import_inspect(
-    paths: list[Path],
+    paths: Sequence[str | Path],
     *,
     study: str | None = None,
     model: str | None = None,
@@ -47,7 +47,9 @@ def import_inspect(
             "the Inspect log importer is not available in this installation "
             f"({INSPECT_MODULE} is missing); use --format aei or --format table"
         ) from exc
-    files = [Path(p) for p in paths]
+    from deconfound.records.locations import as_location
+
+    files = [as_location(p) for p in paths]
     options: dict[str, Any] = {"conditions": module.ConditionNames.parse(list(conditions))}
     if study is not None:
         options["study"] = study
