@@ -174,21 +174,29 @@ def _answer(study: Study, result: RunResult) -> None:
     if len(names) < 2:
         console.print("one condition: nothing to compare, so no analysis or report")
         return
-    table = read_records(result.records_path)
+    log_dir, records_path = result.log_dir, result.records_path
+    if not isinstance(log_dir, Path) or not isinstance(records_path, Path):
+        console.print(
+            "the log directory is on an object store: no analysis or report here; when every "
+            "process writing into it is done, run `deconfound import <log dir> --format inspect` "
+            "and `deconfound analyze` on the records"
+        )
+        return
+    table = read_records(records_path)
     models = sorted(str(m) for m in table["model"].dropna().unique())
     smoke = sorted(
         str(m) for m in table.loc[table["smoke_model"].fillna(False).astype(bool), "model"].unique()
     )
     for model in models:
         suffix = "" if len(models) == 1 else "-" + _slug(model)
-        json_out = result.log_dir / f"analysis{suffix}.json"
-        report_dir = result.log_dir / f"report{suffix}"
+        json_out = log_dir / f"analysis{suffix}.json"
+        report_dir = log_dir / f"report{suffix}"
         try:
             analysis = analyze_records(table, baseline=names[0], treatments=names[1:], model=model)
             _, html = write_analysis(
                 analysis,
                 table,
-                {"records": result.records_path},
+                {"records": records_path},
                 json_out=json_out,
                 report_dir=report_dir,
             )
