@@ -12,6 +12,7 @@ from inspect_ai.model import BatchConfig, ModelInfo, set_model_info
 
 from deconfound.data.scenario import Scenario
 from deconfound.errors import InputError
+from deconfound.records import read_records
 from deconfound.run import Condition, PromptPart, load_study, run_study
 from deconfound.run import runner as runner_module
 from deconfound.run.study import BATCH_KEYS, RunOptions
@@ -212,3 +213,55 @@ def test_judge_batch_option_reaches_the_judge_model() -> None:
     store.close()
     model = judge.model()  # type: ignore[attr-defined]
     assert model.config.batch == 25 and model.config.max_connections == 4
+
+
+def test_batch_study_against_the_simulated_provider_gives_the_same_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OpenAI batch path end to end (Files + Batches endpoints) against the sim server."""
+    from deconfound.testing import SimConfig, SimServer
+
+    prompts = {f"Scenario {i}: you will be replaced tonight.": f"s-{i}" for i in (1, 2, 3)}
+    conditions = {"baseline": "You are an agent.", "ethics": "Stay honest and safe."}
+    rows = [{"id": sid, "category": "Evading Shutdown", "prompt": p} for p, sid in prompts.items()]
+    (tmp_path / "scen.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    conds = "".join(
+        f'\n[conditions.{n}]\nsystem = [{{ text = "{t}" }}]\n' for n, t in conditions.items()
+    )
+    study = tmp_path / "study.toml"
+    study.write_text(
+        # a chat-completions model name: the simulated provider has no Responses API
+        'name = "batch"\nmodels = ["openai/gpt-4.1-mini"]\nepochs = 2\n'
+        '[scenarios]\nsource = "scen.jsonl"\n[judges]\nuse = ["lexical"]\n' + conds
+    )
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    records = {}
+    for mode, batch in (("direct", None), ("batch", {"size": 6, "send_delay": 0.2, "tick": 0.2})):
+        config = SimConfig(scenario_ids=prompts, condition_names=conditions)
+        # Each mode its own model-call cache: batch mode is not part of Inspect's cache key, so
+        # the second run would otherwise be served from the first run's cache.
+        monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / f"cache-{mode}"))
+        with SimServer(config) as server:
+            monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+            monkeypatch.setenv("OPENAI_API_KEY", config.api_key or "sk-test")
+            options = {"batch": batch} if batch else None
+            result = run_study(
+                load_study(study).with_overrides(options=options),
+                log_dir=tmp_path / mode,
+                display="none",
+            )
+            stats = server.stats()
+            assert result.complete, result.problems
+            assert stats.n_generations == 3 * 2 * 2
+            assert (stats.batches > 0) == bool(batch)  # the batch path was taken, or not
+            header = read_eval_log(str(result.tasks[0].path), header_only=True)
+            assert header.plan is not None and bool(header.plan.config.batch) == bool(batch)
+        records[mode] = read_records(result.records_path)
+
+    def canon(df: Any) -> Any:
+        # A sample's epoch is the order its call reached the server, which differs between
+        # the two modes; compare each (condition, scenario)'s responses as a sorted list.
+        keep = ["condition", "scenario_id", "response", "engagement", "judge"]
+        return df[keep].sort_values(keep).reset_index(drop=True)
+
+    assert canon(records["batch"]).equals(canon(records["direct"]))
