@@ -292,7 +292,7 @@ def analyze(
         calibration=cal,
     )
     for warning in coverage_warnings(
-        table, [baseline, *treatment], model=model or str(table["model"].iloc[0])
+        table, [baseline, *treatment], model=models[0] if models else str(table["model"].iloc[0])
     ):
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     inputs = {"records": records}

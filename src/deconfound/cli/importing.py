@@ -112,7 +112,7 @@ def import_results(
         highlight=False,
     )
     if fmt is ImportFormat.inspect:
-        _inspect_status(list(paths), study, model, responses)
+        _inspect_status(list(paths), study, model, responses, list(condition))
     if fmt is ImportFormat.aei:
         conflicts = aei_conflicts(table)
         t = Table(title="Imported conditions")
@@ -125,20 +125,32 @@ def import_results(
 
 
 def _inspect_status(
-    paths: list[Path], study: str | None, model: str | None, responses: pd.DataFrame
+    paths: list[str],
+    study: str | None,
+    model: str | None,
+    responses: pd.DataFrame,
+    conditions: list[str],
 ) -> None:
     """Per task: log status and responses imported of those planned; warn when unfinished.
 
     A killed or failed run's logs import fine but hold only part of the study; saying nothing
     would let a later analysis compare, say, 42 scenarios against 40.
     """
-    from deconfound.records.inspect_logs import latest_task_logs
+    from deconfound.records.inspect_logs import ConditionNames, latest_task_logs
+    from deconfound.records.locations import as_location
 
     t = Table(title="Imported Inspect tasks")
     for col in ("model", "condition", "status", "responses ok", "planned", "log"):
         t.add_column(col, justify="right" if col in {"responses ok", "planned"} else "left")
     unfinished: list[str] = []
-    for task in latest_task_logs(paths) if study is None else latest_task_logs(paths, study=study):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the import already printed its notices
+        tasks = latest_task_logs(
+            [as_location(p) for p in paths],
+            study=study,
+            conditions=ConditionNames.parse(conditions),
+        )
+    for task in tasks:
         mine = responses[
             (responses["model"] == (model or task.model))
             & (responses["condition"] == task.condition)
@@ -151,7 +163,7 @@ def _inspect_status(
             escape(task.status),
             str(ok),
             planned,
-            escape(task.path.name),
+            escape(task.name),
         )
         if task.status != "success" or (task.planned is not None and ok < task.planned):
             unfinished.append(

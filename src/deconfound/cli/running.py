@@ -21,7 +21,7 @@ INCOMPLETE_EXIT_CODE = 1
 _DISPLAYS = ("full", "conversation", "rich", "plain", "log", "none")
 
 
-def _repair(log_dir: Path) -> None:
+def _repair(log_dir: str | Path) -> None:
     from deconfound.run.lock import repair
 
     for damaged, moved in repair(log_dir):
