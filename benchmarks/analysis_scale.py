@@ -4,12 +4,13 @@ Each size is a simulated records table (two conditions, two judges, five epochs;
 with the size), written to Parquet and then read, validated and analysed with 2,000 scenario
 cluster-bootstrap replicates, twice: once timed, once under tracemalloc for the peak memory (the
 tracing itself slows pandas several-fold, so it is kept out of the timing). ``seconds`` is the
-analysis (``analyze_records`` on the loaded table, the stats engine's target); ``read_seconds`` (reading + schema validation, the records
-module's work) is printed beside it. Peak memory is the tracemalloc peak of read + analysis (numpy
-and pandas allocations included). Prints measured numbers only and writes them to
+analysis (``analyze_records`` on the loaded table, the stats engine's target); ``read_seconds``
+(reading + schema validation, the records module's work) is printed beside it. Peak memory is
+the tracemalloc peak of read + analysis (numpy and pandas allocations included); ``rss_mb`` is
+the process's peak resident memory so far (``ru_maxrss``: everything, including the simulation
+and the Parquet file written before timing). Prints measured numbers only and writes them to
 benchmarks/analysis_scale.txt (or --out); the last line repeats the largest size as
-``rows=<n> seconds=<s> peak_mb=<m>``. ``rss_mb`` is the process's peak resident memory so far
-(``ru_maxrss``: everything, including the simulation and the Parquet file written before timing).
+``rows=<n> seconds=<s> peak_mb=<m>``.
 
 Usage: python benchmarks/analysis_scale.py [--bootstrap 2000] [--sizes 1000 100000 1000000]
 """
