@@ -9,6 +9,7 @@ from deconfound.cli import (  # noqa: F401  (imported for their registrations)
     importing,
     judging,
     labelling,
+    scoring,
     agreement,
     analyze,
     reporting,

@@ -260,7 +260,15 @@ def analyze(
     json_out: Path | None = typer.Option(
         None, "--json", help="Analysis JSON to write (default with --report: DIR/analysis.json)."
     ),
-    model: str | None = typer.Option(None, "--model", help="Model (needed if several)."),
+    model: list[str] = typer.Option(
+        [],
+        "--model",
+        help="Model (needed if the table holds several); repeat it to compare models.",
+        show_default=False,
+    ),
+    all_models: bool = typer.Option(
+        False, "--all-models", help="Analyse every model in the table and compare them."
+    ),
     partial_as: PartialAs = typer.Option(
         PartialAs.engaged, "--partial-as", help="Count partial refusals as engaged or refusal."
     ),
@@ -296,7 +304,12 @@ def analyze(
         None, "--gold-key", help="Key file of a labelling-page export (default: found beside it)."
     ),
 ) -> None:
-    """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report)."""
+    """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report).
+
+    With several models (--model repeated, or --all-models) each model is analysed on its own
+    (OUT.<model>.json, and a report per model) and --json OUT gets the cross-model comparison:
+    each model's effects side by side and whether the effect differs between models.
+    """
     if json_out is None:
         if report is None:
             raise InputError(
@@ -306,6 +319,36 @@ def analyze(
     cal = _load_calibration(calibration, ic_se, ic_sp)
     gold_rows = read_gold(gold, gold_key) if gold is not None else None
     table = read_records(records)
+    models = list(dict.fromkeys(model))
+    if all_models:
+        if models:
+            raise InputError("give --model or --all-models, not both", field="--all-models")
+        models = sorted(str(m) for m in table["model"].dropna().unique())
+    if len(models) > 1:
+        if gold is not None or cal:
+            raise InputError(
+                "--gold and calibration apply to one model's analysis; "
+                "run analyze once per model with --model M",
+                field="--gold" if gold is not None else "--calibration",
+            )
+        _analyze_models(
+            table,
+            models,
+            records=records,
+            baseline=baseline,
+            treatments=treatment,
+            json_out=json_out,
+            report=report,
+            options={
+                "partial_as": partial_as.value,
+                "engagement_judge": engagement_judge,
+                "ic_judge": ic_judge,
+                "reasoning_judge": reasoning_judge,
+                "n_boot": bootstrap,
+                "seed": seed,
+            },
+        )
+        return
     if cal and "__ic_cli__" in cal:
         cli_ic = cal.pop("__ic_cli__")
         # applies to whichever judge ends up defining IC
@@ -316,7 +359,7 @@ def analyze(
             table,
             baseline=baseline,
             treatments=treatment,
-            model=model,
+            model=models[0] if models else None,
             partial_as=partial_as.value,
             engagement_judge=engagement_judge,
             ic_judge=ic_judge,
@@ -331,7 +374,7 @@ def analyze(
             raise
         raise InputError(exc.message, path=gold, location=exc.location) from exc
     for warning in coverage_warnings(
-        table, [baseline, *treatment], model=model or str(table["model"].iloc[0])
+        table, [baseline, *treatment], model=models[0] if models else str(table["model"].iloc[0])
     ):
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     inputs = {"records": records}
@@ -347,6 +390,91 @@ def analyze(
     console.print(f"wrote {escape(str(json_out))}")
     if html is not None:
         console.print(f"wrote {escape(str(html))}")
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-") or "model"
+
+
+def _analyze_models(
+    table: Any,
+    models: list[str],
+    *,
+    records: Path,
+    baseline: str,
+    treatments: list[str],
+    json_out: Path,
+    report: Path | None,
+    options: dict[str, Any],
+) -> None:
+    """Each model on its own, then the cross-model comparison of every treatment."""
+    from deconfound.report.cross_model import write_cross_model_page
+    from deconfound.stats.cross_model import CROSS_MODEL_VERSION, CrossModelIndex, cross_model
+
+    if json_out.suffix.lower() != ".json":
+        raise InputError("the --json output must be a .json file", path=json_out)
+    slugs = {m: _slug(m) for m in models}
+    if len(set(slugs.values())) != len(slugs):
+        raise InputError("two models have the same file-name form", field="--model")
+    analyses = []
+    files: dict[str, str] = {}
+    links: dict[str, str] = {}
+    for m in models:
+        analysis = analyze_records(
+            table, baseline=baseline, treatments=treatments, model=m, **options
+        )
+        out = json_out.with_name(f"{json_out.stem}.{slugs[m]}.json")
+        written, html = write_analysis(
+            analysis,
+            table,
+            {"records": records},
+            json_out=out,
+            report_dir=report / slugs[m] if report is not None else None,
+        )
+        analyses.append(written)
+        files[m] = out.name
+        if html is not None and report is not None:
+            links[m] = html.relative_to(report).as_posix()
+    comparisons = [
+        cross_model(table, analyses, treatment=t, partial_as=options["partial_as"])
+        for t in treatments
+    ]
+    index = CrossModelIndex(CROSS_MODEL_VERSION, files, comparisons)
+    atomic_write_text(json_out, index.dumps())
+    for cm in comparisons:
+        _cross_summary(cm)
+        if report is not None:
+            page = write_cross_model_page(
+                cm,
+                report / f"cross-model-{_slug(cm.treatment)}",
+                model_reports={k: f"../{v}" for k, v in links.items()},
+            )
+            console.print(f"wrote {escape(str(page))}")
+    console.print(f"wrote {escape(str(json_out))} and {len(files)} per-model analyses")
+
+
+def _cross_summary(cm: Any) -> None:
+    t = Table(title=f"{escape(cm.treatment)} vs {escape(cm.baseline)}, by model")
+    for col in ("model", "scenarios", "Δ refusal", "Δ IR", "Δ IC both engaged", "SACE bounds"):
+        t.add_column(col)
+    for m in cm.models:
+        lo, hi = m.sace_bounds
+        t.add_row(
+            escape(m.model) + (" (smoke)" if m.smoke else ""),
+            str(m.n_scenarios),
+            f"{pp(m.delta_refusal)} {ci_text(m.delta_refusal_ci, points=True)}",
+            f"{pp(m.delta_ir)} {ci_text(m.delta_ir_ci, points=True)}",
+            f"{pp(m.both_engaged_ic_difference)} {ci_text(m.both_engaged_ic_ci, points=True)}",
+            f"[{pp(lo)}, {pp(hi)}]",
+        )
+    console.print(t)
+    for name, test in (("refusal", cm.refusal), ("IC among engaged", cm.ic_engaged)):
+        stat = "n/a" if test.statistic is None else f"{test.statistic:.2f}"
+        console.print(
+            f"effect differs between models ({name})? Wald χ² = {stat}, df = {test.df}, "
+            f"{p_text(test.p_value) or 'p n/a'} ({test.n_models} models, {test.n_scenarios} "
+            "scenarios, scenario-clustered)"
+        )
 
 
 def write_analysis(

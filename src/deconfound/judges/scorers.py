@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
+from inspect_ai.scorer import Metric, Score, Scorer, Target, grouped, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from deconfound.judges.base import LABELS_KEY, Judge, JudgeInput, Judgment
@@ -73,13 +73,15 @@ def judge_input_from_state(state: TaskState) -> JudgeInput:
     )
 
 
-def judge_scorer(judge: Judge, *, name: str | None = None) -> Scorer:
+def judge_scorer(judge: Judge, *, name: str | None = None, group_by: str | None = None) -> Scorer:
     """Score each sample with ``judge``.
 
     Args:
         judge: Any :class:`~deconfound.judges.base.Judge` (e.g. from ``resolve_judge``).
         name: Scorer name and metric prefix; defaults to the judge id made metric-safe. Give
             distinct names when two judges share an id pattern in one task.
+        group_by: Sample metadata key (e.g. ``category``) to also report each rate per group
+            of, as ``grouped_<group>`` metrics; every sample must carry the key.
 
     Returns:
         A scorer whose value is ``{<name>_<key>: 0|1}`` with mean and stderr per key; ``answer``
@@ -91,7 +93,10 @@ def judge_scorer(judge: Judge, *, name: str | None = None) -> Scorer:
         raise ValueError(f"scorer name must be an identifier, got {prefix!r}")
     decision_only = "engagement" not in judge_labels(judge)
     keys = DECISION_KEYS if decision_only else ENGAGEMENT_KEYS
-    metrics = {f"{prefix}_{k}": [mean(), stderr()] for k in keys}
+    per_key: list[Metric] = [mean(), stderr()]
+    if group_by is not None:
+        per_key.append(grouped(mean(), group_by, all=False))
+    metrics = {f"{prefix}_{k}": list(per_key) for k in keys}
 
     @scorer(metrics=metrics, name=prefix)
     def _judge_scorer() -> Scorer:
