@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from deconfound.judges.base import JudgeInput, Judgment
+from deconfound.judges.base import JudgeInput, Judgment, codebook_version
 from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.offline_encoder import MiniLMEncoder
 
@@ -114,7 +114,7 @@ class OfflineJudge:
         cache: JudgmentCache | None = None,
     ) -> None:
         self.head = load_head(head_path)
-        self.version = str(self.head.meta.get("version", "offline"))
+        self.version = codebook_version(str(self.head.meta.get("version", "offline")))
         self.emit_partial = emit_partial
         self._model_dir = model_dir
         self._threads = threads
