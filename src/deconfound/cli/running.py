@@ -35,7 +35,7 @@ def _repair(log_dir: str | Path) -> None:
 @app.command("run")
 @user_errors
 def run(
-    study_file: Path = typer.Argument(..., help="Study file (TOML); see README 'Writing studies'."),
+    study_file: Path = typer.Argument(..., help="Study file (TOML); see docs/studies.md."),
     limit: int | None = typer.Option(
         None, "--limit", help="Run only the first N scenarios (after the category filter)."
     ),

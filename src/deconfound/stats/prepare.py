@@ -149,7 +149,7 @@ _RESPONSE_COLS: Final = ("condition", "scenario_id", "study", "epoch")
 def response_states(records: pd.DataFrame, judges: JudgeChoice) -> pd.DataFrame:
     """One row per response with its state, conflicts and reasoning labels.
 
-    Rules (documented in the README): a response that is not ``ok`` is invalid; a response the IC
+    Rules (docs/statistics.md): a response that is not ``ok`` is invalid; a response the IC
     judge calls convergent is engaged (or partial, if the engagement judge said partial) whatever
     the engagement judge says, and such overrides are flagged in ``conflict``; an engaged or
     partial response without an IC label is invalid (its IC cannot be scored), as is a response the
