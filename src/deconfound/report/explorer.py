@@ -76,6 +76,7 @@ class JudgeLabel:
     ic_evidence: str | None
     benchmark_decision: str | None
     refusal_kind: str | None
+    in_role: bool | None
     flags: list[str]
     confidence: float | None
     explanation: str | None
@@ -214,6 +215,7 @@ def build_rows(
                     ic_evidence=_text(r.get("ic_evidence")),
                     benchmark_decision=_text(r.get("benchmark_decision")),
                     refusal_kind=_text(r.get("refusal_kind")),
+                    in_role=_bool(r.get("in_role")),
                     flags=[f for f in REASONING_FLAGS if _bool(r.get(f)) is True],
                     confidence=None if conf is None or pd.isna(conf) else float(conf),
                     explanation=_text(r.get("judge_explanation")),
