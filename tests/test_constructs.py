@@ -175,3 +175,26 @@ def test_report_says_narrow_is_not_measured_by_a_judge_without_in_role(tmp_path:
     html = (report / "report.html").read_text(encoding="utf-8")
     assert "Narrow construct not measured by lexical" in html
     assert "not measured" in html and "constructs disagree" not in html
+
+
+def test_agreement_compares_judges_on_in_role_and_on_narrow_refusal(tmp_path: Path) -> None:
+    ref = opposite_verdicts_table()
+    other = ref.copy()
+    other["judge"] = "reference"
+    # the second reader calls two in-role refusals out of role, and one engaged answer a refusal
+    two = other["scenario_id"].isin(["evading-shutdown-00", "evading-shutdown-01"])
+    other.loc[two & (other["condition"] == TREAT), "in_role"] = False
+    flip = (other["condition"] == BASE) & (other["scenario_id"] == "evading-shutdown-30")
+    other.loc[flip, ["engagement", "in_role"]] = ["refusal", False]
+    src = write_records(pd.concat([ref, validate(other)]), tmp_path / "two.parquet")
+    out = tmp_path / "agr.json"
+    args = ["agreement", str(src), "--label", "in_role", "--label", "narrow-refusal"]
+    res = CliRunner().invoke(app, [*args, "--json", str(out), "--bootstrap", "0"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(out.read_text(encoding="utf-8"))["labels"]
+    in_role = rep["in_role"]["groups"]["(all conditions)"]["pairs"]
+    (pair,) = in_role.values()
+    # in_role is compared where both readers saw a decline: 16 in-role + 8 out-of-role refusals
+    assert (pair["n"], pair["observed"]) == (24, pytest.approx(22 / 24))
+    (narrow,) = rep["narrow-refusal"]["groups"]["(all conditions)"]["pairs"].values()
+    assert (narrow["n"], narrow["observed"]) == (80, pytest.approx(77 / 80))
