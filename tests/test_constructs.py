@@ -160,6 +160,9 @@ def test_analyze_cli_and_report_show_both_constructs_and_say_they_disagree(
     assert '<tr class="disagree"><td>refusal changed</td><td>yes, rose</td>' in html
     # the narrow refusal of the ethics arm (4 of 40) sits beside the broad one (20 of 40)
     assert "10.0%" in html and "50.0%" in html
+    # the transcript explorer shows each decline's in_role label
+    assert "engagement refusal; IC no; in role;" in html
+    assert "engagement refusal; IC no; out of role;" in html
 
 
 def test_report_says_narrow_is_not_measured_by_a_judge_without_in_role(tmp_path: Path) -> None:
