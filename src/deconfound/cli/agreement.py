@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.markup import escape
@@ -47,12 +48,15 @@ class LabelView:
         column: Records column it reads.
         categories: The categories of the view, in display order.
         mapping: Maps a raw value to a category, or None when the value carries no label.
+        derive: Builds the view's values from the whole table, for a view that reads more than
+            one column (``column`` then only names it in outputs).
     """
 
     name: str
     column: str
     categories: tuple[str, ...]
     mapping: Callable[[Any], str | None]
+    derive: Callable[[pd.DataFrame], pd.Series] | None = None
 
 
 def _engagement(v: Any) -> str | None:
@@ -74,6 +78,20 @@ def _from_engagement(table: dict[str, str]) -> Callable[[Any], str | None]:
         return None if e is None else table[e]
 
     return f
+
+
+def _narrow_refusal(df: pd.DataFrame) -> pd.Series:
+    """Refusal under the codebook's narrow construct: a refusal or partial that steps out of the
+    role. A decline without an ``in_role`` label has no narrow label (None), never a guess."""
+    out: list[str | None] = []
+    for e, r in zip(df["engagement"].tolist(), df["in_role"].tolist(), strict=True):
+        if e == "engaged":
+            out.append("not_refusal")
+        elif e in ("refusal", "partial") and isinstance(r, bool | np.bool_):
+            out.append("not_refusal" if r else "refusal")
+        else:
+            out.append(None)
+    return pd.Series(out, index=df.index, dtype=object)
 
 
 def _decision(v: Any) -> str | None:
@@ -106,6 +124,16 @@ VIEWS: Final[dict[str, LabelView]] = {
         ),
         LabelView("ic", "ic", ("ic", "no_ic"), _bool_view("ic", "no_ic")),
         LabelView(
+            "in_role", "in_role", ("in_role", "out_of_role"), _bool_view("in_role", "out_of_role")
+        ),
+        LabelView(
+            "narrow-refusal",
+            "narrow_refusal",
+            ("refusal", "not_refusal"),
+            lambda v: v if isinstance(v, str) else None,
+            derive=_narrow_refusal,
+        ),
+        LabelView(
             "benchmark_decision",
             "benchmark_decision",
             ("convergence", "no_convergence"),
@@ -119,7 +147,8 @@ ALL_GROUP: Final = "(all conditions)"
 def _wide(df: pd.DataFrame, view: LabelView) -> pd.DataFrame:
     """One row per response, one column per judge, values mapped through the view."""
     mapped = df[[*RESPONSE_KEY, "judge"]].copy()
-    mapped["value"] = [view.mapping(v) for v in df[view.column].astype(object).tolist()]
+    raw = view.derive(df) if view.derive is not None else df[view.column].astype(object)
+    mapped["value"] = [view.mapping(v) for v in raw.tolist()]
     mapped = mapped[mapped["value"].notna()]
     if mapped.empty:
         return pd.DataFrame()

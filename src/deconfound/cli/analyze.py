@@ -21,9 +21,12 @@ from deconfound.errors import InputError, not_a_file
 from deconfound.records.coverage import coverage_warnings
 from deconfound.records.io import atomic_write_text, read_records
 from deconfound.report.format import (
+    CONSTRUCTS,
     Estimate,
     ci_text,
     closed,
+    construct_lines,
+    constructs_sentence,
     estimate_text,
     p_text,
     pct,
@@ -33,7 +36,7 @@ from deconfound.report.format import (
 from deconfound.stats.aggregate import aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.contract import to_jsonable
-from deconfound.stats.results import Analysis, Comparison
+from deconfound.stats.results import Analysis, Comparison, Proportion
 
 
 class PartialAs(StrEnum):
@@ -142,6 +145,7 @@ def _summary(analysis: Analysis) -> None:
             str(sum(c.conflicts.values())),
         )
     console.print(t)
+    _constructs_table(analysis)
     for comp in analysis.comparisons:
         ct = Table(
             title=f"{escape(comp.treatment)} vs {escape(comp.baseline)} "
@@ -190,6 +194,47 @@ def _summary(analysis: Analysis) -> None:
                 console.print(
                     f"[bold]{line.question}:[/] {escape(line.answer)} — {escape(line.text)}"
                 )
+        if comp.constructs is not None:
+            if comp.constructs.narrow is not None:
+                for cl in construct_lines(comp.constructs):
+                    mark = "" if cl.agree is not False else " [yellow](constructs disagree)[/]"
+                    console.print(
+                        f"  {cl.question}: broad {escape(cl.broad)} · narrow "
+                        f"{escape(cl.narrow)}{mark}"
+                    )
+            console.print(escape(constructs_sentence(comp.constructs)))
+
+
+def _est(p: Proportion | None) -> str:
+    return "not measured" if p is None else estimate_text(Estimate(p.estimate, closed(p.ci)))
+
+
+def _constructs_table(analysis: Analysis) -> None:
+    """Refusal and IC among engaged under the broad and the narrow refusal construct."""
+    blocks = {n: c.constructs for n, c in analysis.conditions.items() if c.constructs is not None}
+    if not blocks:
+        return
+    t = Table(title="Refusal constructs (docs/codebook.md): " + "; ".join(CONSTRUCTS.values()))
+    for col in (
+        "condition",
+        "refusal broad",
+        "refusal narrow",
+        "IC | engaged broad",
+        "IC | engaged narrow",
+    ):
+        t.add_column(col)
+    for name, k in blocks.items():
+        t.add_row(
+            escape(name),
+            _est(k.broad.refusal),
+            _est(k.narrow.refusal if k.narrow else None),
+            _est(k.broad.ir_engaged),
+            _est(k.narrow.ir_engaged if k.narrow else None),
+        )
+    console.print(t)
+    notes = {k.note for k in blocks.values() if k.note}
+    for note in sorted(notes):
+        console.print(f"narrow construct {escape(note)}")
 
 
 def _sensitivity_table(comp: Comparison) -> None:

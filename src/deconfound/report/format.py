@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from deconfound.stats.results import (
+    ComparisonConstructs,
     Delta,
     Direction,
     Finding,
@@ -294,3 +295,75 @@ def verdict_lines(
         _kind(v.refusal_kind_changed, runs),
         _ic(v.ic_among_engagers_changed, runs),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# the two refusal constructs in words
+
+
+#: What each construct counts as a refusal (docs/codebook.md), for table headers and notes.
+CONSTRUCTS: Final = {
+    "broad": "broad: refusals as the engagement judge labelled them, in-role declines included",
+    "narrow": "narrow: only refusals and partials that step out of the scenario's role",
+}
+
+
+@dataclass(frozen=True)
+class ConstructLine:
+    """One verdict question answered under both refusal constructs."""
+
+    key: str
+    question: str
+    broad: str
+    narrow: str
+    agree: bool | None
+
+
+def _directed(line: VerdictLine, v: Verdict) -> str:
+    """The short answer, with the direction of a refusal change (the IC answer has its own)."""
+    a = v.refusal_changed
+    if line.key == "refusal_changed" and a.finding is Finding.CHANGED and a.estimate is not None:
+        return f"{line.answer}, {'rose' if a.estimate > 0 else 'fell'}"
+    if line.key == "refusal_kind_changed" and v.refusal_kind_changed.finding is Finding.CHANGED:
+        return f"{line.answer} ('{v.refusal_kind_changed.label}')"
+    return line.answer
+
+
+def construct_lines(c: ComparisonConstructs) -> list[ConstructLine]:
+    """Each verdict question's short answer under the broad and the narrow construct."""
+    broad = verdict_lines(c.broad.verdict)
+    narrow = verdict_lines(c.narrow.verdict) if c.narrow is not None else None
+    agree = c.constructs_agree
+    out = []
+    for i, line in enumerate(broad):
+        out.append(
+            ConstructLine(
+                line.key,
+                line.question,
+                _directed(line, c.broad.verdict),
+                _directed(narrow[i], c.narrow.verdict)
+                if narrow is not None and c.narrow is not None
+                else (c.note or "not measured"),
+                getattr(agree, line.key),
+            )
+        )
+    return out
+
+
+def constructs_sentence(c: ComparisonConstructs) -> str:
+    """Whether the verdict depends on the refusal construct, in one or two sentences."""
+    if c.narrow is None:
+        return (
+            f"Narrow refusal construct ({CONSTRUCTS['narrow'].split(': ', 1)[1]}): "
+            f"{c.note or 'not measured'}. Only the broad answers are shown."
+        )
+    lines = construct_lines(c)
+    differ = [ln for ln in lines if ln.agree is False]
+    if not differ:
+        return "The broad and narrow refusal constructs give the same answer to every question."
+    parts = "; ".join(f"{ln.question} (broad: {ln.broad}; narrow: {ln.narrow})" for ln in differ)
+    return (
+        f"The refusal constructs disagree on {parts}. The answer depends on whether an in-role "
+        "decline of the instructed deviation counts as a refusal (broad) or as engagement "
+        "without IC (narrow); see docs/codebook.md."
+    )

@@ -15,9 +15,12 @@ from typing import Any, Final
 from deconfound.report.figures import ForestRow
 from deconfound.report.format import (
     NOT_COMPUTED,
+    ConstructLine,
     Estimate,
     ci_text,
     closed,
+    construct_lines,
+    constructs_sentence,
     count_text,
     estimate_of,
     estimate_text,
@@ -99,6 +102,11 @@ class ConditionView:
     flags_share: float | None = None
     kinds_judge: str | None = None
     ppi: list[Line] = field(default_factory=list)
+    #: Refusal and IC among engaged under the narrow construct (None: not measured).
+    has_constructs: bool = False
+    narrow_refusal: Estimate | None = None
+    narrow_ir_engaged: Estimate | None = None
+    narrow_note: str = ""
 
 
 @dataclass
@@ -146,6 +154,11 @@ class ComparisonView:
     judge_rows: list[list[str]] = field(default_factory=list)
     judge_forest: list[ForestRow] = field(default_factory=list)
     ppi: list[Line] = field(default_factory=list)
+    #: Each verdict question under the broad and narrow refusal constructs, and the sentence
+    #: saying whether they agree (empty for analyses written before the constructs existed).
+    constructs: list[ConstructLine] = field(default_factory=list)
+    constructs_text: str = ""
+    constructs_disagree: bool = False
 
     @property
     def title(self) -> str:
@@ -275,7 +288,13 @@ def _condition_view(name: str, c: ConditionResult, prompt: tuple[str | None, str
         )
         for cat, cv in c.by_category.categories.items()
     ]
+    k = c.constructs
+    narrow = k.narrow if k is not None else None
     return ConditionView(
+        has_constructs=k is not None,
+        narrow_refusal=estimate_of(narrow.refusal) if narrow is not None else None,
+        narrow_ir_engaged=estimate_of(narrow.ir_engaged) if narrow is not None else None,
+        narrow_note=(k.note or "") if k is not None else "",
         name=name,
         ir=estimate_of(c.ir),
         refusal=estimate_of(c.refusal),
@@ -566,6 +585,10 @@ def _comparison_view(
     )
     view.glance = _glance(view, conds)
     view.forest_rows = _forest_rows(view)
+    if comp.constructs is not None:
+        view.constructs = construct_lines(comp.constructs) if comp.constructs.narrow else []
+        view.constructs_text = constructs_sentence(comp.constructs)
+        view.constructs_disagree = any(ln.agree is False for ln in view.constructs)
     return view
 
 

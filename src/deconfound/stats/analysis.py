@@ -53,8 +53,10 @@ from deconfound.stats.power import mcnemar_mde, paired_mde, unpaired_mde, unpair
 from deconfound.stats.prepare import (
     JudgeChoice,
     PartialAs,
+    in_role_measured,
     modal_kinds,
     modal_states,
+    narrow_states,
     response_states,
     scenario_counts,
     select_judges,
@@ -64,7 +66,12 @@ from deconfound.stats.results import (
     SCHEMA_VERSION,
     Analysis,
     Comparison,
+    ComparisonConstructs,
+    ConditionConstructs,
     ConditionResult,
+    ConstructRates,
+    ConstructResult,
+    ConstructsAgree,
     Direction,
     Finding,
     GoldSummary,
@@ -765,6 +772,11 @@ def _comparison_correction(
 # verdict
 
 
+#: Bounds within this of 0 touch 0: a bound that is 0 in exact arithmetic comes out of the
+#: trimming as e.g. -5.6e-17 and must not read as "the set excludes 0".
+_ZERO = 1e-12
+
+
 def _significant(p: float | None) -> bool:
     return p is not None and p < 0.05
 
@@ -842,10 +854,10 @@ def verdict(comp: Comparison, baseline: ConditionResult, treatment: ConditionRes
     lo, hi = sb.pooled
     clo, chi = sb.ci
     direction: Direction | None = None
-    if clo is not None and chi is not None and (clo > 0 or chi < 0):
+    if clo is not None and chi is not None and (clo > _ZERO or chi < -_ZERO):
         finding = Finding.CHANGED
         direction = Direction.UP if clo > 0 else Direction.DOWN
-    elif lo is not None and hi is not None and (lo > 0 or hi < 0):
+    elif lo is not None and hi is not None and (lo > _ZERO or hi < -_ZERO):
         finding = Finding.SET_EXCLUDES_ZERO
     elif (lo, hi, clo, chi) == (0.0, 0.0, 0.0, 0.0):
         # Degenerate, not uncertain: no engaged response showed IC under either condition.
@@ -984,6 +996,9 @@ def analyze_records(
                 verdict=verdict(comp, typed_conditions[baseline], typed_conditions[t]),
             )
         )
+    typed_conditions, comparisons = _with_constructs(
+        states, typed_conditions, comparisons, judges, partial_as, n_boot, seed
+    )
     pairs = judge_pairs(sub, judges) if judge_sensitivity else []
     if len(pairs) > 1:
         runs: dict[str, list[JudgeRunResult]] = {
@@ -1041,6 +1056,128 @@ def analyze_records(
         gold=None
         if gold_res is None
         else decode(GoldSummary, {**gold_res.summary, "notices": list(gold_res.notices)}, "gold"),
+    )
+
+
+def _with_constructs(
+    states: pd.DataFrame,
+    conditions: dict[str, ConditionResult],
+    comparisons: list[Comparison],
+    judges: JudgeChoice,
+    partial_as: PartialAs,
+    n_boot: int,
+    seed: int,
+) -> tuple[dict[str, ConditionResult], list[Comparison]]:
+    """Add the broad and narrow refusal constructs (docs/codebook.md) to every condition and
+    comparison.
+
+    The broad figures are the analysis' own; the narrow ones come from the same computation run
+    on :func:`~deconfound.stats.prepare.narrow_states` (same bootstrap seeds, no judge-error
+    correction: calibrations describe the broad labels). Without ``in_role`` labels from the
+    engagement judge the narrow construct is reported as not measured, never copied.
+    """
+    judge = judges.engagement
+    measured = in_role_measured(states)
+    note = (
+        None
+        if measured
+        else f"not measured by {judge}: it gives no in_role labels on its refusals and partials"
+    )
+    narrow_conds: dict[str, ConditionResult] = {}
+    narrow_comps: list[ConstructResult | None] = [None] * len(comparisons)
+    comp_notes: list[str | None] = [note] * len(comparisons)
+    if measured:
+        nstates = narrow_states(states)
+        ncounts = scenario_counts(nstates, partial_as)
+        for name in conditions:
+            arm = nstates[nstates["condition"] == name]
+            raw = _condition(_arm(ncounts, name), arm, None, judges)
+            narrow_conds[name] = decode(ConditionResult, raw, f"conditions.{name}.narrow")
+        for i, comp in enumerate(comparisons):
+            b, t = comp.baseline, comp.treatment
+            try:
+                raw = _comparison(ncounts, nstates, b, t, n_boot, seed + 1000 * i, None, judges)
+            except InputError as exc:  # too few scenarios valid under both (unlabelled in_role)
+                comp_notes[i] = f"narrow construct not computed: {exc.message}"
+                continue
+            ncomp: Comparison = decode(Comparison, raw, f"comparisons[{i}].narrow")
+            narrow_comps[i] = _construct_result(
+                ncomp, verdict(ncomp, narrow_conds[b], narrow_conds[t])
+            )
+    out_conds = {
+        name: replace(
+            c,
+            constructs=ConditionConstructs(
+                broad=_construct_rates(c),
+                narrow=_construct_rates(narrow_conds[name]) if measured else None,
+                narrow_measured=measured,
+                in_role_judge=judge,
+                note=note,
+            ),
+        )
+        for name, c in conditions.items()
+    }
+    out_comps = []
+    for comp, narrow, why in zip(comparisons, narrow_comps, comp_notes, strict=True):
+        assert comp.verdict is not None
+        broad = _construct_result(comp, comp.verdict)
+        out_comps.append(
+            replace(
+                comp,
+                constructs=ComparisonConstructs(
+                    broad=broad,
+                    narrow=narrow,
+                    narrow_measured=measured,
+                    in_role_judge=judge,
+                    constructs_agree=constructs_agree(broad.verdict, narrow.verdict)
+                    if narrow is not None
+                    else ConstructsAgree(None, None, None),
+                    note=why,
+                ),
+            )
+        )
+    return out_conds, out_comps
+
+
+def _construct_rates(c: ConditionResult) -> ConstructRates:
+    return ConstructRates(
+        refusal=c.refusal,
+        ir_engaged=c.ir_engaged,
+        n_valid=c.n_valid,
+        n_engaged=c.n_engaged,
+        n_invalid=c.n_invalid,
+    )
+
+
+def _construct_result(comp: Comparison, v: Verdict) -> ConstructResult:
+    return ConstructResult(
+        delta_refusal=comp.delta_refusal, delta_ir_engaged=comp.delta_ir_engaged, verdict=v
+    )
+
+
+def constructs_agree(broad: Verdict, narrow: Verdict) -> ConstructsAgree:
+    """Per verdict question, whether two verdicts give the same answer.
+
+    The same answer is the same finding and, for a change, the same direction (refusal: the sign
+    of the estimate; IC: the direction of the always-engager effect) or the same refusal kind.
+    """
+
+    def refusal(a: RefusalAnswer) -> tuple[object, ...]:
+        if a.finding is not Finding.CHANGED or a.estimate is None:
+            return (a.finding,)
+        return (a.finding, a.estimate > 0)
+
+    def kind(a: KindAnswer) -> tuple[object, ...]:
+        return (a.finding, a.label) if a.finding is Finding.CHANGED else (a.finding,)
+
+    def ic(a: IcAnswer) -> tuple[object, ...]:
+        return (a.finding, a.direction)
+
+    return ConstructsAgree(
+        refusal_changed=refusal(broad.refusal_changed) == refusal(narrow.refusal_changed),
+        refusal_kind_changed=kind(broad.refusal_kind_changed) == kind(narrow.refusal_kind_changed),
+        ic_among_engagers_changed=ic(broad.ic_among_engagers_changed)
+        == ic(narrow.ic_among_engagers_changed),
     )
 
 

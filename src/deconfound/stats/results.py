@@ -156,6 +156,34 @@ class LabelCoverage:
 
 
 @dataclass(frozen=True)
+class ConstructRates:
+    """A condition's refusal rate and IC among engaged under one refusal construct."""
+
+    refusal: Proportion
+    ir_engaged: Proportion
+    n_valid: int
+    n_engaged: int
+    n_invalid: int
+
+
+@dataclass(frozen=True)
+class ConditionConstructs:
+    """A condition's figures under the codebook's broad and narrow refusal constructs.
+
+    Broad: engagement as the engagement judge labelled it (partials per ``settings.partial_as``).
+    Narrow: only refusals and partials with ``in_role`` false are refusals; in-role declines count
+    as engagement. ``narrow`` is null, and ``note`` says why, when the engagement judge gives no
+    ``in_role`` labels: the narrow figures are then not measured, never copied from the broad.
+    """
+
+    broad: ConstructRates
+    narrow: ConstructRates | None
+    narrow_measured: bool
+    in_role_judge: str
+    note: str | None = optional()
+
+
+@dataclass(frozen=True)
 class ConditionResult:
     """Everything the analysis says about one condition of one model."""
 
@@ -183,6 +211,7 @@ class ConditionResult:
     refusal_kinds_coverage: LabelCoverage | None = optional()
     reasoning_flags_coverage: LabelCoverage | None = optional()
     ppi: ConditionPPI | None = optional()
+    constructs: ConditionConstructs | None = optional()
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,6 +525,41 @@ class JudgeRunResult:
 
 
 @dataclass(frozen=True)
+class ConstructResult:
+    """A comparison's refusal and IC-among-engaged changes and its verdict under one construct."""
+
+    delta_refusal: Delta
+    delta_ir_engaged: Delta | None
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class ConstructsAgree:
+    """Whether broad and narrow give the same answer per verdict question (null: not measured).
+
+    Same answer means the same finding and, for a change, the same direction (refusal, IC) or the
+    same refusal kind.
+    """
+
+    refusal_changed: bool | None
+    refusal_kind_changed: bool | None
+    ic_among_engagers_changed: bool | None
+
+
+@dataclass(frozen=True)
+class ComparisonConstructs:
+    """A comparison under the codebook's broad and narrow refusal constructs, and whether they
+    agree; ``narrow`` is null (``note`` says why) when it was not measured."""
+
+    broad: ConstructResult
+    narrow: ConstructResult | None
+    narrow_measured: bool
+    in_role_judge: str
+    constructs_agree: ConstructsAgree
+    note: str | None = optional()
+
+
+@dataclass(frozen=True)
 class Comparison:
     """One baseline-vs-treatment comparison over its paired scenarios."""
 
@@ -518,6 +582,7 @@ class Comparison:
     verdict: Verdict | None = None
     judge_sensitivity: list[JudgeRunResult] | None = optional()
     ppi: ComparisonPPI | None = optional()
+    constructs: ComparisonConstructs | None = optional()
 
 
 # --------------------------------------------------------------------------------------------
