@@ -39,6 +39,7 @@ from deconfound.stats.bounds import (
     scenario_lee_bounds,
     tipping_point,
 )
+from deconfound.stats.calibration import Calibration
 from deconfound.stats.contract import decode
 from deconfound.stats.correction import rogan_gladen
 from deconfound.stats.intervals import (
@@ -73,8 +74,6 @@ from deconfound.stats.results import (
     Settings,
     Verdict,
 )
-
-Calibration = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 _PERMUTATIONS = 10_000
 
@@ -187,16 +186,16 @@ def _condition_correction(
         ("ir_engaged", judges.ic, "ic"),
         ("refusal", judges.engagement, "refusal"),
     ):
-        cal = calibration.get(judge, {}).get(label)
+        cal = calibration.rates_for(judge, label)
         if not cal or cond[key]["estimate"] is None:
             continue
         rg = rogan_gladen(
             cond[key]["estimate"],
             cond[key]["n_eff"] or 0,
-            cal["sensitivity"],
-            cal["specificity"],
-            cal.get("n_pos"),
-            cal.get("n_neg"),
+            cal.sensitivity,
+            cal.specificity,
+            cal.n_pos,
+            cal.n_neg,
         )
         res[key] = {
             "estimate": _f(rg.estimate),
@@ -692,10 +691,10 @@ def _comparison_correction(
     out: dict[str, Any] = {}
     y0, m0, r0, v0 = arm0
     y1, m1, r1, v1 = arm1
-    ic_cal = calibration.get(judges.ic, {}).get("ic")
-    ref_cal = calibration.get(judges.engagement, {}).get("refusal")
+    ic_cal = calibration.rates_for(judges.ic, "ic")
+    ref_cal = calibration.rates_for(judges.engagement, "refusal")
     if ic_cal and m0.sum() > 0 and m1.sum() > 0:
-        se, sp = ic_cal["sensitivity"], ic_cal["specificity"]
+        se, sp = ic_cal.sensitivity, ic_cal.specificity
         c0, c1 = clustered_ratio(y0, m0), clustered_ratio(y1, m1)
         a = rogan_gladen(c0.estimate, c0.n_eff, se, sp)
         b = rogan_gladen(c1.estimate, c1.n_eff, se, sp)
@@ -706,7 +705,7 @@ def _comparison_correction(
             "differential misclassification is not corrected",
         }
     if ref_cal:
-        se, sp = ref_cal["sensitivity"], ref_cal["specificity"]
+        se, sp = ref_cal.sensitivity, ref_cal.specificity
         ra = rogan_gladen(r0.sum() / v0.sum(), float(v0.sum()), se, sp)
         rb = rogan_gladen(r1.sum() / v1.sum(), float(v1.sum()), se, sp)
         out["refusal_difference"] = {
@@ -818,31 +817,26 @@ def analyze_records(
         reasoning_judge: Judge defining refusal kinds and reasoning flags.
         n_boot: Scenario cluster bootstrap replicates.
         seed: Seed for the bootstrap and permutation tests.
-        calibration: {judge: {"refusal"|"ic": {"sensitivity", "specificity", "n_pos", "n_neg"}}}.
+        calibration: Judge sensitivity/specificity for Rogan–Gladen correction.
 
     Returns:
         The typed analysis; ``.to_json()`` is the analysis JSON (docs/contract.md).
     """
     if partial_as not in ("engaged", "refusal"):
-        raise InputError(
-            f"partial_as must be engaged or refusal, got {partial_as!r}", field="--partial-as"
-        )
-    if n_boot < 1:
-        raise InputError(
-            "the number of bootstrap replicates must be at least 1", field="--bootstrap"
-        )
+        raise ValueError(f"partial_as must be 'engaged' or 'refusal', got {partial_as!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+        raise ValueError(f"n_boot must be an integer of at least 1 replicate, got {n_boot!r}")
     models = sorted(records["model"].dropna().unique())
     if model is None:
         if len(models) != 1:
             raise InputError(
-                f"the table holds {len(models)} models ({', '.join(models)}); "
-                "choose one with --model",
-                field="--model",
+                f"the table holds {len(models)} models ({', '.join(models)}); choose one",
+                field="model",
             )
         model = models[0]
     elif model not in models:
         raise InputError(
-            f"model {model!r} not in the table (models: {', '.join(models)})", field="--model"
+            f"model {model!r} not in the table (models: {', '.join(models)})", field="model"
         )
     sub = records[records["model"] == model]
     available = sorted(sub["condition"].unique())
@@ -855,7 +849,7 @@ def analyze_records(
                 field="condition",
             )
     if len(set(wanted)) != len(wanted):
-        raise InputError("baseline and treatments must be distinct conditions", field="--treatment")
+        raise InputError("baseline and treatments must be distinct conditions", field="treatments")
     sub = sub[sub["condition"].isin(wanted)]
     judges = select_judges(
         sub, engagement_judge=engagement_judge, ic_judge=ic_judge, reasoning_judge=reasoning_judge

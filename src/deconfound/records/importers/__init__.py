@@ -14,7 +14,6 @@ from typing import Any, Final
 
 import pandas as pd
 
-from deconfound.errors import DeconfoundError
 from deconfound.records.importers.aei import aei_conflicts, import_aei
 from deconfound.records.importers.table import import_table, parse_mapping
 from deconfound.records.schema import validate
@@ -30,15 +29,7 @@ def import_inspect(
     ``study`` is passed on (the name for logs that do not carry one); ``model``, when given,
     replaces the model read from the logs.
     """
-    try:
-        module = importlib.import_module(INSPECT_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != INSPECT_MODULE:
-            raise
-        raise DeconfoundError(
-            "the Inspect log importer is not available in this installation "
-            f"({INSPECT_MODULE} is missing); use --format aei or --format table"
-        ) from exc
+    module = importlib.import_module(INSPECT_MODULE)  # loads inspect_ai only when used
     files = [Path(p) for p in paths]
     table: pd.DataFrame = (
         module.import_inspect_logs(files)
