@@ -9,12 +9,11 @@ log reader turns every score carrying that key into a records row for that judge
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from deconfound.records.labels import REASONING_FLAGS
+from deconfound.records.labels import LABELS_KEY, REASONING_FLAGS
 
-#: Key in ``inspect_ai.scorer.Score.metadata`` under which judge scorers store their labels.
-LABELS_KEY: Final = "deconfound_labels"
+__all__ = ["LABELS_KEY", "Judge", "JudgeInput", "Judgment"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ and the final successful log (inspect-notes §12). Reading them all would duplic
 for each task only its newest successful log is used (or, if it has none, its newest log, so a
 partial run still shows what it produced).
 
-Judge labels come from scores whose metadata carries ``LABELS_KEY`` (see ``deconfound.judges``).
+Judge labels come from scores whose metadata carries ``LABELS_KEY`` (``records.labels``).
 A response with no judge labels still gets a row (judge ``"none"``, labels null) so it is never
 lost from the table; a configured judge with no label for a response (e.g. the sample errored)
 gets a row with ``engagement = "missing"`` (the judges' own convention for a response they were
@@ -27,8 +27,7 @@ from inspect_ai.log import EvalLog, EvalSample, read_eval_log
 from inspect_ai.model import ModelOutput
 
 from deconfound.errors import InputError
-from deconfound.judges.base import LABELS_KEY
-from deconfound.records.labels import REASONING_FLAGS
+from deconfound.records.labels import LABELS_KEY, REASONING_FLAGS
 from deconfound.records.schema import empty_records, validate
 
 #: Judge id of the row a response gets when no judge labelled it.

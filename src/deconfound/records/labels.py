@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+#: Key in ``inspect_ai.scorer.Score.metadata`` under which judge scorers store a judgment's label
+#: fields (one records row); the Inspect log reader builds records rows from it.
+LABELS_KEY: Final = "deconfound_labels"
+
 Engagement = Literal["refusal", "partial", "engaged", "invalid", "unscored", "missing"]
 ENGAGEMENT: Final = ("refusal", "partial", "engaged", "invalid", "unscored", "missing")
 #: Engagement values that carry a substantive label (the rest say why there is none).
