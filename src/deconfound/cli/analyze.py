@@ -310,15 +310,19 @@ def _bounds_text(out: dict[str, Any]) -> str:
 @app.command("bounds")
 @user_errors
 def bounds(
-    baseline_ir: float = typer.Option(..., "--baseline-ir", help="Baseline IR in percent."),
+    baseline_ir: float = typer.Option(
+        ..., "--baseline-ir", min=0.0, max=100.0, help="Baseline IR in percent."
+    ),
     baseline_refusal: float = typer.Option(
-        ..., "--baseline-refusal", help="Baseline refusal rate in percent."
+        ..., "--baseline-refusal", min=0.0, max=100.0, help="Baseline refusal rate in percent."
     ),
-    treatment_ir: float = typer.Option(..., "--treatment-ir", help="Treatment IR in percent."),
+    treatment_ir: float = typer.Option(
+        ..., "--treatment-ir", min=0.0, max=100.0, help="Treatment IR in percent."
+    ),
     treatment_refusal: float = typer.Option(
-        ..., "--treatment-refusal", help="Treatment refusal rate in percent."
+        ..., "--treatment-refusal", min=0.0, max=100.0, help="Treatment refusal rate in percent."
     ),
-    n: int = typer.Option(..., "--n", help="Scenarios per arm."),
+    n: int = typer.Option(..., "--n", min=2, help="Scenarios per arm."),
     json_out: JsonOut = None,
     bootstrap: Bootstrap = BOOTSTRAP_REPLICATES,
     seed: Seed = 0,
@@ -326,16 +330,6 @@ def bounds(
     ic_sp: IcSpecificity = None,
 ) -> None:
     """What published aggregate numbers (IR and refusal per arm) can and cannot support."""
-    for opt, v in (
-        ("--baseline-ir", baseline_ir),
-        ("--baseline-refusal", baseline_refusal),
-        ("--treatment-ir", treatment_ir),
-        ("--treatment-refusal", treatment_refusal),
-    ):
-        if not 0 <= v <= 100:
-            raise InputError(f"a percentage in [0, 100] is required, got {v}", field=opt)
-    if n < 2:
-        raise InputError("at least 2 scenarios per arm are required", field="--n")
     if (ic_se is None) != (ic_sp is None):
         raise InputError("give both --ic-se and --ic-sp", field="--ic-se")
     if ic_se is not None and ic_sp is not None and ic_se + ic_sp <= 1:
