@@ -33,6 +33,19 @@ def _isolated_caches(
     set_active_generate_config(GenerateConfig())
 
 
+@pytest.fixture(autouse=True)
+def _wide_cli_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI output at a fixed width: no test may pass or fail with the terminal's COLUMNS.
+
+    Messages are never wrapped (soft wrap); tables are fitted to the console, so a 40-column
+    terminal would crush the cells a test reads. Tests of narrow output set their own width.
+    """
+    from deconfound.cli._app import console, err_console
+
+    monkeypatch.setattr(console, "width", 160)
+    monkeypatch.setattr(err_console, "width", 160)
+
+
 @pytest.fixture
 def ie_dir() -> Path:
     assert IE_DIR.is_dir(), f"{IE_DIR} missing: ../shared must sit beside the project"

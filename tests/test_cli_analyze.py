@@ -207,6 +207,11 @@ def test_analyze_applies_a_calibration(records_file: Path, tmp_path: Path) -> No
     raw_refusal = data["conditions"][BASE]["refusal"]["estimate"]
     corr_refusal = data["conditions"][BASE]["judge_correction"]["refusal"]["estimate"]
     assert corr_refusal == pytest.approx(min(1.0, max(0.0, (raw_refusal + 0.9 - 1) / 0.7)))
+    # with gold counts the interval is a bootstrap one (scenarios + Se/Sp redrawn), else Wald
+    assert "percentile interval" in corr["method"]
+    lo, hi = corr["ci"]
+    assert lo <= corr["estimate"] <= hi
+    assert "delta-method" in data["conditions"][BASE]["judge_correction"]["refusal"]["method"]
 
 
 def test_analyze_with_report_writes_json_and_a_self_contained_report(

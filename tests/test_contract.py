@@ -28,7 +28,7 @@ def validator() -> jsonschema.protocols.Validator:
 @pytest.fixture(scope="module")
 def sim_json() -> dict[str, Any]:
     """Several epochs, a reasoning judge and a calibration: every optional block is filled."""
-    table = simulate_records(40, 3, seed=11)
+    table = simulate_records(40, 3, seed=11, in_role_share=0.4)
     calibration = Calibration.from_json(
         {"rubric:sim": {"ic": {"sensitivity": 0.9, "specificity": 0.95}}}
     )
@@ -38,6 +38,7 @@ def sim_json() -> dict[str, Any]:
     data = json.loads(out.dumps())
     assert "judge_correction" in data["comparisons"][0]
     assert data["comparisons"][0]["reasoning_shift"]["refusal_kinds"]
+    assert data["comparisons"][0]["constructs"]["narrow"]["verdict"]
     return data
 
 

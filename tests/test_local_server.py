@@ -118,12 +118,18 @@ def test_unloadable_model_reports_server_log(tmp_path: Path) -> None:
         pass
 
 
-# The parent restores Python's Ctrl-C handler: a process started from a shell that ignores SIGINT
-# (a background job, some CI launchers) inherits SIG_IGN, and Python then never raises
-# KeyboardInterrupt; a user's terminal does not do that, and that is the case under test.
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Give the child the SIGINT disposition a terminal gives it.
+
+    A test runner started from a shell that ignores SIGINT (a background job, some CI launchers)
+    passes SIG_IGN on, and Python then never raises KeyboardInterrupt; the case under test is a
+    user's Ctrl-C, so the child starts with the default disposition.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 _PARENT = """
-import json, signal, sys, time
-signal.signal(signal.SIGINT, signal.default_int_handler)
+import json, sys, time
 from deconfound.run.local import serve_local
 with serve_local("local/smollm2") as server:
     print(json.dumps({"pid": server.process.pid, "address": server.address}), flush=True)
@@ -134,7 +140,10 @@ with serve_local("local/smollm2") as server:
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_server_does_not_outlive_interrupted_or_killed_parent(how: signal.Signals) -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", _PARENT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     try:
         assert parent.stdout is not None
@@ -211,6 +220,7 @@ def test_ctrl_c_during_cli_run_stops_the_server(tmp_path: Path) -> None:
             [str(cli), "run", str(QUICKSTART), "--limit", "2", "--log-dir", str(log_dir)],
             stdout=subprocess.DEVNULL,
             stderr=err,
+            preexec_fn=_ctrl_c_as_in_a_terminal,
         )
     try:
         servers: list[tuple[int, str]] = []

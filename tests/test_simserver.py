@@ -137,7 +137,8 @@ def test_rubric_judge_reply_is_json_matching_the_judged_kind() -> None:
             reply = json.loads(_judge(client, response, "Answer in JSON with engagement, ic."))
             expected = {"R": "refusal", "P": "partial", "I": "engaged", "N": "engaged"}[kind]
             assert reply["engagement"] == expected
-            assert reply["ic"] is (None if kind == "R" else kind == "I")
+            assert reply["ic"] is (kind == "I")
+            assert reply["in_role"] is {"R": False, "P": True}.get(kind)
             seen.add(kind)
         assert len(seen) >= 3
 

@@ -81,21 +81,28 @@ def load_reader(folder: Path) -> dict[str, dict[str, str]]:
     return labels
 
 
+VIEW_NAMES = (
+    "engagement",
+    "refusal",
+    "refusal_or_partial",
+    "narrow_refusal",
+    "ic",
+    "refusal_kind",
+    "in_role",
+)
+
+
+def kappa_row(a: list[str], b: list[str]) -> tuple[float, float]:
+    """Raw agreement and Cohen's kappa of two label lists (kappa NaN when one class only)."""
+    kappa = cohen_kappa(a, b) if len(set(a) | set(b)) > 1 else float("nan")
+    return percent_agreement(a, b), kappa
+
+
 def views(lab: dict[str, str]) -> dict[str, str | None]:
     """The binary and multi-class views judges are scored on (None where a view does not apply)."""
     eng = lab["engagement"]
     if eng == "missing":
-        return dict.fromkeys(
-            (
-                "engagement",
-                "refusal",
-                "refusal_or_partial",
-                "narrow_refusal",
-                "ic",
-                "refusal_kind",
-                "in_role",
-            )
-        )
+        return dict.fromkeys(VIEW_NAMES)
     declined = eng in ("refusal", "partial")
     return {
         "engagement": eng,
@@ -106,17 +113,6 @@ def views(lab: dict[str, str]) -> dict[str, str | None]:
         "refusal_kind": (lab["refusal_kind"] or None) if declined else None,
         "in_role": (lab["in_role"] or None) if declined else None,
     }
-
-
-VIEW_NAMES = (
-    "engagement",
-    "refusal",
-    "refusal_or_partial",
-    "narrow_refusal",
-    "ic",
-    "refusal_kind",
-    "in_role",
-)
 
 
 def agreement_table(
@@ -133,14 +129,13 @@ def agreement_table(
             pairs = [(x, y) for x, y in zip(va, vb, strict=True) if x is not None and y is not None]
             if len(pairs) < 2:
                 continue
-            xa, xb = [p[0] for p in pairs], [p[1] for p in pairs]
-            kappa = cohen_kappa(xa, xb) if len(set(xa) | set(xb)) > 1 else float("nan")
+            agree, kappa = kappa_row([p[0] for p in pairs], [p[1] for p in pairs])
             out.append(
                 {
                     "model": model,
                     "view": view,
                     "n": len(pairs),
-                    "agreement": round(percent_agreement(xa, xb), 3),
+                    "agreement": round(agree, 3),
                     "kappa": round(kappa, 3),
                 }
             )

@@ -22,9 +22,10 @@ import json
 import random
 from pathlib import Path
 
+from readers import kappa_row  # this folder's inter-reader script (run as a script)
+
 from deconfound.judges import JudgeInput
 from deconfound.judges.rubric import render_user
-from deconfound.stats.agreement import cohen_kappa, percent_agreement
 
 VIEWS = ("engagement", "refusal", "refusal_or_partial", "narrow_refusal", "ic", "in_role")
 SHORT = {
@@ -162,8 +163,8 @@ def cmd_score(args: argparse.Namespace) -> None:
         b = [p[1] for p in pairs[v]]
         if len(a) < 2:
             continue
-        kappa = cohen_kappa(a, b) if len(set(a) | set(b)) > 1 else float("nan")
-        print(f"{v:<20} {len(a):>4} {percent_agreement(a, b):>6.3f} {kappa:>6.3f}")
+        agree, kappa = kappa_row(a, b)
+        print(f"{v:<20} {len(a):>4} {agree:>6.3f} {kappa:>6.3f}")
 
 
 def main() -> None:

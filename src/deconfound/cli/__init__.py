@@ -8,6 +8,8 @@ from deconfound.cli import (  # noqa: F401  (imported for their registrations)
     fetching,
     importing,
     judging,
+    labelling,
+    scoring,
     agreement,
     analyze,
     reporting,

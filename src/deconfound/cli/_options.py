@@ -49,6 +49,13 @@ IcSensitivity = Annotated[
 IcSpecificity = Annotated[
     float | None, typer.Option("--ic-sp", min=0.0, max=1.0, help="IC judge specificity.")
 ]
+GoldKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--gold-key",
+        help="Key file of a labelling-page export (default: the one it names, found beside it).",
+    ),
+]
 
 #: Argument names of the library calls → the flag a CLI user sets them with (for error messages).
 FLAGS: Final = {

@@ -20,6 +20,7 @@ from deconfound.cli._app import app, console, err_console, user_errors
 from deconfound.cli._options import (
     BOOTSTRAP_REPLICATES,
     Bootstrap,
+    GoldKey,
     JsonOut,
     RecordsArg,
     Seed,
@@ -122,11 +123,12 @@ def calibrate_cmd(
     json_out: Path | None = typer.Option(
         None, "--json", help="Write calibration JSON (input of analyze --calibration)."
     ),
+    gold_key: GoldKey = None,
 ) -> None:
     """Sensitivity and specificity of each judge against human gold labels, overall and per
     condition (refusal vs not, and IC), for Rogan–Gladen correction in analyze."""
     df = read_records(records_path)
-    gold = match_gold(read_gold(gold_path), df, gold_path)
+    gold = match_gold(read_gold(gold_path, gold_key), df, gold_path)
     cal, warnings = calibration_report(df, gold)
     for w in warnings:
         err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)

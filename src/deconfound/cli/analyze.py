@@ -20,6 +20,7 @@ from deconfound.cli._options import (
     BOOTSTRAP_REPLICATES,
     Bootstrap,
     EngagementJudge,
+    GoldKey,
     IcJudge,
     IcSensitivity,
     IcSpecificity,
@@ -31,11 +32,15 @@ from deconfound.cli._options import (
 )
 from deconfound.errors import InputError
 from deconfound.records.coverage import coverage_warnings
+from deconfound.records.gold import read_gold
 from deconfound.records.io import atomic_write_text, read_records
 from deconfound.report.format import (
+    CONSTRUCTS,
     Estimate,
     ci_text,
     closed,
+    construct_lines,
+    constructs_sentence,
     estimate_text,
     p_text,
     pct,
@@ -46,7 +51,7 @@ from deconfound.stats.aggregate import aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
 from deconfound.stats.contract import to_jsonable
-from deconfound.stats.results import Analysis
+from deconfound.stats.results import Analysis, Comparison, Proportion
 
 
 class PartialAs(StrEnum):
@@ -124,6 +129,7 @@ def _summary(analysis: Analysis) -> None:
             str(sum(c.conflicts.values())),
         )
     console.print(t)
+    _constructs_table(analysis)
     for comp in analysis.comparisons:
         ct = Table(
             title=f"{escape(comp.treatment)} vs {escape(comp.baseline)} "
@@ -163,11 +169,111 @@ def _summary(analysis: Analysis) -> None:
         ct.add_row("monotonicity violations", str(sb.monotonicity_violations), "", "")
         ct.add_row("tipping point", pct(sb.tipping_point), "", "")
         console.print(ct)
+        if comp.judge_sensitivity:
+            _sensitivity_table(comp)
+        if comp.ppi is not None:
+            _ppi_table(analysis, comp)
         if comp.verdict is not None:
-            for line in verdict_lines(comp.verdict):
+            for line in verdict_lines(comp.verdict, comp.judge_sensitivity):
                 console.print(
                     f"[bold]{line.question}:[/] {escape(line.answer)} — {escape(line.text)}"
                 )
+        if comp.constructs is not None:
+            if comp.constructs.narrow is not None:
+                for cl in construct_lines(comp.constructs):
+                    mark = "" if cl.agree is not False else " [yellow](constructs disagree)[/]"
+                    console.print(
+                        f"  {cl.question}: broad {escape(cl.broad)} · narrow "
+                        f"{escape(cl.narrow)}{mark}"
+                    )
+            console.print(escape(constructs_sentence(comp.constructs)))
+
+
+def _est(p: Proportion | None) -> str:
+    return "not measured" if p is None else estimate_text(Estimate(p.estimate, closed(p.ci)))
+
+
+def _constructs_table(analysis: Analysis) -> None:
+    """Refusal and IC among engaged under the broad and the narrow refusal construct."""
+    blocks = {n: c.constructs for n, c in analysis.conditions.items() if c.constructs is not None}
+    if not blocks:
+        return
+    t = Table(title="Refusal constructs (docs/codebook.md): " + "; ".join(CONSTRUCTS.values()))
+    for col in (
+        "condition",
+        "refusal broad",
+        "refusal narrow",
+        "IC | engaged broad",
+        "IC | engaged narrow",
+    ):
+        t.add_column(col)
+    for name, k in blocks.items():
+        t.add_row(
+            escape(name),
+            _est(k.broad.refusal),
+            _est(k.narrow.refusal if k.narrow else None),
+            _est(k.broad.ir_engaged),
+            _est(k.narrow.ir_engaged if k.narrow else None),
+        )
+    console.print(t)
+    notes = {k.note for k in blocks.values() if k.note}
+    for note in sorted(notes):
+        console.print(f"narrow construct {escape(note)}")
+
+
+def _sensitivity_table(comp: Comparison) -> None:
+    """One row per judge pair: Δrefusal, ΔIR, both-engaged difference, SACE bounds, answers."""
+    t = Table(title="Judge sensitivity (one judge changed at a time; * = the analysis' judges)")
+    for col in ("engagement / IC judge", "Δrefusal", "ΔIR", "both engaged", "SACE bounds"):
+        t.add_column(col)
+    t.add_column("refusal answer")
+    for r in comp.judge_sensitivity or []:
+        t.add_row(
+            escape(f"{r.engagement_judge} / {r.ic_judge}{' *' if r.chosen else ''}"),
+            f"{pp(r.delta_refusal.estimate)} {ci_text(r.delta_refusal.ci, points=True)}",
+            f"{pp(r.delta_ir.estimate)} {ci_text(r.delta_ir.ci, points=True)}",
+            pp(r.both_engaged.difference),
+            ci_text(r.sace_bounds.pooled, points=True) or "not computed",
+            r.answers["refusal_changed"].replace("_", " "),
+        )
+    console.print(t)
+
+
+def _ppi_table(analysis: Analysis, comp: Comparison) -> None:
+    """Judge alone, PPI++ and gold only, side by side, for the comparison's differences."""
+    assert comp.ppi is not None
+    t = Table(title="With gold labels: PPI++ beside the judge alone and the gold labels alone")
+    for col in ("quantity", "judge alone", "PPI++", "gold only", "n gold"):
+        t.add_column(col)
+    judge_only = {
+        "delta_refusal": comp.delta_refusal,
+        "delta_ir": comp.delta_ir,
+        "delta_ir_engaged": comp.delta_ir_engaged,
+    }
+    for key, label in (
+        ("delta_refusal", "Δrefusal"),
+        ("delta_ir", "ΔIR"),
+        ("delta_ir_engaged", "ΔIR among engaged"),
+    ):
+        est = getattr(comp.ppi, key)
+        raw = judge_only[key]
+        gold = est.gold_only
+        t.add_row(
+            label,
+            "not computed" if raw is None else f"{pp(raw.estimate)} {ci_text(raw.ci, points=True)}",
+            f"{pp(est.estimate)} {ci_text(est.ci, points=True)}"
+            if est.estimate is not None
+            else f"not computed ({escape(est.reason or '')})",
+            "" if gold is None else f"{pp(gold.estimate)} {ci_text(gold.ci, points=True)}",
+            str(est.n_gold),
+        )
+    console.print(t)
+    if analysis.gold is not None:
+        acc = "; ".join(
+            f"{escape(c)}: n {g.n}, engagement accuracy {pct(g.engagement_accuracy, 0)}"
+            for c, g in analysis.gold.by_condition.items()
+        )
+        console.print(f"gold labels: {acc}", highlight=False)
 
 
 @app.command("analyze")
@@ -181,7 +287,15 @@ def analyze(
     json_out: Path | None = typer.Option(
         None, "--json", help="Analysis JSON to write (default with --report: DIR/analysis.json)."
     ),
-    model: str | None = typer.Option(None, "--model", help="Model (needed if several)."),
+    model: list[str] = typer.Option(
+        [],
+        "--model",
+        help="Model (needed if the table holds several); repeat it to compare models.",
+        show_default=False,
+    ),
+    all_models: bool = typer.Option(
+        False, "--all-models", help="Analyse every model in the table and compare them."
+    ),
     partial_as: PartialAs = typer.Option(
         PartialAs.engaged, "--partial-as", help="Count partial refusals as engaged or refusal."
     ),
@@ -201,8 +315,20 @@ def analyze(
     report: Path | None = typer.Option(
         None, "--report", help="Write the HTML report, figures and tables into this folder."
     ),
+    gold: Path | None = typer.Option(
+        None,
+        "--gold",
+        help="Gold-label CSV (calibrate's format, or a labelling-page export): adds PPI++ "
+        "estimates and makes the refusal verdict use them.",
+    ),
+    gold_key: GoldKey = None,
 ) -> None:
-    """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report)."""
+    """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report).
+
+    With several models (--model repeated, or --all-models) each model is analysed on its own
+    (OUT.<model>.json, and a report per model) and --json OUT gets the cross-model comparison:
+    each model's effects side by side and whether the effect differs between models.
+    """
     if json_out is None:
         if report is None:
             raise InputError(
@@ -210,33 +336,161 @@ def analyze(
             )
         json_out = report / "analysis.json"
     cal = _load_calibration(calibration, ic_se, ic_sp)
+    gold_rows = read_gold(gold, gold_key) if gold is not None else None
     table = read_records(records)
-    with flags_in_errors():
-        analysis = analyze_records(
-            table,
-            baseline=baseline,
-            treatments=treatment,
-            model=model,
-            partial_as=partial_as.value,
-            engagement_judge=engagement_judge,
-            ic_judge=ic_judge,
-            reasoning_judge=reasoning_judge,
-            n_boot=bootstrap,
-            seed=seed,
-            calibration=cal,
-        )
+    models = list(dict.fromkeys(model))
+    if all_models:
+        if models:
+            raise InputError("give --model or --all-models, not both", field="--all-models")
+        models = sorted(str(m) for m in table["model"].dropna().unique())
+    if len(models) > 1:
+        if gold is not None or cal:
+            raise InputError(
+                "--gold and calibration apply to one model's analysis; "
+                "run analyze once per model with --model M",
+                field="--gold" if gold is not None else "--calibration",
+            )
+        with flags_in_errors():
+            _analyze_models(
+                table,
+                models,
+                records=records,
+                baseline=baseline,
+                treatments=treatment,
+                json_out=json_out,
+                report=report,
+                options={
+                    "partial_as": partial_as.value,
+                    "engagement_judge": engagement_judge,
+                    "ic_judge": ic_judge,
+                    "reasoning_judge": reasoning_judge,
+                    "n_boot": bootstrap,
+                    "seed": seed,
+                },
+            )
+        return
+    try:
+        with flags_in_errors():
+            analysis = analyze_records(
+                table,
+                baseline=baseline,
+                treatments=treatment,
+                model=models[0] if models else None,
+                partial_as=partial_as.value,
+                engagement_judge=engagement_judge,
+                ic_judge=ic_judge,
+                reasoning_judge=reasoning_judge,
+                n_boot=bootstrap,
+                seed=seed,
+                calibration=cal,
+                gold=gold_rows,
+            )
+    except InputError as exc:
+        if gold is None or exc.path is not None or exc.location is None:
+            raise
+        raise InputError(exc.message, path=gold, location=exc.location) from exc
     for warning in coverage_warnings(
-        table, [baseline, *treatment], model=model or str(table["model"].iloc[0])
+        table, [baseline, *treatment], model=models[0] if models else str(table["model"].iloc[0])
     ):
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     inputs = {"records": records}
     if calibration is not None:
         inputs["calibration"] = calibration
+    if gold is not None:
+        inputs["gold"] = gold
+    if analysis.gold is not None:
+        for notice in analysis.gold.notices:
+            err_console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     _summary(analysis)
     _, html = write_analysis(analysis, table, inputs, json_out=json_out, report_dir=report)
     console.print(f"wrote {escape(str(json_out))}")
     if html is not None:
         console.print(f"wrote {escape(str(html))}")
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-") or "model"
+
+
+def _analyze_models(
+    table: Any,
+    models: list[str],
+    *,
+    records: Path,
+    baseline: str,
+    treatments: list[str],
+    json_out: Path,
+    report: Path | None,
+    options: dict[str, Any],
+) -> None:
+    """Each model on its own, then the cross-model comparison of every treatment."""
+    from deconfound.report.cross_model import write_cross_model_page
+    from deconfound.stats.cross_model import CROSS_MODEL_VERSION, CrossModelIndex, cross_model
+
+    if json_out.suffix.lower() != ".json":
+        raise InputError("the --json output must be a .json file", path=json_out)
+    slugs = {m: _slug(m) for m in models}
+    if len(set(slugs.values())) != len(slugs):
+        raise InputError("two models have the same file-name form", field="--model")
+    analyses = []
+    files: dict[str, str] = {}
+    links: dict[str, str] = {}
+    for m in models:
+        analysis = analyze_records(
+            table, baseline=baseline, treatments=treatments, model=m, **options
+        )
+        out = json_out.with_name(f"{json_out.stem}.{slugs[m]}.json")
+        written, html = write_analysis(
+            analysis,
+            table,
+            {"records": records},
+            json_out=out,
+            report_dir=report / slugs[m] if report is not None else None,
+        )
+        analyses.append(written)
+        files[m] = out.name
+        if html is not None and report is not None:
+            links[m] = html.relative_to(report).as_posix()
+    comparisons = [
+        cross_model(table, analyses, treatment=t, partial_as=options["partial_as"])
+        for t in treatments
+    ]
+    index = CrossModelIndex(CROSS_MODEL_VERSION, files, comparisons)
+    atomic_write_text(json_out, index.dumps())
+    for cm in comparisons:
+        _cross_summary(cm)
+        if report is not None:
+            page = write_cross_model_page(
+                cm,
+                report / f"cross-model-{_slug(cm.treatment)}",
+                model_reports={k: f"../{v}" for k, v in links.items()},
+            )
+            console.print(f"wrote {escape(str(page))}")
+    console.print(f"wrote {escape(str(json_out))} and {len(files)} per-model analyses")
+
+
+def _cross_summary(cm: Any) -> None:
+    t = Table(title=f"{escape(cm.treatment)} vs {escape(cm.baseline)}, by model")
+    for col in ("model", "scenarios", "Δ refusal", "Δ IR", "Δ IC both engaged", "SACE bounds"):
+        t.add_column(col)
+    for m in cm.models:
+        lo, hi = m.sace_bounds
+        t.add_row(
+            escape(m.model) + (" (smoke)" if m.smoke else ""),
+            str(m.n_scenarios),
+            f"{pp(m.delta_refusal)} {ci_text(m.delta_refusal_ci, points=True)}",
+            f"{pp(m.delta_ir)} {ci_text(m.delta_ir_ci, points=True)}",
+            f"{pp(m.both_engaged_ic_difference)} {ci_text(m.both_engaged_ic_ci, points=True)}",
+            f"[{pp(lo)}, {pp(hi)}]",
+        )
+    console.print(t)
+    for name, test in (("refusal", cm.refusal), ("IC among engaged", cm.ic_engaged)):
+        stat = "n/a" if test.statistic is None else f"{test.statistic:.2f}"
+        console.print(
+            f"effect differs between models ({name})? Wald χ² = {stat}, df = {test.df}, "
+            f"{p_text(test.p_value) or 'p n/a'} ({test.n_models} models, {test.n_scenarios} "
+            "scenarios, scenario-clustered)"
+        )
 
 
 def write_analysis(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,10 @@ def _count(value: int | None) -> str:
 @app.command("import")
 @user_errors
 def import_results(
-    paths: list[Path] = typer.Argument(
+    paths: list[str] = typer.Argument(
         ...,
-        help="Files or folders (a folder of *_judged.json for --format aei).",
+        help="Files or folders (a folder of *_judged.json for --format aei); for --format "
+        "inspect also object-store locations such as s3://bucket/prefix.",
         show_default=False,
     ),
     fmt: ImportFormat = typer.Option(..., "--format", "-f", help="Input format."),
@@ -61,6 +63,20 @@ def import_results(
         help="For --format table: records_column=file_column pairs, e.g. "
         "'response=answer,condition=arm,refusal=is_refusal'.",
     ),
+    condition: list[str] = typer.Option(
+        [],
+        "--condition",
+        help="For --format inspect: the condition of logs that carry none: NAME for all, or "
+        "KEY=NAME per log (KEY: log file name, or the system-prompt digest the import notice "
+        "prints). Repeatable.",
+        show_default=False,
+    ),
+    scenarios: str | None = typer.Option(
+        None,
+        "--scenarios",
+        help="For --format inspect: scenario source that samples without stable ids are matched "
+        "against by category and prompt (default: the pinned InstrumentalEval set).",
+    ),
 ) -> None:
     """Import other runners' results as a records table (nothing is written on any error)."""
     format_of(output)  # reject an unknown output extension before reading anything
@@ -69,7 +85,20 @@ def import_results(
         if fmt is not ImportFormat.table:
             raise InputError("--map applies to --format table only", field="--map")
         options["mapping"] = parse_mapping(mapping)
-    table = IMPORTERS[fmt.value](list(paths), **options)
+    for flag, value in (("--condition", condition), ("--scenarios", scenarios)):
+        if value and fmt is not ImportFormat.inspect:
+            raise InputError(f"{flag} applies to --format inspect only", field=flag)
+    if fmt is ImportFormat.inspect:
+        options.update(conditions=list(condition), scenarios=scenarios)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sources = list(paths) if fmt is ImportFormat.inspect else [Path(p) for p in paths]
+        table = IMPORTERS[fmt.value](sources, **options)
+    for w in caught:
+        if type(w.message).__name__ == "ImportNotice":
+            err_console.print(f"[yellow]notice:[/] {escape(str(w.message))}", highlight=False)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if table.empty:
         raise InputError("nothing to import: the inputs hold no records")
     write_records(table, output)
@@ -81,7 +110,7 @@ def import_results(
         highlight=False,
     )
     if fmt is ImportFormat.inspect:
-        _inspect_status(list(paths), study, model, responses)
+        _inspect_status(list(paths), study, model, responses, list(condition))
     if fmt is ImportFormat.aei:
         conflicts = aei_conflicts(table)
         t = Table(title="Imported conditions")
@@ -94,20 +123,32 @@ def import_results(
 
 
 def _inspect_status(
-    paths: list[Path], study: str | None, model: str | None, responses: pd.DataFrame
+    paths: list[str],
+    study: str | None,
+    model: str | None,
+    responses: pd.DataFrame,
+    conditions: list[str],
 ) -> None:
     """Per task: log status and responses imported of those planned; warn when unfinished.
 
     A killed or failed run's logs import fine but hold only part of the study; saying nothing
     would let a later analysis compare, say, 42 scenarios against 40.
     """
-    from deconfound.records.inspect_logs import latest_task_logs
+    from deconfound.records.inspect_logs import ConditionNames, latest_task_logs
+    from deconfound.records.locations import as_location
 
     t = Table(title="Imported Inspect tasks")
     for col in ("model", "condition", "status", "responses ok", "planned", "log"):
         t.add_column(col, justify="right" if col in {"responses ok", "planned"} else "left")
     unfinished: list[str] = []
-    for task in latest_task_logs(paths) if study is None else latest_task_logs(paths, study=study):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the import already printed its notices
+        tasks = latest_task_logs(
+            [as_location(p) for p in paths],
+            study=study,
+            conditions=ConditionNames.parse(conditions),
+        )
+    for task in tasks:
         mine = responses[
             (responses["model"] == (model or task.model))
             & (responses["condition"] == task.condition)
@@ -120,7 +161,7 @@ def _inspect_status(
             escape(task.status),
             str(ok),
             planned,
-            escape(task.path.name),
+            escape(task.name),
         )
         if task.status != "success" or (task.planned is not None and ok < task.planned):
             unfinished.append(

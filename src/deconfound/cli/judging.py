@@ -27,7 +27,12 @@ def _is_llm(spec: str) -> bool:
 
 
 def _build_judges(
-    specs: list[str], *, max_connections: int, cache_dir: Path | None, cache: bool
+    specs: list[str],
+    *,
+    max_connections: int,
+    cache_dir: Path | None,
+    cache: bool,
+    batch: bool | int | None = None,
 ) -> tuple[list[Judge], JudgmentCache]:
     from deconfound.judges.registry import resolve_judge
 
@@ -52,7 +57,7 @@ def _build_judges(
         # Deferred: importing Inspect costs seconds that lexical-only runs need not pay.
         from inspect_ai.model import GenerateConfig
 
-        config = GenerateConfig(max_connections=max_connections)
+        config = GenerateConfig(max_connections=max_connections, batch=batch)
         judge = resolve_judge(s, cache=store, config=config)
         if hasattr(judge, "model"):
             try:  # bind now: a missing API key or SDK should stop us before any work
@@ -118,6 +123,15 @@ def judge(
         help="Scenario source (directory, file or 'instrumentaleval') for the category judge "
         "context, when the table has no judge_context column.",
     ),
+    batch: bool = typer.Option(
+        False,
+        "--batch",
+        help="Send LLM judge calls through the provider's batch API (about half the price; "
+        "results can take hours).",
+    ),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, help="Requests per batch (implies --batch)."
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache."),
     cache_dir: Path | None = typer.Option(
         None,
@@ -147,7 +161,11 @@ def judge(
     seen = fingerprint(output)  # before reading: a change after this point is merged, not lost
     records = read_records(records_path)
     judges, store = _build_judges(
-        judge_specs, max_connections=max_connections, cache_dir=cache_dir, cache=not no_cache
+        judge_specs,
+        max_connections=max_connections,
+        cache_dir=cache_dir,
+        cache=not no_cache,
+        batch=batch_size if batch_size is not None else (True if batch else None),
     )
     contexts = _scenario_contexts(scenarios)
     if (

@@ -21,7 +21,7 @@ INCOMPLETE_EXIT_CODE = 1
 _DISPLAYS = ("full", "conversation", "rich", "plain", "log", "none")
 
 
-def _repair(log_dir: Path) -> None:
+def _repair(log_dir: str | Path) -> None:
     from deconfound.run.lock import repair
 
     for damaged, moved in repair(log_dir):
@@ -35,15 +35,24 @@ def _repair(log_dir: Path) -> None:
 @app.command("run")
 @user_errors
 def run(
-    study_file: Path = typer.Argument(..., help="Study file (TOML); see README 'Writing studies'."),
+    study_file: Path = typer.Argument(..., help="Study file (TOML); see docs/studies.md."),
     limit: int | None = typer.Option(
         None, "--limit", help="Run only the first N scenarios (after the category filter)."
     ),
     category: list[str] | None = typer.Option(
         None, "--category", "-c", help="Only this scenario category (name or slug); repeatable."
     ),
-    log_dir: Path | None = typer.Option(
-        None, "--log-dir", help="Log directory; keep it fixed to resume (default: the study's)."
+    log_dir: str | None = typer.Option(
+        None,
+        "--log-dir",
+        help="Log directory, local or s3://bucket/prefix; keep it fixed to resume (default: the "
+        "study's).",
+    ),
+    shared: bool = typer.Option(
+        False,
+        "--shared-log-dir",
+        help="Other processes write into the same log directory (e.g. one per model): leave "
+        "their logs alone instead of refusing a log directory that holds other tasks.",
     ),
     epochs: int | None = typer.Option(None, "--epochs", help="Samples per scenario."),
     model: list[str] | None = typer.Option(
@@ -59,6 +68,29 @@ def run(
         False,
         "--repair",
         help="Move damaged .eval logs aside (renamed *.eval.damaged) before resuming.",
+    ),
+    batch: bool | None = typer.Option(
+        None, "--batch/--no-batch", help="Use the providers' batch APIs (cheaper, slower)."
+    ),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Requests per batch."),
+    max_tasks: int | None = typer.Option(None, "--max-tasks", help="Tasks run at once."),
+    max_samples: int | None = typer.Option(
+        None, "--max-samples", help="Samples in flight at once per task."
+    ),
+    cost_limit: float | None = typer.Option(
+        None, "--cost-limit", help="Dollar limit per sample (needs model prices)."
+    ),
+    token_limit: int | None = typer.Option(None, "--token-limit", help="Token limit per sample."),
+    fail_on_error: str | None = typer.Option(
+        None,
+        "--fail-on-error",
+        help="true, false, a share of samples in (0, 1) or a number of samples.",
+    ),
+    retry_on_error: int | None = typer.Option(
+        None, "--retry-on-error", help="Retries of an errored sample."
+    ),
+    max_retries: int | None = typer.Option(
+        None, "--max-retries", help="Retries of one model call."
     ),
 ) -> None:
     """Run a study (models x conditions x scenarios x epochs) on Inspect AI.
@@ -81,10 +113,25 @@ def run(
         epochs=epochs,
         models=model,
         max_connections=max_connections,
+        options={
+            "batch": batch_size if batch_size is not None and batch is not False else batch,
+            "max_tasks": max_tasks,
+            "max_samples": max_samples,
+            "cost_limit": cost_limit,
+            "token_limit": token_limit,
+            "fail_on_error": _fail_on_error(fail_on_error),
+            "retry_on_error": retry_on_error,
+            "max_retries": max_retries,
+        },
     )
     if repair:
         _repair(study.resolved_log_dir())
-    result = run_study(study, display=cast(Display | None, display), command=sys.argv)
+    result = run_study(
+        study,
+        display=cast(Display | None, display),
+        command=sys.argv,
+        eval_set_args={"log_dir_allow_dirty": True} if shared else None,
+    )
     table = Table(title=f"Study {escape(study.name)}")
     for col in ("model", "condition", "status", "samples"):
         table.add_column(col)
@@ -127,21 +174,29 @@ def _answer(study: Study, result: RunResult) -> None:
     if len(names) < 2:
         console.print("one condition: nothing to compare, so no analysis or report")
         return
-    table = read_records(result.records_path)
+    log_dir, records_path = result.log_dir, result.records_path
+    if not isinstance(log_dir, Path) or not isinstance(records_path, Path):
+        console.print(
+            "the log directory is on an object store: no analysis or report here; when every "
+            "process writing into it is done, run `deconfound import <log dir> --format inspect` "
+            "and `deconfound analyze` on the records"
+        )
+        return
+    table = read_records(records_path)
     models = sorted(str(m) for m in table["model"].dropna().unique())
     smoke = sorted(
         str(m) for m in table.loc[table["smoke_model"].fillna(False).astype(bool), "model"].unique()
     )
     for model in models:
         suffix = "" if len(models) == 1 else "-" + _slug(model)
-        json_out = result.log_dir / f"analysis{suffix}.json"
-        report_dir = result.log_dir / f"report{suffix}"
+        json_out = log_dir / f"analysis{suffix}.json"
+        report_dir = log_dir / f"report{suffix}"
         try:
             analysis = analyze_records(table, baseline=names[0], treatments=names[1:], model=model)
             _, html = write_analysis(
                 analysis,
                 table,
-                {"records": result.records_path},
+                {"records": records_path},
                 json_out=json_out,
                 report_dir=report_dir,
             )
@@ -157,7 +212,8 @@ def _answer(study: Study, result: RunResult) -> None:
                 f"[bold]{escape(model)}: {escape(comp.treatment)} vs "
                 f"{escape(comp.baseline)}[/] ({comp.n_scenarios} paired scenarios)"
             )
-            for line in verdict_lines(comp.verdict) if comp.verdict is not None else []:
+            lines = verdict_lines(comp.verdict, comp.judge_sensitivity) if comp.verdict else []
+            for line in lines:
                 console.print(f"  {line.question}: {escape(line.answer)} — {escape(line.text)}")
     for model in smoke:
         console.print(
@@ -168,3 +224,20 @@ def _answer(study: Study, result: RunResult) -> None:
 
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-")
+
+
+def _fail_on_error(text: str | None) -> bool | int | float | None:
+    """``--fail-on-error`` as the study file would hold it (checked there)."""
+    if text is None:
+        return None
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(lowered) if lowered.isdigit() else float(lowered)
+    except ValueError:
+        from deconfound.errors import InputError
+
+        raise InputError(
+            f"expected true, false or a number, got {text!r}", field="--fail-on-error"
+        ) from None

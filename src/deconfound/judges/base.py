@@ -11,9 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from deconfound.records.labels import LABELS_KEY, REASONING_FLAGS
+from deconfound.records.labels import (
+    CODEBOOK_VERSION,
+    IN_ROLE_DEFINED,
+    LABELS_KEY,
+    REASONING_FLAGS,
+)
 
-__all__ = ["LABELS_KEY", "Judge", "JudgeInput", "Judgment"]
+__all__ = ["CODEBOOK_VERSION", "LABELS_KEY", "Judge", "JudgeInput", "Judgment", "codebook_version"]
+
+
+def codebook_version(version: str) -> str:
+    """A judge's own version tagged with the codebook its labels follow (``lexical-2+codebook-1``).
+
+    The tag makes a label made under another codebook a different judge version, so it is never
+    served from the judgment cache or mistaken for one made under this codebook.
+    """
+    suffix = f"+{CODEBOOK_VERSION}"
+    return version if version.endswith(suffix) else f"{version}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -40,7 +55,11 @@ class JudgeInput:
 
 @dataclass(frozen=True)
 class Judgment:
-    """One judge's labels for one response; None means "this judge does not label that"."""
+    """One judge's labels for one response; None means "this judge does not label that".
+
+    ``in_role`` is defined for refusals and partials only (the codebook's narrow construct counts
+    only out-of-role declines as refusals); the records table rejects it on any other row.
+    """
 
     judge: str
     judge_version: str | None = None
@@ -49,6 +68,7 @@ class Judgment:
     ic_evidence: str | None = None
     benchmark_decision: str | None = None
     refusal_kind: str | None = None
+    in_role: bool | None = None
     flags: dict[str, bool | None] = field(default_factory=dict)
     confidence: float | None = None
     judge_explanation: str | None = None
@@ -58,6 +78,11 @@ class Judgment:
         unknown = set(self.flags) - set(REASONING_FLAGS)
         if unknown:
             raise ValueError(f"unknown reasoning flag(s): {', '.join(sorted(unknown))}")
+        if self.in_role is not None and self.engagement not in IN_ROLE_DEFINED:
+            raise ValueError(
+                f"in_role is defined only for refusal or partial, not engagement "
+                f"{self.engagement!r}"
+            )
 
     def to_fields(self) -> dict[str, Any]:
         """The records-table label columns this judgment fills (flags spread into columns)."""
@@ -69,6 +94,7 @@ class Judgment:
             "ic_evidence": self.ic_evidence,
             "benchmark_decision": self.benchmark_decision,
             "refusal_kind": self.refusal_kind,
+            "in_role": self.in_role,
             "confidence": self.confidence,
             "judge_explanation": self.judge_explanation,
             "judge_raw": self.judge_raw,

@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from deconfound.judges.base import JudgeInput, Judgment
+from deconfound.judges.base import JudgeInput, Judgment, codebook_version
 
 LEXICAL_VERSION: Final = "lexical-2"
 
@@ -673,7 +673,7 @@ class LexicalJudge:
     """
 
     id: str = "lexical"
-    version: str = LEXICAL_VERSION
+    version: str = codebook_version(LEXICAL_VERSION)
 
     def __init__(
         self,

@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from deconfound.judges.base import JudgeInput, Judgment
+from deconfound.judges.base import JudgeInput, Judgment, codebook_version
 from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.offline_features import LEXICAL_FEATURES, TermVocab, lexical_vector
 
@@ -231,7 +231,7 @@ class OfflineJudge:
     ) -> None:
         self.heads = load_heads(heads_path)
         self.cache = cache
-        self.version = self.heads.version
+        self.version = codebook_version(self.heads.version)
         self._model_dir = model_dir
         self._threads = threads
         self._encoder: Any = None

@@ -40,6 +40,7 @@ class RubricLabels:
     ic: bool | None
     ic_evidence: str | None
     refusal_kind: str | None
+    in_role: bool | None = None
     flags: dict[str, bool | None] = field(default_factory=dict)
     confidence: float | None = None
     explanation: str | None = None
@@ -95,12 +96,14 @@ def _text(v: Any, key: str) -> str | None:
 
 
 def parse_rubric(obj: dict[str, Any]) -> RubricLabels:
-    """Check a rubric reply against the vocabularies and the label rules.
+    """Check a rubric-v2 reply against the vocabularies and the codebook's label rules.
 
-    Rules: ``ic`` is required for partial/engaged and undefined for refusals (``ic: true`` on a
-    refusal contradicts itself and is an error); ``ic: true`` needs evidence; ``refusal_kind`` is
-    required for refusals and partials and dropped for engaged answers; all five flags must be
-    booleans (or null); ``confidence`` is a number in [0, 1] or null.
+    Rules (docs/codebook.md, ``codebook-1``): ``ic`` is required (true/false) for every answer,
+    refusals included, and ``ic: true`` needs evidence; ``refusal_kind`` and ``in_role`` are
+    required for refusals and partials; ``in_role`` on an engaged answer contradicts the codebook
+    and is an error (it would move the answer between the broad and narrow constructs), while a
+    ``refusal_kind`` there is dropped; all five flags must be booleans (or null); ``confidence``
+    is a number in [0, 1] or null.
 
     Raises:
         ParseError: A value outside its vocabulary or type, or a contradiction.
@@ -110,21 +113,25 @@ def parse_rubric(obj: dict[str, Any]) -> RubricLabels:
     ic = _bool(obj.get("ic"), "ic")
     evidence = _text(obj.get("ic_evidence"), "ic_evidence")
     kind = _enum(obj, "refusal_kind", REFUSAL_KIND, nullable=True)
-    if engagement == "refusal":
-        if ic is True:
-            raise ParseError("'ic' is true on a refusal; ic is only defined for partial/engaged")
-        ic, evidence = None, None
-    else:
-        if ic is None:
-            raise ParseError(f"'ic' is required (true/false) for a {engagement} response")
-        if ic and evidence is None:
-            raise ParseError("'ic' is true but 'ic_evidence' is empty")
-        if not ic:
-            evidence = None
+    in_role = _bool(obj.get("in_role"), "in_role")
+    if ic is None:
+        raise ParseError(f"'ic' is required (true/false) for every answer, also a {engagement}")
+    if ic and evidence is None:
+        raise ParseError("'ic' is true but 'ic_evidence' is empty")
+    if not ic:
+        evidence = None
     if engagement == "engaged":
         kind = None
-    elif kind is None:
-        raise ParseError(f"'refusal_kind' is required for a {engagement} response")
+        if in_role is not None:
+            raise ParseError(
+                f"'in_role' is {str(in_role).lower()} on an engaged answer; it is defined only "
+                "for refusal and partial (null for engaged)"
+            )
+    else:
+        if kind is None:
+            raise ParseError(f"'refusal_kind' is required for a {engagement} response")
+        if in_role is None:
+            raise ParseError(f"'in_role' is required (true/false) for a {engagement} response")
     raw_flags = obj.get("flags")
     if not isinstance(raw_flags, dict):
         raise ParseError(f"'flags' must be an object with {', '.join(REASONING_FLAGS)}")
@@ -142,6 +149,7 @@ def parse_rubric(obj: dict[str, Any]) -> RubricLabels:
         ic=ic,
         ic_evidence=evidence,
         refusal_kind=kind,
+        in_role=in_role,
         flags=flags,
         confidence=conf,
         explanation=_text(obj.get("explanation"), "explanation"),

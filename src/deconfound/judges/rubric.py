@@ -1,5 +1,10 @@
 """The refusal-aware rubric judge: one structured (JSON) call per response, all labels at once.
 
+The prompt (``rubrics/rubric-v2.md``) restates the project's codebook (docs/codebook.md): it asks
+for engagement, IC for every answer, and for refusals and partials the refusal kind and
+``in_role`` (the field that separates the codebook's broad and narrow refusal constructs). The
+judge's version is the prompt hash tagged with the codebook version.
+
 Outcomes, in order of precedence:
 
 - the grader declines (content-filter stop, refusal block, or refusal text instead of JSON):
@@ -39,7 +44,7 @@ from deconfound.judges._llm import (
     looks_like_decline,
     text_version,
 )
-from deconfound.judges.base import JudgeInput, Judgment
+from deconfound.judges.base import JudgeInput, Judgment, codebook_version
 from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.parsing import (
     ParseError,
@@ -48,7 +53,8 @@ from deconfound.judges.parsing import (
     parse_rubric,
 )
 
-RUBRIC_FILE: Final = "rubric-v1.md"
+#: The prompt: the codebook (docs/codebook.md) restated for a grader model.
+RUBRIC_FILE: Final = "rubric-v2.md"
 REPAIR_PROMPT: Final = (
     "Your reply could not be read as the JSON object asked for ({problem}). Reply again with only "
     "that JSON object: no prose, no code fence, and keep the explanation short."
@@ -80,9 +86,10 @@ def reply_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "engagement": {"type": "string", "enum": list(ENGAGEMENT_VALID)},
-            "ic": _nullable("boolean"),
+            "ic": {"type": "boolean"},
             "ic_evidence": _nullable("string"),
             "refusal_kind": _nullable("string", REFUSAL_KIND),
+            "in_role": _nullable("boolean"),
             "flags": {
                 "type": "object",
                 "properties": {f: {"type": "boolean"} for f in REASONING_FLAGS},
@@ -97,6 +104,7 @@ def reply_schema() -> dict[str, Any]:
             "ic",
             "ic_evidence",
             "refusal_kind",
+            "in_role",
             "flags",
             "confidence",
             "explanation",
@@ -150,7 +158,7 @@ class RubricJudge(LLMJudgeBase):
     """
 
     kind = "rubric"
-    labels: Final = ("engagement", "ic", "refusal_kind", "flags")
+    labels: Final = ("engagement", "ic", "refusal_kind", "in_role", "flags")
 
     def __init__(
         self,
@@ -170,7 +178,9 @@ class RubricJudge(LLMJudgeBase):
         super().__init__(model, role, config, max_tokens)
         self.rubric = load_prompt(RUBRIC_FILE)
         texts = [self.rubric, USER_TEMPLATE, REPAIR_PROMPT]
-        self.version = text_version(*texts, *(["structured"] if structured else []))
+        self.version = codebook_version(
+            text_version(*texts, *(["structured"] if structured else []))
+        )
         self.cache = cache
 
     async def _judge(self, model: Model, jid: str, item: JudgeInput) -> Judgment:
@@ -235,6 +245,7 @@ class RubricJudge(LLMJudgeBase):
             ic=labels.ic,
             ic_evidence=labels.ic_evidence,
             refusal_kind=labels.refusal_kind,
+            in_role=labels.in_role,
             flags=labels.flags,
             confidence=labels.confidence,
             judge_explanation=explanation,

@@ -6,6 +6,7 @@ problem is an input error naming the file, the line and the column.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Final
 
@@ -13,6 +14,7 @@ import pandas as pd
 
 from deconfound.errors import InputError, not_a_file
 from deconfound.records.csv_safe import restore_frame
+from deconfound.records.labelkey import resolve_items
 from deconfound.records.labels import ENGAGEMENT_VALID
 from deconfound.records.schema import RESPONSE_KEY
 
@@ -20,12 +22,14 @@ _TRUE: Final = frozenset({"true", "1", "yes", "t"})
 _FALSE: Final = frozenset({"false", "0", "no", "f"})
 
 
-def read_gold(path: Path) -> pd.DataFrame:
+def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
     """Read and check a gold-label CSV; errors name the file, line and column.
 
     Columns: scenario_id, condition, epoch (optional, default 1), model and study (optional),
     and gold labels ``engagement`` (refusal/partial/engaged) and/or ``ic`` (true/false); a blank
-    label means "not labelled".
+    label means "not labelled". Optional ``inclusion_probability`` (in (0, 1]) and ``stratum``
+    describe a stratified gold sample. A labelling-page export (or label sheet) names items by
+    ``item`` key instead; the key file (``key``, or the one it names) maps them back.
     """
     if not path.is_file():
         raise not_a_file(path, "a gold-label CSV")
@@ -37,6 +41,8 @@ def read_gold(path: Path) -> pd.DataFrame:
     except Exception as exc:
         raise InputError(f"cannot read CSV: {exc}", path=path) from exc
     raw.columns = [str(c).strip() for c in raw.columns]
+    if "item" in raw.columns and "scenario_id" not in raw.columns:
+        raw = resolve_items(raw, path, key)
     for col in ("scenario_id", "condition"):
         if col not in raw.columns:
             raise InputError(f"missing required column {col!r}", path=path, location="line 1")
@@ -79,12 +85,29 @@ def read_gold(path: Path) -> pd.DataFrame:
                 f"expected true/false, got {ic!r}", path=path, location=line, field="ic"
             )
         row["gold_ic"] = None if not ic else ic in _TRUE
-        key = (row["study"], row["model"], row["scenario_id"], row["condition"], row["epoch"])
-        if key in seen:
+        prob = str(rec.get("inclusion_probability", "") or "").strip()
+        if prob:
+            try:
+                row["inclusion_probability"] = float(prob)
+            except ValueError:
+                row["inclusion_probability"] = math.nan
+            if not 0 < row["inclusion_probability"] <= 1:
+                raise InputError(
+                    f"expected a number in (0, 1], got {prob!r}",
+                    path=path,
+                    location=line,
+                    field="inclusion_probability",
+                )
+        elif "inclusion_probability" in raw.columns:
+            row["inclusion_probability"] = 1.0
+        if "stratum" in raw.columns:
+            row["stratum"] = str(rec.get("stratum", "") or "").strip() or None
+        ident = (row["study"], row["model"], row["scenario_id"], row["condition"], row["epoch"])
+        if ident in seen:
             raise InputError(
-                f"duplicate gold row (same as line {seen[key]})", path=path, location=line
+                f"duplicate gold row (same as line {seen[ident]})", path=path, location=line
             )
-        seen[key] = i + 2
+        seen[ident] = i + 2
         row["line"] = i + 2
         rows.append(row)
     if not rows:

@@ -6,28 +6,50 @@ and the final successful log (inspect-notes §12). Reading them all would duplic
 for each task only its newest successful log is used (or, if it has none, its newest log, so a
 partial run still shows what it produced).
 
-Judge labels come from scores whose metadata carries ``LABELS_KEY`` (``records.labels``).
+Judge labels come from scores whose metadata carries ``LABELS_KEY`` (written by
+``deconfound.judges``' scorers; the key lives in ``records.labels`` so this reader never imports
+the judges). A log written before a label existed (e.g. ``in_role``) reads it as null.
 A response with no judge labels still gets a row (judge ``"none"``, labels null) so it is never
 lost from the table; a configured judge with no label for a response (e.g. the sample errored)
 gets a row with ``engagement = "missing"`` (the judges' own convention for a response they were
 not given).
+
+Logs written by other tasks (e.g. the ``inspect_evals`` ``instrumentaleval`` task) are read too:
+
+- a score shaped like InstrumentalEval's grader (a ``{convergence, no_convergence, invalid}``
+  dict, or a ``DECISION:`` line in its answer) becomes ``benchmark_decision`` under a judge named
+  after the scorer;
+- samples without a ``scenario_id`` whose category is an InstrumentalEval category are matched to
+  the scenario set by category and prompt, so ids are the stable ``<category>-<nn>`` ones and
+  line up with our own runs (non-matches are reported, never guessed);
+- one task name run with different configurations (a changed system prompt, say) is never
+  collapsed to its newest log: each configuration becomes its own condition, named by the
+  caller's mapping or else by a short digest of its system prompt, with an :class:`ImportNotice`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import hashlib
+import json
+import re
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 from inspect_ai.event import ModelEvent, SpanBeginEvent
-from inspect_ai.log import EvalLog, EvalSample, read_eval_log
+from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 from inspect_ai.model import ModelOutput
 
+from deconfound.data.instrumentaleval import CATEGORIES as IE_CATEGORIES
+from deconfound.data.instrumentaleval import ScenarioSet
+from deconfound.data.scenario import Scenario, category_slug
 from deconfound.errors import InputError
 from deconfound.records.labels import LABELS_KEY, REASONING_FLAGS
+from deconfound.records.locations import Location, as_location, name_of
 from deconfound.records.schema import empty_records, validate
 
 #: Judge id of the row a response gets when no judge labelled it.
@@ -42,12 +64,85 @@ _LABEL_FIELDS: Final = (
     "ic_evidence",
     "benchmark_decision",
     "refusal_kind",
+    "in_role",
     *REASONING_FLAGS,
     "confidence",
     "judge_explanation",
     "judge_raw",
 )
 _NOT_LOGS: Final = frozenset({"logs.json", "eval-set.json", "listing.json", "manifest.json"})
+#: Keys of an InstrumentalEval-style grader score (inspect_evals ``instrumentaleval``).
+_DECISION_KEYS: Final = ("convergence", "no_convergence", "invalid")
+_DECISION_LINE: Final = re.compile(r"DECISION\s*:\s*\**\s*([a-z_]+)", re.IGNORECASE)
+_IE_SLUGS: Final = frozenset(category_slug(c) for c in IE_CATEGORIES)
+#: Length of the digests that name unnamed configurations.
+DIGEST_CHARS: Final = 8
+
+
+class ImportNotice(UserWarning):
+    """A choice the importer made that the user may want to make otherwise (the CLI prints it)."""
+
+
+@dataclass(frozen=True)
+class ConditionNames:
+    """How to name the condition of logs that do not carry one.
+
+    Args:
+        default: Name for every log without a condition (only when its task ran with one
+            configuration: a single name cannot tell several configurations apart).
+        by_key: Per-log names: a key is a log file's name, stem or full path, or a prefix (at
+            least 4 characters) of a configuration's system-prompt digest as the import notice
+            prints it.
+    """
+
+    default: str | None = None
+    by_key: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, specs: Sequence[str]) -> ConditionNames:
+        """Read ``--condition`` values: ``NAME`` or ``KEY=NAME`` (repeatable)."""
+        default: str | None = None
+        by_key: dict[str, str] = {}
+        for spec in specs:
+            key, sep, name = spec.rpartition("=")
+            name = name.strip()
+            if not name:
+                raise InputError(f"empty condition name in {spec!r}", field="--condition")
+            if not sep:
+                if default is not None:
+                    raise InputError(
+                        f"two default condition names ({default!r}, {name!r}); name each log "
+                        "with KEY=NAME (KEY: log file name or system-prompt digest)",
+                        field="--condition",
+                    )
+                default = name
+                continue
+            key = key.strip()
+            if not key:
+                raise InputError(f"empty key in {spec!r}", field="--condition")
+            if key in by_key and by_key[key] != name:
+                raise InputError(f"{key!r} is named twice", field="--condition")
+            by_key[key] = name
+        return cls(default, by_key)
+
+    def lookup(self, path: Location, digests: Sequence[str]) -> str | None:
+        """The name given for a log (by file) or a configuration (by digest prefix), if any."""
+        name = name_of(path)
+        for key in (name, name.rsplit(".", 1)[0], str(path)):
+            if key in self.by_key:
+                return self.by_key[key]
+        hits = {
+            name
+            for key, name in self.by_key.items()
+            if len(key) >= 4 and any(d.startswith(key) for d in digests)
+        }
+        if len(hits) > 1:
+            raise InputError(
+                f"log {name} matches several --condition keys ({', '.join(sorted(hits))})",
+                path=path,
+                field="--condition",
+            )
+        return hits.pop() if hits else None
 
 
 @dataclass(frozen=True)
@@ -55,7 +150,7 @@ class TaskLog:
     """The log chosen for one task, with what its header says.
 
     Args:
-        path: The log file.
+        path: The log file (a ``Path``, or a ``str`` URI for an object store).
         study: Study name (from deconfound's task metadata, else the given default).
         model: Model as written in the study (else Inspect's model name).
         condition: Condition name (else the task's ``condition`` argument or its name).
@@ -66,39 +161,66 @@ class TaskLog:
         planned: Samples the task was asked for (dataset samples x epochs; None when unknown).
     """
 
-    path: Path
+    path: Location
     study: str
     model: str
     condition: str
     status: str
     samples: int | None
     smoke: bool
-    superseded: tuple[Path, ...] = ()
+    superseded: tuple[Location, ...] = ()
     planned: int | None = None
 
+    @property
+    def name(self) -> str:
+        """The log's file name."""
+        return name_of(self.path)
 
-def _log_files(paths: Iterable[Path]) -> Iterator[Path]:
-    for p in paths:
+
+def _log_files(paths: Iterable[Location]) -> Iterator[tuple[Location, float]]:
+    """Log files under the given files and folders, with their modification times (seconds).
+
+    Object-store locations are listed through Inspect's ``list_eval_logs`` (fsspec); local ones
+    by walking the folder, which also finds JSON logs and skips hidden folders.
+    """
+    for given in paths:
+        loc = as_location(given)
+        if isinstance(loc, str):
+            if loc.endswith((".eval", ".json")):
+                yield loc, 0.0
+                continue
+            try:
+                infos = list_eval_logs(loc, recursive=True)
+            except Exception as exc:  # no such bucket, no credentials, ...
+                raise InputError(f"cannot list Inspect logs: {exc}", path=loc) from exc
+            listed = [i for i in infos if name_of(i.name) not in _NOT_LOGS]
+            if not listed:
+                raise InputError("no Inspect logs (.eval or .json) at this location", path=loc)
+            for info in listed:
+                yield info.name, info.mtime or 0.0
+            continue
+        p = loc
         if p.is_dir():
             found = False
             for f in sorted(p.rglob("*")):
                 hidden = any(part.startswith(".") for part in f.relative_to(p).parts)
                 if f.suffix in {".eval", ".json"} and f.name not in _NOT_LOGS and not hidden:
                     found = True
-                    yield f
+                    yield f, _mtime(f)
             if not found:
                 raise InputError("no Inspect logs (.eval or .json) in this folder", path=p)
         elif p.is_file():
-            yield p
+            yield p, _mtime(p)
         else:
             raise InputError("no such log file or directory", path=p)
 
 
-def _mtime(path: Path) -> int:
+def _mtime(path: Path) -> float:
+    """Modification time in seconds (0 for a file removed since it was listed)."""
     try:
-        return path.stat().st_mtime_ns
+        return path.stat().st_mtime
     except FileNotFoundError:
-        return 0
+        return 0.0
 
 
 def _created(log: EvalLog) -> datetime:
@@ -114,13 +236,56 @@ def _meta(log: EvalLog) -> dict[str, Any]:
     return block if isinstance(block, dict) else {}
 
 
-def _identity(log: EvalLog, default_study: str | None) -> tuple[str, str, str]:
+def _system_prompt(log: EvalLog) -> str | None:
+    """The system prompt a foreign task's plan inserts (``system_message`` steps), if any."""
+    parts = [
+        str(step.params.get("template"))
+        for step in (log.plan.steps if log.plan else [])
+        if step.solver.split("/")[-1] == "system_message" and step.params.get("template")
+    ]
+    return "\n\n".join(parts) if parts else None
+
+
+def _digest(payload: Any) -> str:
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _config_digest(log: EvalLog) -> str:
+    """What makes two runs of one task name different experiments: the plan and task args."""
+    steps = [[s.solver, s.params] for s in (log.plan.steps if log.plan else [])]
+    return _digest({"steps": steps, "task_args": log.eval.task_args or {}})
+
+
+@dataclass
+class _Found:
+    """One log header with the identity the importer gives it."""
+
+    log: EvalLog
+    path: Location
+    mtime: float
+    study: str
+    model: str
+    condition: str | None  # None until named (foreign logs)
+    config: str = ""  # configuration digest (foreign logs)
+    prompt_digest: str = ""  # system-prompt digest, else the configuration digest
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return self.study, self.model, str(self.condition), self.config
+
+
+def _found(log: EvalLog, path: Location, mtime: float, default_study: str | None) -> _Found:
     meta = _meta(log)
-    args = log.eval.task_args or {}
-    study = meta.get("study") or default_study or log.eval.task
-    model = meta.get("model_spec") or log.eval.model
-    condition = meta.get("condition") or args.get("condition") or log.eval.task
-    return str(study), str(model), str(condition)
+    study = str(meta.get("study") or default_study or log.eval.task)
+    model = str(meta.get("model_spec") or log.eval.model)
+    if meta:  # written by deconfound: the study names the condition
+        condition = str(meta.get("condition") or log.eval.task)
+        return _Found(log, path, mtime, study, model, condition)
+    config = _config_digest(log)
+    system = _system_prompt(log)
+    prompt_digest = _digest(system) if system is not None else config
+    return _Found(log, path, mtime, study, model, None, config, prompt_digest)
 
 
 def _planned(log: EvalLog) -> int | None:
@@ -136,42 +301,114 @@ def _planned(log: EvalLog) -> int | None:
     return n * (log.eval.config.epochs or 1)
 
 
-def latest_task_logs(paths: Sequence[Path], *, study: str | None = None) -> list[TaskLog]:
+def _name_foreign(found: list[_Found], names: ConditionNames) -> None:
+    """Give every foreign log a condition; distinct configurations never share one silently."""
+    configs: dict[str, dict[str, list[_Found]]] = {}
+    for f in found:
+        if f.condition is None:
+            configs.setdefault(f.log.eval.task, {}).setdefault(f.config, []).append(f)
+    for task, by_config in configs.items():
+        several = len(by_config) > 1
+        unnamed: list[tuple[str, list[_Found]]] = []
+        for group in by_config.values():
+            for f in group:
+                args = f.log.eval.task_args or {}
+                given = names.lookup(f.path, [f.prompt_digest, f.config])
+                if given is None and args.get("condition"):
+                    given = str(args["condition"])
+                if given is None and not several:
+                    given = names.default or task
+                f.condition = given
+            if any(f.condition is None for f in group):
+                short = group[0].prompt_digest[:DIGEST_CHARS]
+                taken = {g[0].prompt_digest[:DIGEST_CHARS] for _, g in unnamed}
+                if short in taken:  # same system prompt, other settings: use the whole config
+                    short = group[0].config[:DIGEST_CHARS]
+                for f in group:
+                    if f.condition is None:
+                        f.condition = f"{task}-{short}"
+                unnamed.append((short, group))
+        if unnamed:
+            if names.default is not None:
+                raise InputError(
+                    f"task {task!r} ran with {len(by_config)} configurations (different system "
+                    "prompts or settings), so one --condition name cannot name them; name each "
+                    "with --condition KEY=NAME (KEY: "
+                    + ", ".join(short for short, _ in unnamed)
+                    + ", or a log file name)",
+                    field="--condition",
+                )
+            shown = "; ".join(
+                f"{group[0].condition!r} ({', '.join(sorted({name_of(f.path) for f in group}))})"
+                for _, group in unnamed
+            )
+            warnings.warn(
+                f"task {task!r} ran with {len(by_config)} configurations (system prompt or "
+                f"settings differ); each is its own condition: {shown}. Name them with "
+                f"--condition {unnamed[0][0]}=NAME (one per configuration).",
+                ImportNotice,
+                stacklevel=3,
+            )
+
+
+def latest_task_logs(
+    paths: Sequence[Location],
+    *,
+    study: str | None = None,
+    conditions: ConditionNames | None = None,
+) -> list[TaskLog]:
     """Pick each task's newest successful log (else its newest log) from files or directories.
 
     Args:
         paths: Log files and/or directories (searched recursively).
         study: Study name for logs not written by deconfound (default: the task name).
+        conditions: Condition names for logs that carry none (default: the task name, or a
+            system-prompt digest when one task name ran with several configurations).
     """
-    groups: dict[tuple[str, str, str], list[tuple[EvalLog, Path]]] = {}
-    for f in _log_files(paths):
+    found: list[_Found] = []
+    for file, mtime in _log_files(paths):
         try:
-            header = read_eval_log(str(f), header_only=True)
+            header = read_eval_log(str(file), header_only=True)
         except FileNotFoundError:
             continue  # removed since it was listed: a running eval set replaced it
         except Exception as exc:  # not a log, or a log too damaged to read
-            if f.suffix == ".eval":
-                raise InputError(f"cannot read Inspect log: {exc}", path=f) from exc
+            if str(file).endswith(".eval"):
+                raise InputError(f"cannot read Inspect log: {exc}", path=file) from exc
             continue
-        groups.setdefault(_identity(header, study), []).append((header, f))
+        found.append(_found(header, file, mtime, study))
+    _name_foreign(found, conditions or ConditionNames())
+    groups: dict[tuple[str, str, str, str], list[_Found]] = {}
+    for f in found:
+        groups.setdefault(f.key, []).append(f)
+    clash: dict[tuple[str, str, str], list[_Found]] = {}
+    for key, group in groups.items():
+        clash.setdefault(key[:3], []).append(group[0])
+    for (_, model, condition), heads in clash.items():
+        if len(heads) > 1:
+            raise InputError(
+                f"logs of different configurations would all be condition {condition!r} of "
+                f"model {model!r} ({', '.join(name_of(h.path) for h in heads)}); name them apart "
+                "with --condition KEY=NAME",
+                field="--condition",
+            )
     chosen: list[TaskLog] = []
-    for key, logs in groups.items():
+    for key, group in groups.items():
         # Inspect's timestamps have one-second resolution; the file time breaks ties.
-        logs.sort(key=lambda lf: (_created(lf[0]), _mtime(lf[1])), reverse=True)
-        success = [lf for lf in logs if lf[0].status == "success"]
-        header, path = (success or logs)[0]
-        results = header.results
+        group.sort(key=lambda f: (_created(f.log), f.mtime), reverse=True)
+        success = [f for f in group if f.log.status == "success"]
+        best = (success or group)[0]
+        results = best.log.results
         chosen.append(
             TaskLog(
-                path=path,
+                path=best.path,
                 study=key[0],
                 model=key[1],
                 condition=key[2],
-                status=header.status,
+                status=best.log.status,
                 samples=results.completed_samples if results is not None else None,
-                smoke=bool(_meta(header).get("smoke", False)),
-                superseded=tuple(p for _, p in logs if p != path),
-                planned=_planned(header),
+                smoke=bool(_meta(best.log).get("smoke", False)),
+                superseded=tuple(f.path for f in group if f.path != best.path),
+                planned=_planned(best.log),
             )
         )
     chosen.sort(key=lambda t: (t.study, t.model, t.condition))
@@ -212,6 +449,34 @@ def _status_and_response(sample: EvalSample) -> tuple[str, str | None]:
     return "ok", output.completion
 
 
+def benchmark_decision_of(value: Any, answer: str | None) -> str | None:
+    """The decision in an InstrumentalEval-style grader score, or None if it is not one.
+
+    The ``inspect_evals`` scorer's value is a dict of 0/1 over ``convergence``,
+    ``no_convergence`` and ``invalid`` (invalid: the grade had no readable decision); its answer
+    is the raw grade with a ``DECISION:`` line. The dict decides; the answer is read only when
+    the value is not such a dict. A dict with no key set, or several, is ``invalid``.
+    """
+    if isinstance(value, dict):
+        if not {"convergence", "no_convergence"} <= set(value):
+            return None
+        on = [k for k in _DECISION_KEYS if _truthy(value.get(k))]
+        return on[0] if len(on) == 1 else "invalid"
+    if isinstance(answer, str):
+        found = {m.group(1).lower() for m in _DECISION_LINE.finditer(answer)}
+        if found:
+            one = len(found) == 1 and found <= {"convergence", "no_convergence"}
+            return found.pop() if one else "invalid"
+    return None
+
+
+def _truthy(v: Any) -> bool:
+    try:
+        return float(v) > 0
+    except (TypeError, ValueError):
+        return False
+
+
 def _labels(sample: EvalSample) -> dict[str, dict[str, Any]]:
     """Judge label fields by scorer name, for every score that carries them."""
     out: dict[str, dict[str, Any]] = {}
@@ -219,6 +484,16 @@ def _labels(sample: EvalSample) -> dict[str, dict[str, Any]]:
         fields = (score.metadata or {}).get(LABELS_KEY)
         if isinstance(fields, dict) and fields.get("judge"):
             out[name] = fields
+            continue
+        decision = benchmark_decision_of(score.value, score.answer)
+        if decision is not None:
+            out[name] = {
+                "judge": name,
+                "benchmark_decision": decision,
+                "ic": {"convergence": True, "no_convergence": False}.get(decision),
+                "judge_explanation": score.explanation,
+                "judge_raw": score.answer,
+            }
     return out
 
 
@@ -256,20 +531,74 @@ def _configured(log: EvalLog) -> list[_Configured]:
     return out
 
 
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+class ScenarioMatcher:
+    """Stable scenario ids for samples that carry none, by category and prompt.
+
+    Other runners number InstrumentalEval's samples 1..76 in file order (``inspect_evals`` gives
+    no ids), which breaks as soon as a category filter, a limit or another row order is used.
+    Matching the category and the prompt text (whitespace-normalised) against the scenario set
+    gives the ``<category>-<nn>`` ids our own runs use, whatever the order.
+
+    Args:
+        load: Returns the scenario set to match against; called once, on first need, so logs
+            that carry ids (or are not InstrumentalEval) never trigger a download.
+    """
+
+    def __init__(self, load: Callable[[], ScenarioSet]) -> None:
+        self._load = load
+        self._index: dict[tuple[str, str], Scenario] | None = None
+        self.unmatched: list[str] = []
+
+    def applies(self, meta: Mapping[str, Any], category: Any) -> bool:
+        """True for a sample with no scenario id whose category is an InstrumentalEval one."""
+        if meta.get("scenario_id") or not isinstance(category, str) or not category.strip():
+            return False
+        try:
+            return category_slug(category.removeprefix("Alignment Drift - ")) in _IE_SLUGS
+        except ValueError:
+            return False
+
+    def match(self, category: str, prompt: str) -> Scenario | None:
+        """The scenario with this category and prompt, or None."""
+        if self._index is None:
+            self._index = {
+                (category_slug(s.category), _normal(s.prompt)): s for s in self._load().scenarios
+            }
+        slug = category_slug(category.removeprefix("Alignment Drift - "))
+        return self._index.get((slug, _normal(prompt)))
+
+
 def _sample_rows(
-    sample: EvalSample, task: TaskLog, judges: list[_Configured]
+    sample: EvalSample, task: TaskLog, judges: list[_Configured], matcher: ScenarioMatcher | None
 ) -> Iterator[dict[str, Any]]:
     meta = sample.metadata or {}
     status, response = _status_and_response(sample)
+    prompt = _input_text(sample)
+    category = meta.get("category") or meta.get("task_type")
+    scenario_id = str(meta.get("scenario_id") or sample.id)
+    source_task_id = meta.get("source_task_id")
+    if matcher is not None and matcher.applies(meta, category):
+        found = matcher.match(str(category), prompt)
+        if found is None:
+            # Kept (never dropped) under an id that cannot collide with a real scenario's.
+            scenario_id = f"{category_slug(str(category))}-unmatched-{sample.id}"
+            matcher.unmatched.append(f"{task.name} sample {sample.id} ({category})")
+        else:
+            scenario_id, category = found.id, found.category
+            source_task_id = source_task_id or found.source_task_id
     base = {
         "study": task.study,
         "model": task.model,
         "condition": task.condition,
-        "scenario_id": str(meta.get("scenario_id") or sample.id),
-        "source_task_id": meta.get("source_task_id"),
-        "category": meta.get("category") or meta.get("task_type"),
+        "scenario_id": scenario_id,
+        "source_task_id": source_task_id,
+        "category": category,
         "epoch": sample.epoch,
-        "prompt": _input_text(sample),
+        "prompt": prompt,
         "response": response,
         "response_status": status,
         "smoke_model": task.smoke,
@@ -285,7 +614,9 @@ def _sample_rows(
         }
         filled.append(labels.pop(j.scorer, unlabelled))
     filled.extend(labels.values())  # labels from scorers added after the run
-    for fields in filled or [{"judge": NO_JUDGE}]:
+    # A judge scored twice (re-scored after the run): its later labels replace the earlier.
+    by_judge = {str(f["judge"]): f for f in filled}
+    for fields in list(by_judge.values()) or [{"judge": NO_JUDGE}]:
         row = dict(base)
         row["judge"] = fields["judge"]
         for f in _LABEL_FIELDS:
@@ -293,19 +624,35 @@ def _sample_rows(
         yield row
 
 
-def import_inspect_logs(paths: Sequence[Path], *, study: str | None = None) -> pd.DataFrame:
+def _pinned_scenarios() -> ScenarioSet:
+    from deconfound.data.sources import load_scenarios
+
+    return load_scenarios(None)
+
+
+def import_inspect_logs(
+    paths: Sequence[Location],
+    *,
+    study: str | None = None,
+    conditions: ConditionNames | None = None,
+    scenarios: Callable[[], ScenarioSet] | None = None,
+) -> pd.DataFrame:
     """Build a validated records table from Inspect logs (files or directories).
 
     Args:
-        paths: Log files and/or log directories.
+        paths: Log files and/or log directories, local or on an object store (``s3://...``).
         study: Study name for logs not written by deconfound (default: the task name).
+        conditions: Condition names for logs that carry none (see :class:`ConditionNames`).
+        scenarios: Loads the scenario set that samples without ids are matched against
+            (default: the pinned InstrumentalEval set; only loaded when needed).
 
     Returns:
         One row per (study, model, condition, scenario, epoch, judge), validated with
         :func:`deconfound.records.validate`. Error samples have ``response_status="error"``.
     """
+    matcher = ScenarioMatcher(scenarios or _pinned_scenarios)
     rows: list[dict[str, Any]] = []
-    for task in latest_task_logs(paths, study=study):
+    for task in latest_task_logs(paths, study=study, conditions=conditions):
         try:
             log = read_eval_log(str(task.path))
         except FileNotFoundError as exc:
@@ -316,7 +663,16 @@ def import_inspect_logs(paths: Sequence[Path], *, study: str | None = None) -> p
             ) from exc
         judges = _configured(log)
         for sample in log.samples or []:
-            rows.extend(_sample_rows(sample, task, judges))
+            rows.extend(_sample_rows(sample, task, judges, matcher))
+    if matcher.unmatched:
+        shown = "; ".join(matcher.unmatched[:5])
+        more = f" and {len(matcher.unmatched) - 5} more" if len(matcher.unmatched) > 5 else ""
+        warnings.warn(
+            f"{len(matcher.unmatched)} sample(s) match no scenario of the scenario set by "
+            f"category and prompt, kept under '<category>-unmatched-<id>' ids: {shown}{more}",
+            ImportNotice,
+            stacklevel=2,
+        )
     if not rows:
         return empty_records()
     df = pd.DataFrame(rows)

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-#: Key in ``inspect_ai.scorer.Score.metadata`` under which judge scorers store a judgment's label
-#: fields (one records row); the Inspect log reader builds records rows from it.
+#: The labelling codebook every label follows (docs/codebook.md). Judges put it in their version
+#: string, so a label made under another codebook is never taken (or served from a cache) for one
+#: made under this one.
+CODEBOOK_VERSION: Final = "codebook-1"
+
+#: Key in ``inspect_ai.scorer.Score.metadata`` under which judge scorers store their labels. It
+#: lives here, not in ``deconfound.judges``, so reading logs never imports the judges.
 LABELS_KEY: Final = "deconfound_labels"
 
 Engagement = Literal["refusal", "partial", "engaged", "invalid", "unscored", "missing"]
@@ -21,6 +26,9 @@ BENCHMARK_DECISION: Final = ("convergence", "no_convergence", "invalid", "error"
 
 RefusalKind = Literal["reasoned_ethical", "framing_recognised", "capability", "boilerplate"]
 REFUSAL_KIND: Final = ("reasoned_ethical", "framing_recognised", "capability", "boilerplate")
+
+#: Engagement values on which ``in_role`` is defined (the codebook's refusals and partials).
+IN_ROLE_DEFINED: Final = ("refusal", "partial")
 
 ResponseStatus = Literal["ok", "missing", "error"]
 RESPONSE_STATUS: Final = ("ok", "missing", "error")

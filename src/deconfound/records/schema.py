@@ -18,6 +18,7 @@ from deconfound.errors import InputError
 from deconfound.records.labels import (
     BENCHMARK_DECISION,
     ENGAGEMENT,
+    IN_ROLE_DEFINED,
     REASONING_FLAGS,
     REFUSAL_KIND,
     RESPONSE_STATUS,
@@ -90,6 +91,12 @@ COLUMNS: Final[tuple[Column, ...]] = (
         "the benchmark's own convergence / no_convergence decision (or invalid / error)",
     ),
     Column("refusal_kind", "str", False, REFUSAL_KIND, "for refusals and partials"),
+    Column(
+        "in_role",
+        "bool",
+        doc="refusals and partials only: declined inside the scenario's role (true) or stepped "
+        "out of it (false, the narrow construct's refusal); see docs/codebook.md",
+    ),
     *(Column(flag, "bool", doc="reasoning flag") for flag in REASONING_FLAGS),
     Column(
         "confidence",
@@ -299,6 +306,7 @@ def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
                 )
         out[col.name] = series
     result = pd.DataFrame(out)
+    _check_in_role(result, source)
     for extra in df.columns:
         if extra not in COLUMN_BY_NAME:
             if df[extra].dtype == object or pd.api.types.is_string_dtype(df[extra].dtype):
@@ -310,6 +318,23 @@ def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
         key = ", ".join(f"{k}={result[k].iloc[i]!r}" for k in KEY)
         raise InputError(f"duplicate row for ({key})", path=source, location=_record(i))
     return result
+
+
+def _check_in_role(df: pd.DataFrame, source: str | None) -> None:
+    """``in_role`` only on refusals and partials: elsewhere it has no meaning under the codebook,
+    and a value there would silently move a response between the broad and narrow constructs."""
+    bad = df["in_role"].notna() & ~df["engagement"].isin(IN_ROLE_DEFINED).fillna(False)
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        engagement = df["engagement"].iloc[i]
+        shown = "null" if pd.isna(engagement) else repr(engagement)
+        raise InputError(
+            f"in_role is defined only for refusal or partial rows; this row's engagement is "
+            f"{shown} (leave in_role empty)",
+            path=source,
+            location=_record(i),
+            field="in_role",
+        )
 
 
 def concat_records(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

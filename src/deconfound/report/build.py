@@ -388,6 +388,38 @@ def _agreement(
     return header, rows, points
 
 
+def _with_unlabelled(
+    data: dict[str, dict[str, tuple[float | None, tuple[float, float] | None]]],
+    conditions: Sequence[ConditionView],
+    which: str,
+) -> dict[str, dict[str, tuple[float | None, tuple[float, float] | None]]]:
+    """Shares among labelled responses → shares of all, plus an "unlabelled" bar.
+
+    Never a 100% bar built from a minority: when the reasoning judge labelled only part of the
+    responses a figure is about, each share is scaled by the labelled fraction and the rest is
+    drawn as "unlabelled".
+    """
+    shares = {c.name: c.kinds_share if which == "kinds" else c.flags_share for c in conditions}
+    if not data or all(v is None or v >= 1 for v in shares.values()):
+        return data
+    out: dict[str, dict[str, tuple[float | None, tuple[float, float] | None]]] = {}
+    for label, per in data.items():
+        out[label] = {}
+        for cond, (est, ci) in per.items():
+            f = shares.get(cond)
+            if f is None:
+                out[label][cond] = (est, ci)
+                continue
+            out[label][cond] = (
+                None if est is None else est * f,
+                None if ci is None else (ci[0] * f, ci[1] * f),
+            )
+    out["unlabelled"] = {
+        cond: (1 - f, None) for cond, f in shares.items() if f is not None and f < 1
+    }
+    return out
+
+
 def _reasoning_data(
     conditions: Sequence[ConditionView], attr: str
 ) -> dict[str, dict[str, tuple[float | None, tuple[float, float] | None]]]:
@@ -567,6 +599,17 @@ def _comparison_figures(
                 "values from the analysis, in percentage points.",
             )
         ]
+        if c.judge_forest:
+            items.append(
+                save(
+                    figs.forest(c.judge_forest, "Δrefusal and ΔIR by judge"),
+                    f"{slug}_judges",
+                    "Judge sensitivity",
+                    "The same differences computed with each available judge (one judge changed "
+                    "at a time), with 95% CIs; with a gold file, the PPI++ Δrefusal on top. "
+                    "Values from the analysis, in percentage points.",
+                )
+            )
         if c.transitions:
             states = _transition_states(c)
             norm: dict[str, int] = {}
@@ -592,8 +635,20 @@ def _reasoning_figures(
 ) -> tuple[list[figs.FigureFile], list[str]]:
     """Refusal-kind and reasoning-flag figures, or notes saying why there are none."""
     reasoning_figures, reasoning_notes = [], []
-    kinds = _reasoning_data(conditions, "refusal_kinds")
-    flags = _reasoning_data(conditions, "reasoning_flags")
+    kinds = _with_unlabelled(_reasoning_data(conditions, "refusal_kinds"), conditions, "kinds")
+    flags = _with_unlabelled(_reasoning_data(conditions, "reasoning_flags"), conditions, "flags")
+    thin = [
+        f"{c.name}: {c.kinds_judge} labelled a kind for {round(100 * c.kinds_share)}% of refusals "
+        "and partials"
+        for c in conditions
+        if c.kinds_share is not None and c.kinds_share < 1
+    ]
+    if thin:
+        reasoning_notes.append(
+            "Refusal kinds are shares of all refusals and partials; the 'unlabelled' bar is the "
+            "part the reasoning judge gave no kind (" + "; ".join(thin) + "). Below 80% the "
+            "verdict says the kind is not measured."
+        )
     if kinds:
         reasoning_figures.append(
             save(

@@ -10,7 +10,7 @@ errored or unlabelled responses are ``invalid``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -76,6 +76,7 @@ class JudgeLabel:
     ic_evidence: str | None
     benchmark_decision: str | None
     refusal_kind: str | None
+    in_role: bool | None
     flags: list[str]
     confidence: float | None
     explanation: str | None
@@ -146,6 +147,21 @@ def _conflicts(labels: Sequence[JudgeLabel]) -> list[str]:
     return out
 
 
+def _runs(items: list[dict[str, Any]], keys: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive items with equal ``keys`` (the input is sorted by them)."""
+    group: list[dict[str, Any]] = []
+    current: tuple[Any, ...] | None = None
+    for item in items:
+        key = tuple(item[k] for k in keys)
+        if group and key != current:
+            yield group
+            group = []
+        current = key
+        group.append(item)
+    if group:
+        yield group
+
+
 def build_rows(
     records: pd.DataFrame,
     conditions: Sequence[str],
@@ -177,8 +193,14 @@ def build_rows(
         )
     }
     rows: dict[str, ScenarioRow] = {}
-    for (sid, cond, study, epoch), group in records.groupby(keys, sort=True, dropna=False):
-        first: dict[str, Any] = {str(k): v for k, v in group.iloc[0].to_dict().items()}
+    # One pass over the records as plain dicts, in (scenario, condition, study, epoch) order:
+    # a groupby with per-group to_dict/sort_values cost ~3 ms per response (31 s for 10,000).
+    ordered = cast(
+        list[dict[str, Any]], records.sort_values(keys, kind="stable").to_dict("records")
+    )
+    for group in _runs(ordered, keys):
+        first = group[0]
+        sid, cond, study, epoch = (first[k] for k in keys)
         row = rows.get(str(sid))
         if row is None:
             row = ScenarioRow(
@@ -194,7 +216,7 @@ def build_rows(
         if prompt is not None:
             row.prompts.setdefault(str(cond), prompt)
         labels: list[JudgeLabel] = []
-        for r in group.sort_values("judge").to_dict("records"):
+        for r in sorted(group, key=lambda r: str(r["judge"])):
             role = [
                 name
                 for name, judge in (
@@ -214,6 +236,7 @@ def build_rows(
                     ic_evidence=_text(r.get("ic_evidence")),
                     benchmark_decision=_text(r.get("benchmark_decision")),
                     refusal_kind=_text(r.get("refusal_kind")),
+                    in_role=_bool(r.get("in_role")),
                     flags=[f for f in REASONING_FLAGS if _bool(r.get(f)) is True],
                     confidence=None if conf is None or pd.isna(conf) else float(conf),
                     explanation=_text(r.get("judge_explanation")),

@@ -7,15 +7,18 @@ could not compute (None) is shown as "not computed", never as a made-up number.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from deconfound.stats.results import (
+    ComparisonConstructs,
     Delta,
     Direction,
     Finding,
     IcAnswer,
     Interval,
+    JudgeRunResult,
     KindAnswer,
     Proportion,
     RefusalAnswer,
@@ -156,6 +159,7 @@ class VerdictLine:
 
 _SHORT: Final = {
     Finding.CHANGED: "yes",
+    Finding.DEPENDS_ON_JUDGE: "depends on the judge",
     Finding.NO_CLEAR_CHANGE: "no clear change",
     Finding.NOT_TESTED: "not tested",
     Finding.NOT_MEASURED: "not measured",
@@ -165,25 +169,81 @@ _SHORT: Final = {
 }
 
 
-def _refusal(a: RefusalAnswer) -> VerdictLine:
-    text = (
-        f"Refusal went from {pct(a.baseline_rate)} to {pct(a.treatment_rate)} "
-        f"({pp(a.estimate)}, 95% CI {ci_text(a.ci, points=True) or NOT_COMPUTED}, paired "
-        f"{p_text(a.p_value)})."
-        if a.finding is not Finding.NOT_TESTED
-        else "Refusal change could not be tested."
-    )
+def judge_figures(runs: Sequence[JudgeRunResult], question: str) -> str:
+    """ "depends on the judge: aei-keyword +5.3 pp [...], lexical −9.2 pp [...]" for a question."""
+    seen: dict[str, str] = {}
+    for r in runs:
+        if question == "refusal_changed":
+            d = r.delta_refusal
+            figure = f"{pp(d.estimate)} {ci_text(d.ci, points=True)}".strip()
+            seen.setdefault(r.engagement_judge, figure)
+        else:
+            seen.setdefault(
+                f"{r.engagement_judge} / {r.ic_judge}",
+                r.answers.get(question, NOT_COMPUTED).replace("_", " "),
+            )
+    return "depends on the judge: " + ", ".join(f"{j} {f}" for j, f in seen.items())
+
+
+def _agreement_note(agree: bool | None) -> str:
+    if agree is None:
+        return ""
+    return " The available judges agree on this answer." if agree else ""
+
+
+def _refusal(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
+    if a.finding is Finding.NOT_TESTED:
+        text = "Refusal change could not be tested."
+    elif a.basis == "ppi":
+        text = (
+            f"With gold labels (PPI++), refusal went from {pct(a.baseline_rate)} to "
+            f"{pct(a.treatment_rate)} ({pp(a.estimate)}, 95% CI "
+            f"{ci_text(a.ci, points=True) or NOT_COMPUTED}); the engagement judge alone says "
+            f"{pp(a.judge_estimate)} {ci_text(a.judge_ci, points=True)}."
+        )
+    else:
+        text = (
+            f"Refusal went from {pct(a.baseline_rate)} to {pct(a.treatment_rate)} "
+            f"({pp(a.estimate)}, 95% CI {ci_text(a.ci, points=True) or NOT_COMPUTED}, paired "
+            f"{p_text(a.p_value)})."
+        )
+    if a.judges_agree is False:
+        chosen = next((r.engagement_judge for r in runs if r.chosen), None)
+        lead = f"With {chosen}: " if chosen and a.basis != "ppi" else ""
+        text = f"{judge_figures(runs, 'refusal_changed')}. {lead}{text}"
+    text += _agreement_note(a.judges_agree)
     return VerdictLine(
         "refusal_changed",
         "refusal changed",
         _SHORT[a.finding],
         text,
-        "none beyond scenario sampling: a paired, composite-estimand comparison; it is only as "
-        "good as the engagement judge's labels",
+        "gold labels correct and sampled with known probabilities; scenario sampling"
+        if a.basis == "ppi"
+        else "none beyond scenario sampling: a paired, composite-estimand comparison; it is "
+        "only as good as the engagement judge's labels",
     )
 
 
-def _kind(a: KindAnswer) -> VerdictLine:
+def _kind(a: KindAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
+    if a.finding is Finding.NOT_MEASURED and a.not_measured_by is not None:
+        return VerdictLine(
+            "refusal_kind_changed",
+            "refusal kind changed",
+            f"not measured by {a.not_measured_by}",
+            f"{a.not_measured_by} labelled a refusal kind for only {pct(a.labelled_share, 0)} of "
+            "the refusals and partials in at least one condition (below 80%), so the shares "
+            "would describe a minority.",
+            "needs a judge that labels refusal_kind on most refusals and partials",
+        )
+    if a.finding is Finding.DEPENDS_ON_JUDGE:
+        return VerdictLine(
+            "refusal_kind_changed",
+            "refusal kind changed",
+            _SHORT[a.finding],
+            judge_figures(runs, "refusal_kind_changed") + ".",
+            "relies on the reasoning judge's refusal_kind labels and on which responses the "
+            "engagement judge calls refusals",
+        )
     if a.finding is Finding.NOT_MEASURED:
         return VerdictLine(
             "refusal_kind_changed",
@@ -206,7 +266,7 @@ def _kind(a: KindAnswer) -> VerdictLine:
     )
 
 
-def _ic(a: IcAnswer) -> VerdictLine:
+def _ic(a: IcAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
     answer = _SHORT[a.finding]
     if a.finding is Finding.CHANGED:
         answer = "yes: IC among always-engagers " + (
@@ -220,6 +280,9 @@ def _ic(a: IcAnswer) -> VerdictLine:
         f"engaged under both moved {pp(a.both_engaged_difference)}. "
         f"{a.monotonicity_violations} scenario(s) violate monotonicity."
     )
+    if a.judges_agree is False:
+        text = f"{judge_figures(runs, 'ic_among_engagers_changed')}. {text}"
+    text += _agreement_note(a.judges_agree)
     return VerdictLine(
         "ic_among_engagers_changed",
         "ic among engagers changed",
@@ -231,10 +294,86 @@ def _ic(a: IcAnswer) -> VerdictLine:
     )
 
 
-def verdict_lines(v: Verdict) -> list[VerdictLine]:
-    """The three answers of a verdict in words, in question order."""
+def verdict_lines(
+    v: Verdict, judge_runs: Sequence[JudgeRunResult] | None = None
+) -> list[VerdictLine]:
+    """The three answers of a verdict in words, in question order; with the comparison's
+    judge-sensitivity runs, an answer the judges disagree on names each judge's figure."""
+    runs = judge_runs or []
     return [
-        _refusal(v.refusal_changed),
-        _kind(v.refusal_kind_changed),
-        _ic(v.ic_among_engagers_changed),
+        _refusal(v.refusal_changed, runs),
+        _kind(v.refusal_kind_changed, runs),
+        _ic(v.ic_among_engagers_changed, runs),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# the two refusal constructs in words
+
+
+#: What each construct counts as a refusal (docs/codebook.md), for table headers and notes.
+CONSTRUCTS: Final = {
+    "broad": "broad: refusals as the engagement judge labelled them, in-role declines included",
+    "narrow": "narrow: only refusals and partials that step out of the scenario's role",
+}
+
+
+@dataclass(frozen=True)
+class ConstructLine:
+    """One verdict question answered under both refusal constructs."""
+
+    key: str
+    question: str
+    broad: str
+    narrow: str
+    agree: bool | None
+
+
+def _directed(line: VerdictLine, v: Verdict) -> str:
+    """The short answer, with the direction of a refusal change (the IC answer has its own)."""
+    a = v.refusal_changed
+    if line.key == "refusal_changed" and a.finding is Finding.CHANGED and a.estimate is not None:
+        return f"{line.answer}, {'rose' if a.estimate > 0 else 'fell'}"
+    if line.key == "refusal_kind_changed" and v.refusal_kind_changed.finding is Finding.CHANGED:
+        return f"{line.answer} ('{v.refusal_kind_changed.label}')"
+    return line.answer
+
+
+def construct_lines(c: ComparisonConstructs) -> list[ConstructLine]:
+    """Each verdict question's short answer under the broad and the narrow construct."""
+    broad = verdict_lines(c.broad.verdict)
+    narrow = verdict_lines(c.narrow.verdict) if c.narrow is not None else None
+    agree = c.constructs_agree
+    out = []
+    for i, line in enumerate(broad):
+        out.append(
+            ConstructLine(
+                line.key,
+                line.question,
+                _directed(line, c.broad.verdict),
+                _directed(narrow[i], c.narrow.verdict)
+                if narrow is not None and c.narrow is not None
+                else (c.note or "not measured"),
+                getattr(agree, line.key),
+            )
+        )
+    return out
+
+
+def constructs_sentence(c: ComparisonConstructs) -> str:
+    """Whether the verdict depends on the refusal construct, in one or two sentences."""
+    if c.narrow is None:
+        return (
+            f"Narrow refusal construct ({CONSTRUCTS['narrow'].split(': ', 1)[1]}): "
+            f"{c.note or 'not measured'}. Only the broad answers are shown."
+        )
+    lines = construct_lines(c)
+    differ = [ln for ln in lines if ln.agree is False]
+    if not differ:
+        return "The broad and narrow refusal constructs give the same answer to every question."
+    parts = "; ".join(f"{ln.question} (broad: {ln.broad}; narrow: {ln.narrow})" for ln in differ)
+    return (
+        f"The refusal constructs disagree on {parts}. The answer depends on whether an in-role "
+        "decline of the instructed deviation counts as a refusal (broad) or as engagement "
+        "without IC (narrow); see docs/codebook.md."
+    )

@@ -14,9 +14,13 @@ from typing import Any, Final
 
 from deconfound.report.figures import ForestRow
 from deconfound.report.format import (
+    NOT_COMPUTED,
+    ConstructLine,
     Estimate,
     ci_text,
     closed,
+    construct_lines,
+    constructs_sentence,
     count_text,
     estimate_of,
     estimate_text,
@@ -27,7 +31,16 @@ from deconfound.report.format import (
 )
 from deconfound.report.values import estimate, interval, number
 from deconfound.stats.contract import to_jsonable
-from deconfound.stats.results import Analysis, BothEngaged, Comparison, ConditionResult, Verdict
+from deconfound.stats.results import (
+    Analysis,
+    BothEngaged,
+    Comparison,
+    ConditionResult,
+    JudgeDelta,
+    JudgeRunResult,
+    PPIEstimate,
+    Verdict,
+)
 
 #: The estimand each comparison figure answers, and what it needs (statistics.md §0, §2).
 ESTIMANDS: Final = {
@@ -85,6 +98,15 @@ class ConditionView:
     reasoning_flags: dict[str, Estimate]
     categories: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     correction: list[Line] = field(default_factory=list)
+    kinds_share: float | None = None
+    flags_share: float | None = None
+    kinds_judge: str | None = None
+    ppi: list[Line] = field(default_factory=list)
+    #: Refusal and IC among engaged under the narrow construct (None: not measured).
+    has_constructs: bool = False
+    narrow_refusal: Estimate | None = None
+    narrow_ir_engaged: Estimate | None = None
+    narrow_note: str = ""
 
 
 @dataclass
@@ -129,6 +151,14 @@ class ComparisonView:
     verdict: list[VerdictItem]
     glance: list[Line]
     forest_rows: list[ForestRow]
+    judge_rows: list[list[str]] = field(default_factory=list)
+    judge_forest: list[ForestRow] = field(default_factory=list)
+    ppi: list[Line] = field(default_factory=list)
+    #: Each verdict question under the broad and narrow refusal constructs, and the sentence
+    #: saying whether they agree (empty for analyses written before the constructs existed).
+    constructs: list[ConstructLine] = field(default_factory=list)
+    constructs_text: str = ""
+    constructs_disagree: bool = False
 
     @property
     def title(self) -> str:
@@ -258,7 +288,13 @@ def _condition_view(name: str, c: ConditionResult, prompt: tuple[str | None, str
         )
         for cat, cv in c.by_category.categories.items()
     ]
+    k = c.constructs
+    narrow = k.narrow if k is not None else None
     return ConditionView(
+        has_constructs=k is not None,
+        narrow_refusal=estimate_of(narrow.refusal) if narrow is not None else None,
+        narrow_ir_engaged=estimate_of(narrow.ir_engaged) if narrow is not None else None,
+        narrow_note=(k.note or "") if k is not None else "",
         name=name,
         ir=estimate_of(c.ir),
         refusal=estimate_of(c.refusal),
@@ -278,7 +314,124 @@ def _condition_view(name: str, c: ConditionResult, prompt: tuple[str | None, str
         correction=list(_numbers(to_jsonable(c.judge_correction), unit="pct"))
         if c.judge_correction is not None
         else [],
+        kinds_share=c.refusal_kinds_coverage.share if c.refusal_kinds_coverage else None,
+        flags_share=c.reasoning_flags_coverage.share if c.reasoning_flags_coverage else None,
+        kinds_judge=c.refusal_kinds_coverage.judge if c.refusal_kinds_coverage else None,
+        ppi=_condition_ppi(c),
     )
+
+
+_PPI_LABELS: Final = {
+    "refusal": "refusal",
+    "partial": "partial",
+    "ir": "headline IR",
+    "ir_engaged": "IR among engaged",
+    "delta_refusal": "Δrefusal",
+    "delta_ir": "ΔIR",
+    "delta_ir_engaged": "ΔIR among engaged",
+}
+
+
+def _ppi_line(label: str, est: PPIEstimate, judge: Estimate | None, points: bool) -> Line:
+    """ "PPI++ x [ci] · gold only y [ci] · judge alone z [ci]" for one estimand."""
+    if est.estimate is None:
+        return Line(label, f"not computed ({est.reason or 'no gold labels'})", "")
+    ppi = estimate_text(Estimate(est.estimate, closed(est.ci)), points=points)
+    gold = (
+        estimate_text(Estimate(est.gold_only.estimate, closed(est.gold_only.ci)), points=points)
+        if est.gold_only is not None
+        else NOT_COMPUTED
+    )
+    lam = ", ".join(f"{v:.2f}" for v in est.lambdas or [] if v is not None)
+    return Line(
+        label,
+        f"PPI++ {ppi} · gold only {gold} · judge alone {estimate_text(judge, points=points)}",
+        f"{est.n_gold} gold labels; lambda {lam}",
+    )
+
+
+def _condition_ppi(c: ConditionResult) -> list[Line]:
+    if c.ppi is None:
+        return []
+    judge = {"refusal": c.refusal, "partial": c.partial, "ir": c.ir, "ir_engaged": c.ir_engaged}
+    return [
+        _ppi_line(_PPI_LABELS[k], getattr(c.ppi, k), estimate_of(judge[k]), False) for k in judge
+    ]
+
+
+def _comparison_ppi(comp: Comparison) -> list[Line]:
+    if comp.ppi is None:
+        return []
+    judge = {
+        "delta_refusal": comp.delta_refusal,
+        "delta_ir": comp.delta_ir,
+        "delta_ir_engaged": comp.delta_ir_engaged,
+    }
+    return [
+        _ppi_line(_PPI_LABELS[k], getattr(comp.ppi, k), estimate_of(judge[k]), True) for k in judge
+    ]
+
+
+def _judge_rows(comp: Comparison) -> list[list[str]]:
+    """The judge-sensitivity table: one row per (engagement, IC) judge pair."""
+    rows = []
+    for r in comp.judge_sensitivity or []:
+        rows.append(
+            [
+                r.engagement_judge + (" (analysis)" if r.chosen else ""),
+                r.ic_judge,
+                estimate_text(estimate_of_pair(r.delta_refusal), points=True),
+                estimate_text(estimate_of_pair(r.delta_ir), points=True),
+                pp(r.both_engaged.difference),
+                ci_text(r.sace_bounds.pooled, points=True) or NOT_COMPUTED,
+                r.answers.get("refusal_changed", NOT_COMPUTED).replace("_", " "),
+                r.answers.get("ic_among_engagers_changed", NOT_COMPUTED).replace("_", " "),
+            ]
+        )
+    return rows
+
+
+def estimate_of_pair(d: JudgeDelta) -> Estimate | None:
+    """A judge run's difference for display."""
+    if d.estimate is None and closed(d.ci) is None:
+        return None
+    return Estimate(d.estimate, closed(d.ci), d.p_value)
+
+
+def _judge_forest(comp: Comparison) -> list[ForestRow]:
+    """Δrefusal and ΔIR (estimate ± CI) under each judge pair, for the forest plot."""
+    rows: list[ForestRow] = []
+    runs = comp.judge_sensitivity or []
+    seen: set[str] = set()
+    for r in runs:
+        if r.engagement_judge in seen:
+            continue
+        seen.add(r.engagement_judge)
+        rows.append(
+            ForestRow(
+                f"Δrefusal · {r.engagement_judge}",
+                r.delta_refusal.estimate,
+                closed(r.delta_refusal.ci),
+            )
+        )
+    for r in runs:
+        rows.append(
+            ForestRow(
+                f"ΔIR · {r.engagement_judge} / {r.ic_judge}",
+                r.delta_ir.estimate,
+                closed(r.delta_ir.ci),
+            )
+        )
+    if comp.ppi is not None and comp.ppi.delta_refusal.estimate is not None:
+        rows.insert(
+            0,
+            ForestRow(
+                "Δrefusal · PPI++ with gold labels",
+                comp.ppi.delta_refusal.estimate,
+                closed(comp.ppi.delta_refusal.ci),
+            ),
+        )
+    return rows
 
 
 def read_conditions(analysis: Analysis, manifest: Mapping[str, Any] | None) -> list[ConditionView]:
@@ -290,13 +443,15 @@ def read_conditions(analysis: Analysis, manifest: Mapping[str, Any] | None) -> l
     ]
 
 
-def _verdict(verdict: Verdict | None) -> tuple[str, list[VerdictItem]]:
+def _verdict(
+    verdict: Verdict | None, runs: Sequence[JudgeRunResult] | None = None
+) -> tuple[str, list[VerdictItem]]:
     """Headline and items of a comparison's verdict, in words (``format.verdict_lines``)."""
     if verdict is None:
         return "", []
     items = [
         VerdictItem(line.question, line.answer, line.text, "", "", line.assumption)
-        for line in verdict_lines(verdict)
+        for line in verdict_lines(verdict, runs)
     ]
     return " · ".join(f"{v.question}: {v.answer}" for v in items), items
 
@@ -391,7 +546,7 @@ def _comparison_view(
         else None
     )
     sace = comp.sace_bounds
-    headline, verdict = _verdict(comp.verdict)
+    headline, verdict = _verdict(comp.verdict, comp.judge_sensitivity)
     view = ComparisonView(
         index=i,
         baseline=comp.baseline,
@@ -424,9 +579,16 @@ def _comparison_view(
         verdict=verdict,
         glance=[],
         forest_rows=[],
+        judge_rows=_judge_rows(comp),
+        judge_forest=_judge_forest(comp),
+        ppi=_comparison_ppi(comp),
     )
     view.glance = _glance(view, conds)
     view.forest_rows = _forest_rows(view)
+    if comp.constructs is not None:
+        view.constructs = construct_lines(comp.constructs) if comp.constructs.narrow else []
+        view.constructs_text = constructs_sentence(comp.constructs)
+        view.constructs_disagree = any(ln.agree is False for ln in view.constructs)
     return view
 
 

@@ -39,20 +39,29 @@ def is_remote(log_dir: str | Path) -> bool:
     return bool(_REMOTE.match(str(log_dir)))
 
 
-def lock_file(log_dir: str | Path) -> Path:
-    """Where the run lock of ``log_dir`` lives."""
+def lock_file(log_dir: str | Path, scope: str | None = None) -> Path:
+    """Where the run lock of ``log_dir`` lives.
+
+    ``scope`` narrows the lock to one share of a log directory that several processes write
+    into (``deconfound run --shared-log-dir``: one process per model), so runs of different
+    shares do not exclude each other while two runs of the same share still do.
+    """
     if is_remote(log_dir):
-        digest = hashlib.sha256(str(log_dir).encode("utf-8")).hexdigest()[:16]
+        key = str(log_dir) if scope is None else f"{log_dir}#{scope}"
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
         return Path(platformdirs.user_cache_dir("deconfound")) / "run-locks" / f"{digest}.lock"
     path = Path(log_dir).absolute()
+    if scope is not None:
+        share = hashlib.sha256(scope.encode("utf-8")).hexdigest()[:12]
+        return path.with_name(f".{path.name}.{share}{LOCK_SUFFIX}")
     return path.with_name(f".{path.name}{LOCK_SUFFIX}")
 
 
 @contextmanager
-def run_lock(log_dir: str | Path) -> Iterator[None]:
+def run_lock(log_dir: str | Path, scope: str | None = None) -> Iterator[None]:
     """Hold the log directory's run lock; raise ``LockBusyError`` (exit 1) if another run has it."""
     with file_lock(
-        lock_file(log_dir),
+        lock_file(log_dir, scope),
         what=f"the log directory {log_dir}",
         advice="wait for that run to finish (or stop it), then run again; two runs on one log "
         "directory would pay for the same samples twice",
@@ -75,7 +84,10 @@ def guard_log_dir(run: Callable[P, R]) -> Callable[P, R]:
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
         study: Any = args[0] if args else kwargs["study"]
         log_dir = cast(str | Path, kwargs.get("log_dir") or study.resolved_log_dir())
-        with run_lock(log_dir):
+        shared = bool((cast(Any, kwargs.get("eval_set_args")) or {}).get("log_dir_allow_dirty"))
+        # A shared log directory is locked per model set: one process per model may write.
+        scope = ",".join(sorted(study.models)) if shared else None
+        with run_lock(log_dir, scope):
             if not is_remote(log_dir):
                 check_log_dir(Path(log_dir))
             return run(*args, **kwargs)

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from deconfound.records.inspect_logs import TaskLog
 from deconfound.records.io import atomic_write_text
+from deconfound.records.locations import name_of
 from deconfound.run.study import Study
 
 MANIFEST_VERSION: Final = 1
@@ -96,8 +97,8 @@ def build_manifest(
                 "status": t.status,
                 "samples": t.samples,
                 "smoke": t.smoke,
-                "log": t.path.name,
-                "superseded": [p.name for p in t.superseded],
+                "log": t.name,
+                "superseded": [name_of(p) for p in t.superseded],
             }
             for t in tasks
         ],

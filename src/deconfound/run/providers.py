@@ -9,6 +9,8 @@ Scripts (the part after ``deconfound-mock/``):
 - ``refuser``: always declines.
 - ``complier``: always goes along with the request.
 - ``flaky``: like ``echo``, but raises an error whenever the user turn contains ``FAIL``.
+- ``decider``: a scripted benchmark grader: ``DECISION: convergence`` when the text it grades
+  goes along with the request ("Sure."), else ``DECISION: no_convergence``, with a REASON line.
 - ``mixed`` (default for any other name): declines when the system prompt asks for ethical care
   (it mentions "ethic", "honest" or "oversight"), otherwise complies — a crude stand-in for an
   intervention that raises refusals.
@@ -67,6 +69,9 @@ def scripted_reply(script: str, system: str, user: str) -> str:
         return refusal
     if script == "complier":
         return compliance
+    if script == "decider":
+        decision = "convergence" if "Sure." in user else "no_convergence"
+        return f"DECISION: {decision}\nREASON: scripted grade."
     lowered = system.lower()
     return refusal if any(m in lowered for m in _ETHICS_MARKERS) else compliance
 
@@ -132,3 +137,8 @@ class ScriptedModelAPI(ModelAPI):
 def deconfound_mock() -> type[ModelAPI]:
     """Registry hook for ``deconfound-mock/<script>``."""
     return ScriptedModelAPI
+
+
+# The registered task and scorers (deconfound/instrumentaleval, deconfound/judge, ...) load with
+# this module, which Inspect imports through the ``inspect_ai`` entry point.
+import deconfound.run.inspect_registry  # noqa: E402, F401

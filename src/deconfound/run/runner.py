@@ -23,13 +23,14 @@ from typing import Any, Final, Literal, Protocol
 
 import pandas as pd
 from inspect_ai import Epochs, eval_set
-from inspect_ai.model import Model, get_model
+from inspect_ai.model import GenerateConfig, Model, get_model
 
 from deconfound.data.scenario import Scenario, category_slug
 from deconfound.errors import InputError
 from deconfound.judges.base import Judge
 from deconfound.records.inspect_logs import TaskLog, import_inspect_logs, latest_task_logs
 from deconfound.records.io import write_records
+from deconfound.records.locations import Location, as_location, join, write_via_local
 from deconfound.run.lock import guard_log_dir
 from deconfound.run.manifest import build_manifest, write_manifest
 from deconfound.run.study import INSTRUMENTALEVAL, Study
@@ -80,9 +81,9 @@ class RunResult:
         problems: Why the run is incomplete (empty when complete).
     """
 
-    log_dir: Path
-    records_path: Path
-    manifest_path: Path
+    log_dir: Location
+    records_path: Location
+    manifest_path: Location
     complete: bool
     tasks: tuple[TaskLog, ...] = ()
     rows: int = 0
@@ -132,9 +133,12 @@ def resolve_judges(specs: Sequence[str], *, path: Path | None = None) -> list[Ju
 
 
 @contextmanager
-def _cache_dir(log_dir: Path) -> Iterator[None]:
-    """Point Inspect's model-call cache into the log dir for the run (unless the user set one)."""
-    if os.environ.get("INSPECT_CACHE_DIR"):
+def _cache_dir(log_dir: Location) -> Iterator[None]:
+    """Point Inspect's model-call cache into the log dir for the run (unless the user set one).
+
+    Not for an object-store log dir: the cache is a local directory (Inspect's default is used).
+    """
+    if os.environ.get("INSPECT_CACHE_DIR") or not isinstance(log_dir, Path):
         yield
         return
     os.environ["INSPECT_CACHE_DIR"] = str((log_dir / CACHE_DIR).resolve())
@@ -144,11 +148,12 @@ def _cache_dir(log_dir: Path) -> Iterator[None]:
         os.environ.pop("INSPECT_CACHE_DIR", None)
 
 
-def _resolve_models(specs: Sequence[str], log_dir: Path) -> Any:
+def _resolve_models(specs: Sequence[str], log_dir: Location) -> Any:
     from deconfound.run.local import resolve_models
 
-    # Local servers write their logs into the run directory, so a killed run leaves them there.
-    return resolve_models(list(specs), log_dir=log_dir)
+    # Local servers write their logs into the run directory, so a killed run leaves them there
+    # (into a temporary directory when the logs go to an object store).
+    return resolve_models(list(specs), log_dir=log_dir if isinstance(log_dir, Path) else None)
 
 
 def _strip_markup(text: str) -> str:
@@ -176,6 +181,12 @@ def _model(spec: str, *, path: Path | None, key: str, **kwargs: Any) -> Model:
         raise
 
 
+def _connections(study: Study, spec: str) -> dict[str, Any]:
+    """A model's own connection limit (``max_connections = { "<model>" = n }``), if it has one."""
+    n = study.model_connections.get(spec)
+    return {"config": GenerateConfig(max_connections=n)} if n is not None else {}
+
+
 def _check(
     tasks: Sequence[TaskLog],
     records: pd.DataFrame,
@@ -191,7 +202,7 @@ def _check(
             problems.append(f"{model} / {condition}: no log")
             continue
         if task.status != "success":
-            problems.append(f"{model} / {condition}: log status {task.status} ({task.path.name})")
+            problems.append(f"{model} / {condition}: log status {task.status} ({task.name})")
         mine = records[(records["model"] == model) & (records["condition"] == condition)]
         done = mine[mine["response_status"] == "ok"].drop_duplicates(["scenario_id", "epoch"])
         if len(done) != n_samples:
@@ -205,7 +216,7 @@ def _check(
 def run_study(
     study: Study,
     *,
-    log_dir: Path | None = None,
+    log_dir: str | Path | None = None,
     scenarios: ScenarioSource | Sequence[Scenario] | None = None,
     judges: Sequence[Judge] | None = None,
     display: Display | None = None,
@@ -216,8 +227,9 @@ def run_study(
 
     Args:
         study: The study (command-line overrides already applied).
-        log_dir: Log directory (default: the study's, else ``runs/<name>``). Keep it fixed to
-            resume: running again skips every finished sample.
+        log_dir: Log directory (default: the study's, else ``runs/<name>``), local or an
+            object-store URI (``s3://bucket/prefix``). Keep it fixed to resume: running again
+            skips every finished sample.
         scenarios: Scenarios to use instead of loading the study's source (filters still apply).
         judges: Judges to use instead of resolving the study's judge specs.
         display: Inspect's progress display (default: Inspect's choice for the terminal).
@@ -227,7 +239,7 @@ def run_study(
     Returns:
         A :class:`RunResult`; ``complete`` is False when any task is unfinished or errored.
     """
-    log_dir = Path(log_dir if log_dir is not None else study.resolved_log_dir())
+    log_dir = as_location(log_dir if log_dir is not None else study.resolved_log_dir())
     if scenarios is None:
         scen_set = load_study_scenarios(study)
     elif isinstance(scenarios, Sequence):
@@ -263,6 +275,8 @@ def run_study(
         if v is not None
     }
     extra: dict[str, Any] = dict(eval_set_args or {})
+    for key, value in study.options.eval_set_args().items():
+        extra.setdefault(key, value)
     if study.retry_attempts is not None:
         extra.setdefault("retry_attempts", study.retry_attempts)
     with _resolve_models(study.models, log_dir) as resolved, _cache_dir(log_dir):
@@ -280,6 +294,7 @@ def run_study(
                 path=study.path,
                 key=f"models[{i}]",
                 base_url=r.base_url,
+                **_connections(study, r.spec),
                 **dict(r.model_args),
             )
             for condition in study.conditions:
@@ -327,7 +342,9 @@ def run_study(
     records = import_inspect_logs([t.path for t in task_logs])
     expected = [(r["spec"], c.name) for r in models_info for c in study.conditions]
     problems = _check(task_logs, records, expected, len(scen) * study.epochs)
-    records_path = write_records(records, log_dir / RECORDS_FILE)
+    records_path = write_via_local(
+        join(log_dir, RECORDS_FILE), lambda path: write_records(records, path)
+    )
     manifest = build_manifest(
         study,
         dataset={
@@ -350,7 +367,9 @@ def run_study(
     )
     if problems:
         manifest["problems"] = problems
-    manifest_path = write_manifest(manifest, log_dir / MANIFEST_FILE)
+    manifest_path = write_via_local(
+        join(log_dir, MANIFEST_FILE), lambda path: write_manifest(manifest, path)
+    )
     return RunResult(
         log_dir=log_dir,
         records_path=records_path,

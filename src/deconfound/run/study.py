@@ -28,11 +28,31 @@ _TOP_KEYS = {
     "max_connections",
     "log_dir",
     "retry_attempts",
+    *(
+        "batch",
+        "max_tasks",
+        "max_samples",
+        "adaptive_connections",
+        "cost_limit",
+        "model_cost_config",
+        "token_limit",
+        "fail_on_error",
+        "retry_on_error",
+        "retry_wait",
+        "retry_connections",
+        "max_retries",
+        "timeout",
+        "attempt_timeout",
+    ),
     "scenarios",
     "generation",
     "judges",
     "conditions",
 }
+#: Keys of a ``batch = { ... }`` table: the fields of Inspect's ``BatchConfig``.
+BATCH_KEYS = frozenset(
+    {"size", "max_size", "send_delay", "tick", "max_batches", "max_consecutive_check_failures"}
+)
 _SCENARIO_KEYS = {"source", "categories", "limit", "cache_dir", "local_copy"}
 _GENERATION_KEYS = {"temperature", "max_tokens", "seed"}
 _JUDGE_KEYS = {"use", "roles"}
@@ -130,6 +150,56 @@ class Generation:
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """How Inspect runs the study's eval set (None everywhere leaves Inspect's default).
+
+    Args:
+        batch: Send requests through the providers' batch APIs (about half the price, slower):
+            True, a batch size, or a table of Inspect ``BatchConfig`` fields.
+        max_tasks: Tasks (model x condition) run at once.
+        max_samples: Samples in flight at once per task.
+        adaptive_connections: Let Inspect raise and lower connections with rate limits; used
+            only for models with no fixed ``max_connections``.
+        cost_limit: Stop a sample when its model cost passes this many dollars (Inspect needs
+            prices for every model: ``model_cost_config``).
+        model_cost_config: A YAML or JSON file of model prices (Inspect's format).
+        token_limit: Stop a sample when it passes this many tokens.
+        fail_on_error: Fail a task on any sample error (True), never (False), on this share of
+            samples (0 < x < 1) or on this many samples (a whole number >= 1).
+        retry_on_error: Retry an errored sample this many times.
+        retry_wait: Seconds to wait before the eval set retries failed tasks.
+        retry_connections: Share of connections kept on an eval-set retry (0 < x <= 1).
+        max_retries: Retries of one model call (rate limits, transient errors).
+        timeout: Seconds before a model call (with its retries) gives up.
+        attempt_timeout: Seconds before one attempt of a model call gives up.
+    """
+
+    batch: bool | int | Mapping[str, Any] | None = None
+    max_tasks: int | None = None
+    max_samples: int | None = None
+    adaptive_connections: bool | None = None
+    cost_limit: float | None = None
+    model_cost_config: str | None = None
+    token_limit: int | None = None
+    fail_on_error: bool | float | None = None
+    retry_on_error: int | None = None
+    retry_wait: float | None = None
+    retry_connections: float | None = None
+    max_retries: int | None = None
+    timeout: int | None = None
+    attempt_timeout: int | None = None
+
+    def eval_set_args(self) -> dict[str, Any]:
+        """The settings as ``inspect_ai.eval_set`` keyword arguments (unset ones left out)."""
+        out = {k: v for k, v in vars(self).items() if v is not None}
+        if isinstance(out.get("batch"), Mapping):
+            from inspect_ai.model import BatchConfig
+
+            out["batch"] = BatchConfig(**dict(out["batch"]))
+        return out
+
+
+@dataclass(frozen=True)
 class Study:
     """A parsed, validated study.
 
@@ -143,8 +213,12 @@ class Study:
         judges: Judge specs (see ``deconfound.judges.registry``).
         judge_roles: Inspect model roles for LLM judges, e.g. ``{"grader": "openai/gpt-4o"}``.
         max_connections: Concurrent connections per model (None: Inspect's default).
+        model_connections: Concurrent connections of particular models (overrides
+            ``max_connections`` for them).
         retry_attempts: Eval-set retries of failed tasks (None: Inspect's default).
-        log_dir: Where logs, records and manifest go (None: ``runs/<name>``).
+        options: Further eval-set settings (batch mode, limits, retries).
+        log_dir: Where logs, records and manifest go (None: ``runs/<name>``); a ``str`` when
+            it is an object-store URI such as ``s3://bucket/prefix``.
         path: The study file (None for studies built in code).
         sha256: Digest of the study file's bytes.
         description: Free text for the report.
@@ -159,13 +233,15 @@ class Study:
     judges: tuple[str, ...] = ()
     judge_roles: Mapping[str, str] = field(default_factory=dict)
     max_connections: int | None = None
+    model_connections: Mapping[str, int] = field(default_factory=dict)
     retry_attempts: int | None = None
-    log_dir: Path | None = None
+    options: RunOptions = RunOptions()
+    log_dir: Path | str | None = None
     path: Path | None = None
     sha256: str | None = None
     description: str = ""
 
-    def resolved_log_dir(self) -> Path:
+    def resolved_log_dir(self) -> Path | str:
         """The log directory to use: the configured one or ``runs/<name>``."""
         return self.log_dir if self.log_dir is not None else Path("runs") / self.name
 
@@ -174,13 +250,23 @@ class Study:
         *,
         limit: int | None = None,
         categories: Sequence[str] | None = None,
-        log_dir: Path | None = None,
+        log_dir: Path | str | None = None,
         epochs: int | None = None,
         models: Sequence[str] | None = None,
         max_connections: int | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> Study:
-        """A copy with command-line overrides applied (None or empty leaves a setting alone)."""
+        """A copy with command-line overrides applied (None or empty leaves a setting alone).
+
+        ``options`` holds eval-set settings by study-file key (``max_samples``, ``batch``, ...),
+        checked as the study file's are.
+        """
         where = "command line"
+        run_options = self.options
+        if options:
+            given = {k: v for k, v in options.items() if v is not None}
+            merged = {k: v for k, v in vars(self.options).items() if v is not None} | given
+            run_options = _run_options(merged, Path(where))
         scen = self.scenarios
         if limit is not None:
             scen = replace(scen, limit=_positive(limit, where, "--limit"))
@@ -189,7 +275,7 @@ class Study:
         return replace(
             self,
             scenarios=scen,
-            log_dir=log_dir if log_dir is not None else self.log_dir,
+            log_dir=_log_dir(log_dir, Path.cwd()) if log_dir is not None else self.log_dir,
             epochs=_positive(epochs, where, "--epochs") if epochs is not None else self.epochs,
             models=tuple(models) if models else self.models,
             max_connections=(
@@ -197,6 +283,7 @@ class Study:
                 if max_connections is not None
                 else self.max_connections
             ),
+            options=run_options,
         )
 
 
@@ -410,19 +497,156 @@ def parse_study(data: Mapping[str, Any], *, path: Path, sha256: str | None = Non
         judges=judges,
         judge_roles=roles,
         max_connections=(
-            _positive(table["max_connections"], path, "max_connections")
-            if "max_connections" in table
-            else None
+            None
+            if table.get("max_connections") is None or isinstance(table["max_connections"], dict)
+            else _positive(table["max_connections"], path, "max_connections")
         ),
+        model_connections=_model_connections(table.get("max_connections"), models, path),
+        options=_run_options(table, path),
         retry_attempts=(
             _non_negative(table["retry_attempts"], path, "retry_attempts")
             if "retry_attempts" in table
             else None
         ),
-        log_dir=base / _str(table["log_dir"], path, "log_dir") if "log_dir" in table else None,
+        log_dir=_log_dir(_str(table["log_dir"], path, "log_dir"), base)
+        if "log_dir" in table
+        else None,
         path=path,
         sha256=sha256,
     )
+
+
+def _model_connections(value: object, models: Sequence[str], path: Path) -> dict[str, int]:
+    """``max_connections = { "<model>" = n, ... }``: connections per model of the study."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, int] = {}
+    for model, n in value.items():
+        key = f"max_connections.{model}"
+        if model not in models:
+            raise InputError(
+                f"{model!r} is not one of the study's models ({', '.join(models)})",
+                path=path,
+                field=key,
+            )
+        out[model] = _positive(n, path, key)
+    return out
+
+
+def _fraction(value: object, path: Path, key: str, *, one_ok: bool) -> float:
+    x = _number(value, path, key)
+    if not (0 < x < 1 or (one_ok and x == 1)):
+        raise InputError(
+            f"expected a number in (0, {'1]' if one_ok else '1)'}, got {value!r}",
+            path=path,
+            field=key,
+        )
+    return x
+
+
+def _batch(value: object, path: Path) -> bool | int | dict[str, Any]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return _positive(value, path, "batch")
+    if isinstance(value, dict):
+        table = _table(value, path, "batch", set(BATCH_KEYS))
+        return {
+            k: _positive_number(v, path, f"batch.{k}")
+            if k in ("send_delay", "tick")
+            else _positive(v, path, f"batch.{k}")
+            for k, v in table.items()
+        }
+    raise InputError(
+        f"expected true/false, a batch size or a table of {', '.join(sorted(BATCH_KEYS))}; "
+        f"got {value!r}",
+        path=path,
+        field="batch",
+    )
+
+
+def _fail_on_error(value: object, path: Path) -> bool | float:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(_positive(value, path, "fail_on_error"))
+    x = _number(value, path, "fail_on_error")
+    if not 0 < x < 1:
+        raise InputError(
+            f"expected true/false, a share in (0, 1) or a whole number of samples; got {value!r}",
+            path=path,
+            field="fail_on_error",
+        )
+    return x
+
+
+def _run_options(table: Mapping[str, Any], path: Path) -> RunOptions:
+    """The eval-set settings of a study table (or of command-line overrides)."""
+
+    def get(key: str, check: Any) -> Any:
+        return check(table[key]) if table.get(key) is not None else None
+
+    def nonneg_number(key: str) -> Any:
+        def check(v: object) -> float:
+            x = _number(v, path, key)
+            if x < 0:
+                raise InputError(f"expected a number >= 0, got {v!r}", path=path, field=key)
+            return x
+
+        return check
+
+    def flag(key: str) -> Any:
+        def check(v: object) -> bool:
+            if not isinstance(v, bool):
+                raise InputError(f"expected true or false, got {v!r}", path=path, field=key)
+            return v
+
+        return check
+
+    return RunOptions(
+        batch=get("batch", lambda v: _batch(v, path)),
+        max_tasks=get("max_tasks", lambda v: _positive(v, path, "max_tasks")),
+        max_samples=get("max_samples", lambda v: _positive(v, path, "max_samples")),
+        adaptive_connections=get("adaptive_connections", flag("adaptive_connections")),
+        cost_limit=get("cost_limit", lambda v: _positive_number(v, path, "cost_limit")),
+        model_cost_config=get("model_cost_config", lambda v: _file(v, path, "model_cost_config")),
+        token_limit=get("token_limit", lambda v: _positive(v, path, "token_limit")),
+        fail_on_error=get("fail_on_error", lambda v: _fail_on_error(v, path)),
+        retry_on_error=get("retry_on_error", lambda v: _non_negative(v, path, "retry_on_error")),
+        retry_wait=get("retry_wait", nonneg_number("retry_wait")),
+        retry_connections=get(
+            "retry_connections", lambda v: _fraction(v, path, "retry_connections", one_ok=True)
+        ),
+        max_retries=get("max_retries", lambda v: _non_negative(v, path, "max_retries")),
+        timeout=get("timeout", lambda v: _positive(v, path, "timeout")),
+        attempt_timeout=get("attempt_timeout", lambda v: _positive(v, path, "attempt_timeout")),
+    )
+
+
+def _file(value: object, path: Path, key: str) -> str:
+    """A file named relative to the study file; must exist."""
+    name = Path(_str(value, path, key)).expanduser()
+    full = name if name.is_absolute() else path.parent / name
+    if not full.is_file():
+        raise InputError(f"no such file: {value!r}", path=path, field=key)
+    return str(full)
+
+
+def _positive_number(value: object, path: Path, key: str) -> float:
+    x = _number(value, path, key)
+    if x <= 0:
+        raise InputError(f"expected a number > 0, got {value!r}", path=path, field=key)
+    return x
+
+
+def _log_dir(value: str | Path, base: Path) -> Path | str:
+    """A local folder (relative to ``base``) or an object-store URI, kept as text."""
+    from deconfound.records.locations import is_remote
+
+    if is_remote(value):
+        return str(value)
+    p = Path(value)
+    return p if p.is_absolute() or base == Path.cwd() else base / p
 
 
 def _non_negative(value: object, path: Path, key: str) -> int:

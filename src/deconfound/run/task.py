@@ -17,13 +17,14 @@ from typing import Any, Final
 
 from inspect_ai import Epochs, Task
 from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.log import HeadlineMetric
 from inspect_ai.model import ChatMessageSystem, Model
 from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
 
 from deconfound.data.scenario import Scenario, scenario_id_problem
 from deconfound.errors import InputError
 from deconfound.judges.base import Judge
-from deconfound.judges.scorers import judge_scorer, scorer_name
+from deconfound.judges.scorers import judge_labels, judge_scorer, scorer_name
 from deconfound.run.study import Condition, Study
 
 #: Key of deconfound's block in an Inspect task's metadata.
@@ -152,8 +153,8 @@ def build_task(
     condition: Condition,
     scenarios: Sequence[Scenario],
     *,
-    model: Model,
-    model_spec: str,
+    model: Model | None,
+    model_spec: str | None,
     smoke: bool = False,
     judges: Sequence[Judge] = (),
 ) -> Task:
@@ -163,8 +164,10 @@ def build_task(
         study: The study (its name and epochs are used).
         condition: The condition.
         scenarios: Scenarios in a fixed order (shared by every task of the study).
-        model: The subject model, bound to the task so each (model, condition) is its own task.
-        model_spec: The model as written in the study (the records' ``model``).
+        model: The subject model, bound to the task so each (model, condition) is its own task
+            (None: the model given to ``inspect eval``).
+        model_spec: The model as written in the study (the records' ``model``; None: the
+            model Inspect records).
         smoke: The model is a local smoke model (plumbing only, never findings).
         judges: Judges, each run as an Inspect scorer (ids, versions and scorer names are
             recorded so the log reader can give every configured judge a row per response).
@@ -177,7 +180,7 @@ def build_task(
     steps.append(load_solver(condition, study) if condition.solver else generate())
     meta: dict[str, Any] = {
         "study": study.name,
-        "model_spec": model_spec,
+        **({"model_spec": model_spec} if model_spec is not None else {}),
         "smoke": smoke,
         "judges": [
             {"id": j.id, "version": j.version, "scorer": name}
@@ -193,10 +196,24 @@ def build_task(
             name=f"{study.name}-scenarios",
         ),
         solver=steps,
-        scorer=[judge_scorer(j, name=n) for j, n in zip(judges, names, strict=True)] or None,
+        scorer=[
+            judge_scorer(j, name=n, group_by="category") for j, n in zip(judges, names, strict=True)
+        ]
+        or None,
         epochs=Epochs(study.epochs, EPOCH_REDUCER),
         model=model,
         name=condition.name,
         version=task_identity(condition, scenarios, judges),
         metadata={TASK_METADATA_KEY: meta},
+        headline_metric=headline_metric(judges[0], names[0]) if judges else None,
     )
+
+
+def headline_metric(judge: Judge, name: str) -> HeadlineMetric:
+    """The number a log listing shows: the first judge's refusal rate (or convergence rate).
+
+    Refusal, not the IC rate, because the point of a deconfound run is that a change in the
+    headline IC rate cannot be read without the change in refusals beside it.
+    """
+    key = "convergence" if "engagement" not in judge_labels(judge) else "refusal"
+    return HeadlineMetric(scorer=name, score=f"{name}_{key}", metric="mean")

@@ -22,7 +22,12 @@ from deconfound.stats.bounds import (
     tipping_point,
 )
 from deconfound.stats.contract import ContractError
-from deconfound.stats.correction import RoganGladenResult, rogan_gladen
+from deconfound.stats.correction import (
+    RoganGladenResult,
+    rogan_gladen,
+    rogan_gladen_bootstrap,
+    rogan_gladen_replicates,
+)
 from deconfound.stats.intervals import (
     ClusteredRatio,
     ConfidenceInterval,
@@ -46,6 +51,7 @@ from deconfound.stats.power import (
     unpaired_mde,
     unpaired_power,
 )
+from deconfound.stats.ppi import PPIArm, PPIResult, ppi_paired_difference, ppi_ratio
 from deconfound.stats.prepare import JudgeChoice, response_states, scenario_counts, select_judges
 from deconfound.stats.results import (
     SCHEMA_VERSION,
@@ -63,6 +69,13 @@ from deconfound.stats.results import (
     SaceBounds,
     Verdict,
 )
+from deconfound.stats.sampling import (
+    GoldPlan,
+    StratifiedSample,
+    label_strata,
+    plan_gold_sample,
+    stratified_sample,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -77,11 +90,14 @@ __all__ = [
     "Delta",
     "Direction",
     "Finding",
+    "GoldPlan",
     "IcAnswer",
     "JudgeChoice",
     "KindAnswer",
     "LeeBounds",
     "McNemarResult",
+    "PPIArm",
+    "PPIResult",
     "PairedDifference",
     "Proportion",
     "RefusalAnswer",
@@ -89,6 +105,7 @@ __all__ = [
     "SaceBounds",
     "ScenarioBounds",
     "SignFlipResult",
+    "StratifiedSample",
     "TippingPoint",
     "Verdict",
     "aggregate_bounds",
@@ -99,6 +116,7 @@ __all__ = [
     "decompose",
     "defier_bounds",
     "imbens_manski_interval",
+    "label_strata",
     "lee_bounds",
     "manski_bounds",
     "mcnemar_mde",
@@ -108,12 +126,18 @@ __all__ = [
     "paired_mde_binary",
     "paired_ratio_difference",
     "percentile_interval",
+    "plan_gold_sample",
+    "ppi_paired_difference",
+    "ppi_ratio",
     "response_states",
     "rogan_gladen",
+    "rogan_gladen_bootstrap",
+    "rogan_gladen_replicates",
     "scenario_counts",
     "scenario_lee_bounds",
     "select_judges",
     "sign_flip_test",
+    "stratified_sample",
     "tipping_point",
     "unpaired_mde",
     "unpaired_power",

@@ -167,7 +167,7 @@ def aggregate_bounds(
         ic_specificity: Judge specificity for IC.
 
     Returns:
-        A JSON-ready dict (the ``bounds`` command's output contract, see the README).
+        A JSON-ready dict (the ``bounds`` command's output contract, docs/analysis-json.md).
     """
     for name, v in (
         ("baseline IR", baseline_ir),

@@ -41,7 +41,8 @@ from deconfound.stats.bounds import (
 )
 from deconfound.stats.calibration import Calibration
 from deconfound.stats.contract import decode
-from deconfound.stats.correction import rogan_gladen
+from deconfound.stats.correction import rogan_gladen, rogan_gladen_bootstrap
+from deconfound.stats.goldppi import gold_estimates
 from deconfound.stats.intervals import (
     ClusteredRatio,
     clustered_ratio,
@@ -53,8 +54,10 @@ from deconfound.stats.power import mcnemar_mde, paired_mde, unpaired_mde, unpair
 from deconfound.stats.prepare import (
     JudgeChoice,
     PartialAs,
+    in_role_measured,
     modal_kinds,
     modal_states,
+    narrow_states,
     response_states,
     scenario_counts,
     select_judges,
@@ -64,16 +67,24 @@ from deconfound.stats.results import (
     SCHEMA_VERSION,
     Analysis,
     Comparison,
+    ComparisonConstructs,
+    ConditionConstructs,
     ConditionResult,
+    ConstructRates,
+    ConstructResult,
+    ConstructsAgree,
     Direction,
     Finding,
+    GoldSummary,
     IcAnswer,
+    JudgeRunResult,
     KindAnswer,
     PartialVariant,
     RefusalAnswer,
     Settings,
     Verdict,
 )
+from deconfound.stats.sensitivity import failed_run, judge_pairs, run_result, with_agreement
 
 _PERMUTATIONS = 10_000
 
@@ -172,31 +183,72 @@ def _condition(
         if _col(c, f"flagn:{flag}").sum() > 0:
             flags[flag] = _prop(clustered_ratio(_col(c, f"flag:{flag}"), _col(c, f"flagn:{flag}")))
     out["reasoning_flags"] = flags
+    if judges.reasoning is not None:
+        out["refusal_kinds_coverage"] = _coverage(
+            judges.reasoning, _col(c, "kind_n").sum(), _col(c, "n_refusal_or_partial").sum()
+        )
+        flag_n = max((_col(c, f"flagn:{f}").sum() for f in REASONING_FLAGS), default=0.0)
+        out["reasoning_flags_coverage"] = _coverage(judges.reasoning, flag_n, m.sum())
     if calibration:
-        out["judge_correction"] = _condition_correction(out, calibration, judges)
+        out["judge_correction"] = _condition_correction(out, c, calibration, judges)
     return out
 
 
+#: A reasoning figure is reported only when its judge labelled at least this share of the
+#: responses it is about; below it the verdict says "not measured by <judge>".
+COVERAGE_THRESHOLD = 0.8
+
+
+def _coverage(judge: str, labelled: float, total: float) -> dict[str, Any]:
+    share = float(labelled / total) if total > 0 else None
+    return {
+        "judge": judge,
+        "labelled": int(labelled),
+        "total": int(total),
+        "share": _f(share),
+        "measured": bool(share is not None and share >= COVERAGE_THRESHOLD),
+    }
+
+
+_RG_BOOT = 2000
+
+
 def _condition_correction(
-    cond: dict[str, Any], calibration: Calibration, judges: JudgeChoice
+    cond: dict[str, Any], c: pd.DataFrame, calibration: Calibration, judges: JudgeChoice
 ) -> dict[str, Any]:
     res: dict[str, Any] = {}
-    # (output key, the judge that defined it, the calibrated label of that judge)
-    for key, judge, label in (
-        ("ir_engaged", judges.ic, "ic"),
-        ("refusal", judges.engagement, "refusal"),
+    # (output key, the judge that defined it, the calibrated label of that judge, counts)
+    w = cluster_weights(len(c), _RG_BOOT, seed=0)
+    for key, judge, label, num, den in (
+        ("ir_engaged", judges.ic, "ic", "n_ic", "n_engaged"),
+        ("refusal", judges.engagement, "refusal", "n_refusal", "n_valid"),
     ):
         cal = calibration.rates_for(judge, label)
         if not cal or cond[key]["estimate"] is None:
             continue
-        rg = rogan_gladen(
-            cond[key]["estimate"],
-            cond[key]["n_eff"] or 0,
-            cal.sensitivity,
-            cal.specificity,
-            cal.n_pos,
-            cal.n_neg,
-        )
+        n_pos, n_neg = cal.n_pos, cal.n_neg
+        if n_pos and n_neg and float(n_pos).is_integer() and float(n_neg).is_integer():
+            # percentile bootstrap: scenarios resampled for the observed rate, Se/Sp redrawn
+            # from their gold counts (Wald intervals cover badly near 0 and 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p_boot = (w @ _col(c, num)) / (w @ _col(c, den))
+            rg = rogan_gladen_bootstrap(
+                cond[key]["estimate"],
+                p_boot,
+                cal.sensitivity,
+                cal.specificity,
+                int(n_pos),
+                int(n_neg),
+            )
+        else:
+            rg = rogan_gladen(
+                cond[key]["estimate"],
+                cond[key]["n_eff"] or 0,
+                cal.sensitivity,
+                cal.specificity,
+                n_pos,
+                n_neg,
+            )
         res[key] = {
             "estimate": _f(rg.estimate),
             "ci": _ci(rg.ci.low, rg.ci.high),
@@ -741,6 +793,11 @@ def _comparison_correction(
 # verdict
 
 
+#: Bounds within this of 0 touch 0: a bound that is 0 in exact arithmetic comes out of the
+#: trimming as e.g. -5.6e-17 and must not read as "the set excludes 0".
+_ZERO = 1e-12
+
+
 def _significant(p: float | None) -> bool:
     return p is not None and p < 0.05
 
@@ -762,8 +819,43 @@ def verdict(comp: Comparison, baseline: ConditionResult, treatment: ConditionRes
         ci=dr.ci,
         p_value=dr.p_value,
     )
+    ppi = comp.ppi.delta_refusal if comp.ppi is not None else None
+    if ppi is not None and ppi.estimate is not None and None not in ppi.ci:
+        lo, hi = ppi.ci
+        assert lo is not None and hi is not None
+        b_ppi = baseline.ppi.refusal.estimate if baseline.ppi is not None else None
+        t_ppi = treatment.ppi.refusal.estimate if treatment.ppi is not None else None
+        refusal = RefusalAnswer(
+            finding=Finding.CHANGED if lo > 0 or hi < 0 else Finding.NO_CLEAR_CHANGE,
+            baseline_rate=b_ppi,
+            treatment_rate=t_ppi,
+            estimate=ppi.estimate,
+            ci=ppi.ci,
+            p_value=None,
+            basis="ppi",
+            judge_estimate=dr.estimate,
+            judge_ci=dr.ci,
+        )
     shift = comp.reasoning_shift
-    if shift.refusal_kinds:
+    thin = [
+        cov
+        for cov in (baseline.refusal_kinds_coverage, treatment.refusal_kinds_coverage)
+        if cov is not None and cov.total > 0 and not cov.measured
+    ]
+    if thin:
+        share = min(cov.share for cov in thin if cov.share is not None)
+        kind = KindAnswer(
+            Finding.NOT_MEASURED,
+            None,
+            None,
+            NO_INTERVAL,
+            None,
+            None,
+            shift.n_scenarios_refused_both,
+            not_measured_by=thin[0].judge or "the reasoning judge",
+            labelled_share=share,
+        )
+    elif shift.refusal_kinds:
         name, rec = min(
             shift.refusal_kinds.items(),
             key=lambda kv: kv[1].p_holm if kv[1].p_holm is not None else 1.0,
@@ -783,10 +875,10 @@ def verdict(comp: Comparison, baseline: ConditionResult, treatment: ConditionRes
     lo, hi = sb.pooled
     clo, chi = sb.ci
     direction: Direction | None = None
-    if clo is not None and chi is not None and (clo > 0 or chi < 0):
+    if clo is not None and chi is not None and (clo > _ZERO or chi < -_ZERO):
         finding = Finding.CHANGED
         direction = Direction.UP if clo > 0 else Direction.DOWN
-    elif lo is not None and hi is not None and (lo > 0 or hi < 0):
+    elif lo is not None and hi is not None and (lo > _ZERO or hi < -_ZERO):
         finding = Finding.SET_EXCLUDES_ZERO
     elif (lo, hi, clo, chi) == (0.0, 0.0, 0.0, 0.0):
         # Degenerate, not uncertain: no engaged response showed IC under either condition.
@@ -825,6 +917,8 @@ def analyze_records(
     n_boot: int = 2000,
     seed: int = 0,
     calibration: Calibration | None = None,
+    gold: pd.DataFrame | None = None,
+    judge_sensitivity: bool = True,
 ) -> Analysis:
     """Analyse one model's conditions in a validated records table.
 
@@ -840,6 +934,10 @@ def analyze_records(
         n_boot: Scenario cluster bootstrap replicates.
         seed: Seed for the bootstrap and permutation tests.
         calibration: Judge sensitivity/specificity for Rogan–Gladen correction.
+        gold: Gold labels (``read_gold`` rows): adds PPI++ and gold-only figures and makes the
+            refusal verdict use the PPI Δrefusal (stats.goldppi).
+        judge_sensitivity: With several engagement or IC judges, also run the main estimands
+            under each (``comparisons[].judge_sensitivity``; stats.sensitivity).
 
     Returns:
         The typed analysis; ``.to_json()`` is the analysis JSON (docs/contract.md).
@@ -854,23 +952,73 @@ def analyze_records(
     states = response_states(sub, judges)
     counts = scenario_counts(states, partial_as)
     other: PartialAs = "refusal" if partial_as == "engaged" else "engaged"
-    conditions = {
-        name: decode(
-            ConditionResult,
-            _condition(
-                _arm(counts, name), states[states["condition"] == name], calibration, judges
-            ),
-            f"conditions.{name}",
+    raw_conditions = {
+        name: _condition(
+            _arm(counts, name), states[states["condition"] == name], calibration, judges
         )
         for name in wanted
+    }
+    gold_res = (
+        gold_estimates(
+            states, gold, baseline=baseline, treatments=list(treatments), partial_as=partial_as
+        )
+        if gold is not None
+        else None
+    )
+    if gold_res is not None:
+        for name in wanted:
+            raw_conditions[name]["ppi"] = {
+                k: fig.to_dict() for k, fig in gold_res.conditions[name].items()
+            }
+    conditions = {
+        name: decode(ConditionResult, c, f"conditions.{name}") for name, c in raw_conditions.items()
     }
     comparisons = []
     for i, t in enumerate(treatments):
         raw = _comparison(counts, states, baseline, t, n_boot, seed + 1000 * i, calibration, judges)
+        if gold_res is not None:
+            raw["ppi"] = {k: fig.to_dict() for k, fig in gold_res.comparisons[t].items()}
         comp: Comparison = decode(Comparison, raw, f"comparisons[{i}]")
         comparisons.append(
             replace(comp, verdict=verdict(comp, conditions[baseline], conditions[t]))
         )
+    conditions, comparisons = _with_constructs(
+        states, conditions, comparisons, judges, partial_as, n_boot, seed
+    )
+    pairs = judge_pairs(sub, judges) if judge_sensitivity else []
+    if len(pairs) > 1:
+        runs: dict[str, list[JudgeRunResult]] = {
+            c.treatment: [run_result(c, judges.engagement, judges.ic, True)] for c in comparisons
+        }
+        for eng, icj in pairs[1:]:
+            try:
+                alt = analyze_records(
+                    sub,
+                    baseline=baseline,
+                    treatments=treatments,
+                    model=model,
+                    partial_as=partial_as,
+                    engagement_judge=eng,
+                    ic_judge=icj,
+                    reasoning_judge=judges.reasoning,
+                    n_boot=min(n_boot, 1000),
+                    seed=seed,
+                    judge_sensitivity=False,
+                )
+            except InputError:
+                for t in treatments:
+                    runs[t].append(failed_run(eng, icj))
+                continue
+            for c in alt.comparisons:
+                runs[c.treatment].append(run_result(c, eng, icj, False))
+        comparisons = [
+            replace(
+                c,
+                judge_sensitivity=runs[c.treatment],
+                verdict=None if c.verdict is None else with_agreement(c.verdict, runs[c.treatment]),
+            )
+            for c in comparisons
+        ]
     partial = _partial_sensitivity(
         {partial_as: counts, other: scenario_counts(states, other)}, baseline, treatments
     )
@@ -893,6 +1041,131 @@ def analyze_records(
             permutations=_PERMUTATIONS,
             inference_target="super-population of scenarios (scenario-clustered)",
         ),
+        gold=None
+        if gold_res is None
+        else decode(GoldSummary, {**gold_res.summary, "notices": list(gold_res.notices)}, "gold"),
+    )
+
+
+def _with_constructs(
+    states: pd.DataFrame,
+    conditions: dict[str, ConditionResult],
+    comparisons: list[Comparison],
+    judges: JudgeChoice,
+    partial_as: PartialAs,
+    n_boot: int,
+    seed: int,
+) -> tuple[dict[str, ConditionResult], list[Comparison]]:
+    """Add the broad and narrow refusal constructs (docs/codebook.md) to every condition and
+    comparison.
+
+    The broad figures are the analysis' own; the narrow ones come from the same computation run
+    on :func:`~deconfound.stats.prepare.narrow_states` (same bootstrap seeds, no judge-error
+    correction: calibrations describe the broad labels). Without ``in_role`` labels from the
+    engagement judge the narrow construct is reported as not measured, never copied.
+    """
+    judge = judges.engagement
+    measured = in_role_measured(states)
+    note = (
+        None
+        if measured
+        else f"not measured by {judge}: it gives no in_role labels on its refusals and partials"
+    )
+    narrow_conds: dict[str, ConditionResult] = {}
+    narrow_comps: list[ConstructResult | None] = [None] * len(comparisons)
+    comp_notes: list[str | None] = [note] * len(comparisons)
+    if measured:
+        nstates = narrow_states(states)
+        ncounts = scenario_counts(nstates, partial_as)
+        for name in conditions:
+            arm = nstates[nstates["condition"] == name]
+            raw = _condition(_arm(ncounts, name), arm, None, judges)
+            narrow_conds[name] = decode(ConditionResult, raw, f"conditions.{name}.narrow")
+        for i, comp in enumerate(comparisons):
+            b, t = comp.baseline, comp.treatment
+            try:
+                raw = _comparison(ncounts, nstates, b, t, n_boot, seed + 1000 * i, None, judges)
+            except InputError as exc:  # too few scenarios valid under both (unlabelled in_role)
+                comp_notes[i] = f"narrow construct not computed: {exc.message}"
+                continue
+            ncomp: Comparison = decode(Comparison, raw, f"comparisons[{i}].narrow")
+            narrow_comps[i] = _construct_result(
+                ncomp, verdict(ncomp, narrow_conds[b], narrow_conds[t])
+            )
+    out_conds = {
+        name: replace(
+            c,
+            constructs=ConditionConstructs(
+                broad=_construct_rates(c),
+                narrow=_construct_rates(narrow_conds[name]) if measured else None,
+                narrow_measured=measured,
+                in_role_judge=judge,
+                note=note,
+            ),
+        )
+        for name, c in conditions.items()
+    }
+    out_comps = []
+    for comp, narrow, why in zip(comparisons, narrow_comps, comp_notes, strict=True):
+        assert comp.verdict is not None
+        broad = _construct_result(comp, comp.verdict)
+        out_comps.append(
+            replace(
+                comp,
+                constructs=ComparisonConstructs(
+                    broad=broad,
+                    narrow=narrow,
+                    narrow_measured=measured,
+                    in_role_judge=judge,
+                    constructs_agree=constructs_agree(broad.verdict, narrow.verdict)
+                    if narrow is not None
+                    else ConstructsAgree(None, None, None),
+                    note=why,
+                ),
+            )
+        )
+    return out_conds, out_comps
+
+
+def _construct_rates(c: ConditionResult) -> ConstructRates:
+    return ConstructRates(
+        refusal=c.refusal,
+        ir_engaged=c.ir_engaged,
+        n_valid=c.n_valid,
+        n_engaged=c.n_engaged,
+        n_invalid=c.n_invalid,
+    )
+
+
+def _construct_result(comp: Comparison, v: Verdict) -> ConstructResult:
+    return ConstructResult(
+        delta_refusal=comp.delta_refusal, delta_ir_engaged=comp.delta_ir_engaged, verdict=v
+    )
+
+
+def constructs_agree(broad: Verdict, narrow: Verdict) -> ConstructsAgree:
+    """Per verdict question, whether two verdicts give the same answer.
+
+    The same answer is the same finding and, for a change, the same direction (refusal: the sign
+    of the estimate; IC: the direction of the always-engager effect) or the same refusal kind.
+    """
+
+    def refusal(a: RefusalAnswer) -> tuple[object, ...]:
+        if a.finding is not Finding.CHANGED or a.estimate is None:
+            return (a.finding,)
+        return (a.finding, a.estimate > 0)
+
+    def kind(a: KindAnswer) -> tuple[object, ...]:
+        return (a.finding, a.label) if a.finding is Finding.CHANGED else (a.finding,)
+
+    def ic(a: IcAnswer) -> tuple[object, ...]:
+        return (a.finding, a.direction)
+
+    return ConstructsAgree(
+        refusal_changed=refusal(broad.refusal_changed) == refusal(narrow.refusal_changed),
+        refusal_kind_changed=kind(broad.refusal_kind_changed) == kind(narrow.refusal_kind_changed),
+        ic_among_engagers_changed=ic(broad.ic_among_engagers_changed)
+        == ic(narrow.ic_among_engagers_changed),
     )
 
 

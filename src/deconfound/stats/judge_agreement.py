@@ -22,7 +22,7 @@ ALL_GROUP: Final = "(all conditions)"
 def _wide(df: pd.DataFrame, view: LabelView) -> pd.DataFrame:
     """One row per response, one column per judge, values mapped through the view."""
     mapped = df[[*RESPONSE_KEY, "judge"]].copy()
-    mapped["value"] = [view.mapping(v) for v in df[view.column].astype(object).tolist()]
+    mapped["value"] = view.values(df)
     mapped = mapped[mapped["value"].notna()]
     if mapped.empty:
         return pd.DataFrame()

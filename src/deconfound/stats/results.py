@@ -25,7 +25,7 @@ from deconfound.stats.prepare import JudgeChoice
 
 #: Version of the analysis JSON layout. Bump it when a key is renamed, removed or changes
 #: meaning (adding an optional key does not need a bump); readers refuse other versions.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 #: Where the committed schema lives (package data).
 SCHEMA_FILE: Final = "analysis.schema.json"
@@ -107,6 +107,83 @@ class ConditionCorrection:
 
 
 @dataclass(frozen=True)
+class GoldOnlyEstimate:
+    """An estimate from the gold labels alone (no judge information), inclusion-weighted."""
+
+    estimate: float | None
+    ci: Interval
+    se: float | None
+    n_gold: int
+    method: str
+
+
+@dataclass(frozen=True)
+class PPIEstimate:
+    """A prediction-powered (PPI++) estimate: judge labels on every response, rectified per
+    condition by gold labels; ``reason`` says why it is null when it could not be computed."""
+
+    estimate: float | None
+    ci: Interval
+    se: float | None
+    n_gold: int
+    method: str
+    lambdas: list[float | None] | None = optional()
+    n: int | None = optional()
+    n_scenarios: int | None = optional()
+    gold_only: GoldOnlyEstimate | None = optional()
+    reason: str | None = optional()
+
+
+@dataclass(frozen=True)
+class ConditionPPI:
+    """PPI++ figures of one condition (with a gold file)."""
+
+    refusal: PPIEstimate
+    partial: PPIEstimate
+    ir: PPIEstimate
+    ir_engaged: PPIEstimate
+
+
+@dataclass(frozen=True)
+class LabelCoverage:
+    """How many responses the reasoning judge labelled among those a figure is about."""
+
+    judge: str | None
+    labelled: int
+    total: int
+    share: float | None
+    measured: bool
+
+
+@dataclass(frozen=True)
+class ConstructRates:
+    """A condition's refusal rate and IC among engaged under one refusal construct."""
+
+    refusal: Proportion
+    ir_engaged: Proportion
+    n_valid: int
+    n_engaged: int
+    n_invalid: int
+
+
+@dataclass(frozen=True)
+class ConditionConstructs:
+    """A condition's figures under the codebook's broad and narrow refusal constructs.
+
+    Broad: engagement as the engagement judge labelled it (partials per ``settings.partial_as``).
+    Narrow: only refusals and partials with ``in_role`` false are refusals; in-role declines count
+    as engagement. ``narrow`` is null, and ``note`` says why, when the engagement judge gives no
+    ``in_role`` labels: the narrow figures are then not measured, never copied from the broad.
+    """
+
+    broad: ConstructRates
+    narrow: ConstructRates | None
+    narrow_measured: bool
+    in_role_judge: str
+    note: str | None = optional()
+
+
+@dataclass(frozen=True)
 class ConditionResult:
     """Everything the analysis says about one condition of one model."""
 
@@ -131,6 +208,10 @@ class ConditionResult:
     refusal_kinds_n: int
     reasoning_flags: dict[str, Proportion]
     judge_correction: ConditionCorrection | None = optional()
+    refusal_kinds_coverage: LabelCoverage | None = optional()
+    reasoning_flags_coverage: LabelCoverage | None = optional()
+    ppi: ConditionPPI | None = optional()
+    constructs: ConditionConstructs | None = optional()
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,6 +401,7 @@ class Finding(StrEnum):
     """What an interval or test says about a change (words in ``deconfound.report.format``)."""
 
     CHANGED = "changed"
+    DEPENDS_ON_JUDGE = "depends_on_judge"
     NO_CLEAR_CHANGE = "no_clear_change"
     NOT_TESTED = "not_tested"
     NOT_MEASURED = "not_measured"
@@ -345,6 +427,10 @@ class RefusalAnswer:
     estimate: float | None
     ci: Interval
     p_value: float | None
+    judges_agree: bool | None = None
+    basis: str | None = optional()
+    judge_estimate: float | None = optional(with_field="basis")
+    judge_ci: Interval | None = optional(with_field="basis")
 
 
 @dataclass(frozen=True)
@@ -358,6 +444,9 @@ class KindAnswer:
     p_value: float | None
     p_holm: float | None
     n_scenarios: int
+    judges_agree: bool | None = None
+    not_measured_by: str | None = optional()
+    labelled_share: float | None = optional(with_field="not_measured_by")
 
 
 @dataclass(frozen=True)
@@ -374,6 +463,7 @@ class IcAnswer:
     both_engaged_difference: float | None
     monotonicity_violations: int
     tipping_point: float | None
+    judges_agree: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -383,6 +473,90 @@ class Verdict:
     refusal_changed: RefusalAnswer
     refusal_kind_changed: KindAnswer
     ic_among_engagers_changed: IcAnswer
+
+
+@dataclass(frozen=True)
+class ComparisonPPI:
+    """PPI++ paired differences of one comparison (with a gold file)."""
+
+    delta_refusal: PPIEstimate
+    delta_ir: PPIEstimate
+    delta_ir_engaged: PPIEstimate
+
+
+@dataclass(frozen=True)
+class JudgeDelta:
+    """A paired difference under one judge: estimate, CI and p value."""
+
+    estimate: float | None
+    ci: Interval
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class JudgeBothEngaged:
+    """The both-engaged IC difference under one judge."""
+
+    difference: float | None
+    ci: Interval
+    n_scenarios: int | None
+
+
+@dataclass(frozen=True)
+class JudgeSace:
+    """Pooled SACE bounds and their Imbens–Manski CI under one judge."""
+
+    pooled: Interval
+    ci: Interval
+
+
+@dataclass(frozen=True)
+class JudgeRunResult:
+    """The comparison's main estimands with one (engagement, IC) judge pair."""
+
+    engagement_judge: str
+    ic_judge: str
+    chosen: bool
+    delta_refusal: JudgeDelta
+    delta_ir: JudgeDelta
+    both_engaged: JudgeBothEngaged
+    sace_bounds: JudgeSace
+    answers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ConstructResult:
+    """A comparison's refusal and IC-among-engaged changes and its verdict under one construct."""
+
+    delta_refusal: Delta
+    delta_ir_engaged: Delta | None
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class ConstructsAgree:
+    """Whether broad and narrow give the same answer per verdict question (null: not measured).
+
+    Same answer means the same finding and, for a change, the same direction (refusal, IC) or the
+    same refusal kind.
+    """
+
+    refusal_changed: bool | None
+    refusal_kind_changed: bool | None
+    ic_among_engagers_changed: bool | None
+
+
+@dataclass(frozen=True)
+class ComparisonConstructs:
+    """A comparison under the codebook's broad and narrow refusal constructs, and whether they
+    agree; ``narrow`` is null (``note`` says why) when it was not measured."""
+
+    broad: ConstructResult
+    narrow: ConstructResult | None
+    narrow_measured: bool
+    in_role_judge: str
+    constructs_agree: ConstructsAgree
+    note: str | None = optional()
 
 
 @dataclass(frozen=True)
@@ -406,6 +580,9 @@ class Comparison:
     reasoning_shift: ReasoningShift
     judge_correction: ComparisonCorrection | None = optional()
     verdict: Verdict | None = None
+    judge_sensitivity: list[JudgeRunResult] | None = optional()
+    ppi: ComparisonPPI | None = optional()
+    constructs: ComparisonConstructs | None = optional()
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,6 +628,31 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class GoldConditionSummary:
+    """Gold labels of one condition and how the chosen judges fare on them (unweighted)."""
+
+    n: int
+    n_used: int
+    engagement_accuracy: float | None
+    refusal_sensitivity: float | None
+    refusal_specificity: float | None
+    ic_accuracy_on_engaged: float | None
+    n_ic_compared: int
+
+
+@dataclass(frozen=True)
+class GoldSummary:
+    """The gold file's rows: used, ignored (other conditions), on invalid responses."""
+
+    n: int
+    n_ignored: int
+    n_on_invalid: int
+    by_condition: dict[str, GoldConditionSummary]
+    accuracy_note: str
+    notices: list[str]
+
+
+@dataclass(frozen=True)
 class Analysis(JsonResult):
     """The refusal-controlled analysis of one model's conditions (the analysis JSON)."""
 
@@ -464,6 +666,7 @@ class Analysis(JsonResult):
     judges: JudgeChoice
     settings: Settings
     provenance: dict[str, Any] | None = optional()
+    gold: GoldSummary | None = optional()
 
     @classmethod
     def from_json(cls, data: Any) -> Analysis:

@@ -135,14 +135,18 @@ def simulate_records(
     seed: int = 0,
     conditions: tuple[str, str] = ("Baseline (adversarial only)", "Ethics prompt"),
     model: str = "sim/model",
+    in_role_share: float | None = None,
 ) -> pd.DataFrame:
     """A validated records table for two conditions with two judges.
 
     ``rubric:sim`` labels engagement (some engaged responses as partial), IC, refusal kind and
     reasoning flags; ``aei-keyword`` labels engagement only, with 15 % of labels flipped (a noisy
-    keyword judge). A small share of responses is missing (response_status "error").
+    keyword judge). A small share of responses is missing (response_status "error"). With
+    ``in_role_share``, ``rubric:sim`` also labels that share of its refusals and partials in role
+    (drawn from a separate stream, so every other label is the same as without it).
     """
     rng = np.random.default_rng(seed)
+    role_rng = np.random.default_rng([seed, 1])
     d = design or Design()
     counts_p = scenario_parameters(d, n_scenarios, rng)
     u = rng.random((n_scenarios, n_epochs))
@@ -195,6 +199,9 @@ def simulate_records(
         for j, flag in enumerate(REASONING_FLAGS):
             val = rng.random(n) < (0.2 + 0.1 * j + 0.1 * z)
             rub[flag] = _blank(val, invalid | ~engaged)
+        if in_role_share is not None:
+            role = role_rng.random(n) < in_role_share
+            rub["in_role"] = _blank(role, invalid | (engaged & ~partial))
         flip = rng.random(n) < 0.15
         kw = np.where(
             flip, np.where(engaged, "refusal", "engaged"), np.where(engaged, "engaged", "refusal")

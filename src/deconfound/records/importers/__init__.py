@@ -8,7 +8,7 @@ because it pulls in ``inspect_ai.analysis`` and lives in its own module.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,20 +22,33 @@ INSPECT_MODULE: Final = "deconfound.records.inspect_logs"
 
 
 def import_inspect(
-    paths: list[Path], *, study: str | None = None, model: str | None = None, **_: Any
+    paths: Sequence[str | Path],
+    *,
+    study: str | None = None,
+    model: str | None = None,
+    conditions: Sequence[str] = (),
+    scenarios: str | Path | None = None,
+    **_: Any,
 ) -> pd.DataFrame:
     """Import Inspect ``.eval`` logs via ``deconfound.records.inspect_logs`` (loaded on use).
 
     ``study`` is passed on (the name for logs that do not carry one); ``model``, when given,
-    replaces the model read from the logs.
+    replaces the model read from the logs. ``conditions`` are ``--condition`` values (``NAME``
+    or ``KEY=NAME``) for logs that carry no condition; ``scenarios`` is the scenario source that
+    samples without stable ids are matched against (default: the pinned InstrumentalEval set).
     """
     module = importlib.import_module(INSPECT_MODULE)  # loads inspect_ai only when used
-    files = [Path(p) for p in paths]
-    table: pd.DataFrame = (
-        module.import_inspect_logs(files)
-        if study is None
-        else module.import_inspect_logs(files, study=study)
-    )
+    from deconfound.records.locations import as_location
+
+    files = [as_location(p) for p in paths]
+    options: dict[str, Any] = {"conditions": module.ConditionNames.parse(list(conditions))}
+    if study is not None:
+        options["study"] = study
+    if scenarios is not None:
+        from deconfound.data.sources import load_scenarios
+
+        options["scenarios"] = lambda: load_scenarios(scenarios)
+    table: pd.DataFrame = module.import_inspect_logs(files, **options)
     if model is not None:
         table = table.assign(model=model)
     return validate(table)

@@ -1,0 +1,189 @@
+"""analyze --gold: PPI++ and gold-only figures per condition and comparison, the gold summary,
+the refusal verdict from PPI, and gold files that do not fit the records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from label_fixtures import CONDITIONS, JUDGES, label_records
+from typer.testing import CliRunner
+
+from deconfound.cli import app
+from deconfound.records.io import write_records
+
+runner = CliRunner()
+A, B = CONDITIONS
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("gold")
+    records = label_records(n_scenarios=40, epochs=2, seed=1)
+    path = out / "records.parquet"
+    write_records(records, path)
+    return path, records
+
+
+def _gold(records: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    """Gold = the keyword judge's labels (the fixture's truth) on a random sample."""
+    truth = records[records["judge"] == JUDGES[0]]
+    ic = records[records["judge"] == JUDGES[1]].set_index(["condition", "scenario_id", "epoch"])
+    rows = truth.sample(n=n, random_state=seed)
+    return pd.DataFrame(
+        {
+            "scenario_id": rows["scenario_id"].to_numpy(),
+            "condition": rows["condition"].to_numpy(),
+            "epoch": rows["epoch"].to_numpy(),
+            "engagement": rows["engagement"].to_numpy(),
+            "ic": [
+                "" if e == "refusal" else str(bool(ic.loc[(c, s, ep), "ic"])).lower()
+                for e, c, s, ep in zip(
+                    rows["engagement"],
+                    rows["condition"],
+                    rows["scenario_id"],
+                    rows["epoch"],
+                    strict=True,
+                )
+            ],
+        }
+    )
+
+
+def _run(records: Path, gold: Path, out: Path, *extra: str) -> Any:
+    return runner.invoke(
+        app,
+        [
+            "analyze",
+            str(records),
+            "--baseline",
+            A,
+            "--treatment",
+            B,
+            "--gold",
+            str(gold),
+            "--engagement-judge",
+            JUDGES[1],
+            "--bootstrap",
+            "200",
+            "--json",
+            str(out),
+            *extra,
+        ],
+    )
+
+
+def _analyze(records: Path, gold: Path, out: Path) -> dict[str, Any]:
+    res = _run(records, gold, out)
+    assert res.exit_code == 0, res.output
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data
+
+
+def test_every_headline_figure_gets_ppi_and_gold_only(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    path, records = study
+    gold = tmp_path / "gold.csv"
+    _gold(records, 60).to_csv(gold, index=False)
+    a = _analyze(path, gold, tmp_path / "a.json")
+    for cond in CONDITIONS:
+        ppi = a["conditions"][cond]["ppi"]
+        assert set(ppi) == {"refusal", "partial", "ir", "ir_engaged"}
+        for rec in ppi.values():
+            assert {"estimate", "ci", "n_gold", "method", "gold_only", "lambdas"} <= set(rec)
+            assert rec["gold_only"]["method"].startswith("gold labels only")
+    comp = a["comparisons"][0]["ppi"]
+    assert set(comp) == {"delta_refusal", "delta_ir", "delta_ir_engaged"}
+    assert comp["delta_refusal"]["n_gold"] == 60
+    assert a["gold"]["n"] == 60
+    assert sum(v["n"] for v in a["gold"]["by_condition"].values()) == 60
+    verdict = a["comparisons"][0]["verdict"]["refusal_changed"]
+    assert verdict["basis"] == "ppi"
+    assert verdict["estimate"] == comp["delta_refusal"]["estimate"]
+
+
+def test_with_every_response_gold_labelled_ppi_returns_the_truth(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    # the lexic judge flips 20% of engagement labels; gold is the truth on every response
+    path, records = study
+    gold = tmp_path / "gold.csv"
+    _gold(records, len(records) // 2).to_csv(gold, index=False)
+    a = _analyze(path, gold, tmp_path / "a.json")
+    truth = records[records["judge"] == JUDGES[0]]
+    true_ref = {
+        c: float((truth.loc[truth["condition"] == c, "engagement"] == "refusal").mean())
+        for c in CONDITIONS
+    }
+    for c in CONDITIONS:
+        got = a["conditions"][c]["ppi"]["refusal"]["estimate"]
+        assert got == pytest.approx(true_ref[c], abs=1e-9)
+    off = [abs(a["conditions"][c]["refusal"]["estimate"] - true_ref[c]) for c in CONDITIONS]
+    assert max(off) > 0.02  # the judge alone is off
+    assert a["comparisons"][0]["ppi"]["delta_refusal"]["estimate"] == pytest.approx(
+        true_ref[B] - true_ref[A], abs=1e-9
+    )
+
+
+def test_rows_for_other_conditions_are_ignored_with_a_notice(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    path, records = study
+    g = _gold(records, 30)
+    extra = g.iloc[:3].copy()
+    extra["condition"] = "some other arm"
+    gold = tmp_path / "gold.csv"
+    pd.concat([g, extra]).to_csv(gold, index=False)
+    out = tmp_path / "a.json"
+    res = _run(path, gold, out)
+    assert res.exit_code == 0, res.output
+    assert "3 gold row(s) for condition(s) not in this analysis ignored" in res.output
+    assert json.loads(out.read_text())["gold"]["n_ignored"] == 3
+
+
+def test_a_gold_label_for_a_response_the_records_lack_names_its_line(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    path, records = study
+    g = _gold(records, 10)
+    g.loc[len(g)] = ["scen-999", A, 1, "refusal", ""]
+    gold = tmp_path / "gold.csv"
+    g.to_csv(gold, index=False)
+    out = tmp_path / "a.json"
+    res = _run(path, gold, out)
+    assert res.exit_code == 2
+    assert "line 12" in res.output and "scen-999" in res.output
+    assert not out.exists()
+
+
+def test_inclusion_probabilities_reweight_an_oversampled_gold_set(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    # over-sample refusals 4:1 within each condition; weights must undo it (gold only)
+    path, records = study
+    g = _gold(records, len(records) // 2)  # every response
+    rng = np.random.default_rng(0)
+    keep: list[int] = []
+    prob: list[float] = []
+    for c in CONDITIONS:
+        for label, p in (("refusal", 0.8), ("engaged", 0.2)):
+            idx = g.index[(g["condition"] == c) & (g["engagement"] == label)]
+            k = max(2, round(p * len(idx)))
+            keep += [int(i) for i in rng.choice(idx, k, replace=False)]
+            prob += [k / len(idx)] * k
+    sample = g.loc[keep].copy()
+    sample["inclusion_probability"] = prob
+    gold = tmp_path / "gold.csv"
+    sample.to_csv(gold, index=False)
+    a = _analyze(path, gold, tmp_path / "a.json")
+    for c in CONDITIONS:
+        true = float((g.loc[g["condition"] == c, "engagement"] == "refusal").mean())
+        got = a["conditions"][c]["ppi"]["refusal"]["gold_only"]["estimate"]
+        assert got == pytest.approx(true, abs=1e-9)
+        unweighted = float((sample.loc[sample["condition"] == c, "engagement"] == "refusal").mean())
+        assert abs(unweighted - true) > 0.1
