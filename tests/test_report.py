@@ -26,7 +26,7 @@ from deconfound.cli import app
 from deconfound.errors import InputError
 from deconfound.records.io import write_records
 from deconfound.report import build_report, script_json
-from deconfound.report.format import Estimate, estimate_text
+from deconfound.report.format import Estimate, estimate_text, tipping
 from deconfound.report.values import estimate, interval
 from deconfound.stats import SCHEMA_VERSION, Analysis
 
@@ -364,3 +364,12 @@ def test_explorer_transitions_match_the_analysis_with_several_epochs(tmp_path: P
         }
         assert shown == comp.transitions
     assert text.count('<pre class="text">') == 12 * 3 * 3
+
+
+def test_a_tipping_point_outside_0_1_is_said_to_fix_the_sign_not_shown_as_a_rate() -> None:
+    # ΔIR/Δe = −0.5 (as on the published Kimi K2.5 data): no stratum IC rate flips the sign.
+    assert tipping(0.3033) == "30.3%"
+    assert "no IC rate" in tipping(-0.5)
+    assert "50" not in tipping(-0.5)
+    assert "no IC rate" in tipping(1.7)
+    assert tipping(None) == "not computed"

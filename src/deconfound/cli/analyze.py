@@ -45,6 +45,7 @@ from deconfound.report.format import (
     p_text,
     pct,
     pp,
+    tipping,
     verdict_lines,
 )
 from deconfound.stats.aggregate import aggregate_bounds
@@ -167,7 +168,7 @@ def _summary(analysis: Analysis) -> None:
         ct.add_row("SACE bounds (scenario-level)", "", ci_text(sb.scenario, points=True), "")
         ct.add_row("Manski bounds", "", ci_text(comp.manski_bounds, points=True), "")
         ct.add_row("monotonicity violations", str(sb.monotonicity_violations), "", "")
-        ct.add_row("tipping point", pct(sb.tipping_point), "", "")
+        ct.add_row("tipping point", tipping(sb.tipping_point), "", "")
         console.print(ct)
         if comp.judge_sensitivity:
             _sensitivity_table(comp)
@@ -548,7 +549,7 @@ def _bounds_text(out: dict[str, Any]) -> str:
         )
     tip = out["tipping_point"]
     tip_text = (
-        f"tipping point {100 * tip:.2f}% ({escape(out['tipping_point_stratum'])})"
+        f"tipping point {tipping(tip)} ({escape(out['tipping_point_stratum'])})"
         if not math.isnan(tip)
         else f"tipping point: none ({escape(out['tipping_point_stratum'])})"
     )

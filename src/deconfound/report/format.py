@@ -7,6 +7,7 @@ could not compute (None) is shown as "not computed", never as a made-up number.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -77,6 +78,19 @@ def pct(value: float | None, digits: int = 1) -> str:
     if value is None:
         return NOT_COMPUTED
     return f"{_clean(value, digits):.{digits}f}%".replace("-", MINUS)
+
+
+def tipping(value: float | None) -> str:
+    """The SACE tipping point ΔIR/Δe as a rate, or why no rate tips the sign.
+
+    Outside [0, 1] no IC rate of the unidentified stratum can change the SACE's sign (the data
+    fix it), so the value is not shown as if it were a rate ("−50%" reads as nonsense).
+    """
+    if value is None or math.isnan(value):
+        return "none (engagement unchanged)" if value is not None else NOT_COMPUTED
+    if not 0.0 <= value <= 1.0:
+        return "none in 0–100%: no IC rate of that stratum flips the sign"
+    return pct(value)
 
 
 def pp(value: float | None, digits: int = 1) -> str:
@@ -290,7 +304,7 @@ def _ic(a: IcAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
         text,
         "bounds assume monotonicity (the treatment never turns a refusal into engagement); a "
         "point estimate needs principal ignorability (the newly refused resemble the "
-        f"always-engagers; tipping point {pct(a.tipping_point)})",
+        f"always-engagers; tipping point {tipping(a.tipping_point)})",
     )
 
 

@@ -27,6 +27,7 @@ from deconfound.report.format import (
     p_text,
     pct,
     pp,
+    tipping,
     verdict_lines,
 )
 from deconfound.report.values import estimate, interval, number
@@ -561,7 +562,7 @@ def _comparison_view(
         sace_scenario=closed(sace.scenario),
         sace_ci=closed(sace.ci),
         monotonicity_violations=count_text(sace.monotonicity_violations),
-        tipping_point=pct(sace.tipping_point),
+        tipping_point=tipping(sace.tipping_point),
         manski=closed(comp.manski_bounds),
         delta_ir_engaged=estimate_of(comp.delta_ir_engaged),
         sace_scenario_ci=closed(sace.scenario_ci),
