@@ -42,10 +42,7 @@ from typing import Any
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study_throughput import CONDITIONS, DEFAULT_SCENARIOS, Sizes, Tee, write_study
-
-#: The settings before issue 12 (Inspect's own defaults for these keys).
-BEFORE: dict[str, Any] = {"log_realtime": True, "score_display": True}
+from study_throughput import BEFORE, CONDITIONS, DEFAULT_SCENARIOS, Sizes, Tee, write_study
 
 #: (label, test on (file, function name)) of the profiled items, in the order printed.
 Match = Callable[[str, str], bool]
