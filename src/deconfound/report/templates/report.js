@@ -229,6 +229,7 @@
     next.addEventListener("click", function () { turn(1); });
     apply();
     tbody.dataset.state = "ready";
+    if (window.performance && performance.mark) { performance.mark("explorer-ready"); }
   }
 
   if (typeof data.explorer !== "string") {
