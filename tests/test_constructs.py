@@ -194,7 +194,7 @@ def test_agreement_compares_judges_on_in_role_and_on_narrow_refusal(tmp_path: Pa
     src = write_records(pd.concat([ref, validate(other)]), tmp_path / "two.parquet")
     out = tmp_path / "agr.json"
     args = ["agreement", str(src), "--label", "in_role", "--label", "narrow-refusal"]
-    res = CliRunner().invoke(app, [*args, "--json", str(out), "--bootstrap", "0"])
+    res = CliRunner().invoke(app, [*args, "--json", str(out), "--bootstrap", "10"])
     assert res.exit_code == 0, res.output
     rep = json.loads(out.read_text(encoding="utf-8"))["labels"]
     in_role = rep["in_role"]["groups"]["(all conditions)"]["pairs"]
