@@ -33,7 +33,22 @@ Bootstrap = Annotated[
         help="Bootstrap replicates for the intervals (scenario clusters; parametric in bounds).",
     ),
 ]
-Seed = Annotated[int, typer.Option("--seed", help="Seed for the bootstrap and permutation tests.")]
+RecordsOut = Annotated[
+    Path,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Records table to write (.parquet, .csv or .jsonl).",
+        show_default=False,
+    ),
+]
+Seed = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        help="Random seed (bootstrap, permutation tests, sampling): same seed, same numbers.",
+    ),
+]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")]
 EngagementJudge = Annotated[
     str | None, typer.Option("--engagement-judge", help="Judge that defines engagement.")
@@ -49,6 +64,14 @@ IcSensitivity = Annotated[
 IcSpecificity = Annotated[
     float | None, typer.Option("--ic-sp", min=0.0, max=1.0, help="IC judge specificity.")
 ]
+_GOLD: Final = typer.Option(
+    "--gold",
+    help="Gold-label CSV (scenario_id, condition, [epoch], [model], [study], engagement and/or "
+    "ic; docs/labels.md) or a labelling-page export.",
+    show_default=False,
+)
+GoldCsv = Annotated[Path, _GOLD]
+OptionalGoldCsv = Annotated[Path | None, _GOLD]
 GoldKey = Annotated[
     Path | None,
     typer.Option(

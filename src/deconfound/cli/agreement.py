@@ -20,6 +20,7 @@ from deconfound.cli._app import app, console, err_console, user_errors
 from deconfound.cli._options import (
     BOOTSTRAP_REPLICATES,
     Bootstrap,
+    GoldCsv,
     GoldKey,
     JsonOut,
     RecordsArg,
@@ -114,12 +115,7 @@ def agreement_cmd(
 @user_errors
 def calibrate_cmd(
     records_path: RecordsArg,
-    gold_path: Path = typer.Option(
-        ...,
-        "--gold",
-        help="Gold-label CSV: scenario_id, condition, [epoch], [model], [study], "
-        "engagement and/or ic.",
-    ),
+    gold_path: GoldCsv,
     json_out: Path | None = typer.Option(
         None, "--json", help="Write calibration JSON (input of analyze --calibration)."
     ),

@@ -25,6 +25,7 @@ from deconfound.cli._options import (
     IcSensitivity,
     IcSpecificity,
     JsonOut,
+    OptionalGoldCsv,
     ReasoningJudge,
     RecordsArg,
     Seed,
@@ -315,12 +316,7 @@ def analyze(
     report: Path | None = typer.Option(
         None, "--report", help="Write the HTML report, figures and tables into this folder."
     ),
-    gold: Path | None = typer.Option(
-        None,
-        "--gold",
-        help="Gold-label CSV (calibrate's format, or a labelling-page export): adds PPI++ "
-        "estimates and makes the refusal verdict use them.",
-    ),
+    gold: OptionalGoldCsv = None,
     gold_key: GoldKey = None,
 ) -> None:
     """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report).
@@ -343,6 +339,14 @@ def analyze(
         if models:
             raise InputError("give --model or --all-models, not both", field="--all-models")
         models = sorted(str(m) for m in table["model"].dropna().unique())
+    options: dict[str, Any] = {
+        "partial_as": partial_as.value,
+        "engagement_judge": engagement_judge,
+        "ic_judge": ic_judge,
+        "reasoning_judge": reasoning_judge,
+        "n_boot": bootstrap,
+        "seed": seed,
+    }
     if len(models) > 1:
         if gold is not None or cal:
             raise InputError(
@@ -359,14 +363,7 @@ def analyze(
                 treatments=treatment,
                 json_out=json_out,
                 report=report,
-                options={
-                    "partial_as": partial_as.value,
-                    "engagement_judge": engagement_judge,
-                    "ic_judge": ic_judge,
-                    "reasoning_judge": reasoning_judge,
-                    "n_boot": bootstrap,
-                    "seed": seed,
-                },
+                options=options,
             )
         return
     try:
@@ -376,14 +373,9 @@ def analyze(
                 baseline=baseline,
                 treatments=treatment,
                 model=models[0] if models else None,
-                partial_as=partial_as.value,
-                engagement_judge=engagement_judge,
-                ic_judge=ic_judge,
-                reasoning_judge=reasoning_judge,
-                n_boot=bootstrap,
-                seed=seed,
                 calibration=cal,
                 gold=gold_rows,
+                **options,
             )
     except InputError as exc:
         if gold is None or exc.path is not None or exc.location is None:

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from deconfound.cli._app import app, console, err_console, user_errors
-from deconfound.cli._options import JsonOut, RecordsArg
+from deconfound.cli._options import JsonOut, RecordsArg, RecordsOut
 from deconfound.errors import InputError
 from deconfound.records import atomic_write_text, read_records, write_records
 from deconfound.records.importers import IMPORTERS, aei_conflicts, parse_mapping
@@ -39,6 +39,7 @@ def _count(value: int | None) -> str:
 @app.command("import")
 @user_errors
 def import_results(
+    output: RecordsOut,
     paths: list[str] = typer.Argument(
         ...,
         help="Files or folders (a folder of *_judged.json for --format aei); for --format "
@@ -46,9 +47,6 @@ def import_results(
         show_default=False,
     ),
     fmt: ImportFormat = typer.Option(..., "--format", "-f", help="Input format."),
-    output: Path = typer.Option(
-        ..., "--output", "-o", help="Records table to write (.parquet, .csv or .jsonl)."
-    ),
     study: str | None = typer.Option(
         None, "--study", help="Study name (default: the folder name for aei, file stem for table)."
     ),
@@ -183,6 +181,20 @@ _HEAD_COLUMNS = ("n", "valid", "conv", "refused", "IR %", "RR %", "confl", "miss
 _CAT_COLUMNS = ("records", "valid", "conv", "refusals", "CIR %", "RR %")
 
 
+def _counts_row(name: str, s: dict[str, Any], rate: str) -> list[str]:
+    """The cells a condition and a category share: records, valid, convergence, refusals, the
+    convergence rate (``rate``: ir or cir) and the refusal rate."""
+    return [
+        escape(name),
+        str(s["records"]),
+        str(s["valid"]),
+        str(s["convergence"]),
+        _count(s["refusals"]),
+        stat_text(s[rate]),
+        stat_text(s["rr"]),
+    ]
+
+
 def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
     """One table over conditions, then one per condition over categories."""
     head = Table(
@@ -195,31 +207,13 @@ def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
         head.add_column(name, justify="right", no_wrap=True)
     tables = [head]
     for cond, s in summary.items():
-        head.add_row(
-            escape(cond),
-            str(s["records"]),
-            str(s["valid"]),
-            str(s["convergence"]),
-            _count(s["refusals"]),
-            stat_text(s["ir"]),
-            stat_text(s["rr"]),
-            str(s["conflicts"]),
-            str(s["missing_responses"]),
-        )
+        head.add_row(*_counts_row(cond, s, "ir"), str(s["conflicts"]), str(s["missing_responses"]))
         cats = Table(title=f"{escape(cond)}: per category")
         cats.add_column("category", ratio=1, min_width=24)
         for name in _CAT_COLUMNS:
             cats.add_column(name, justify="right", no_wrap=True)
         for cat, c in s["categories"].items():
-            cats.add_row(
-                escape(cat),
-                str(c["records"]),
-                str(c["valid"]),
-                str(c["convergence"]),
-                _count(c["refusals"]),
-                stat_text(c["cir"]),
-                stat_text(c["rr"]),
-            )
+            cats.add_row(*_counts_row(cat, c, "cir"))
         tables.append(cats)
     return tables
 

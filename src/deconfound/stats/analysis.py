@@ -292,21 +292,22 @@ class _PairedTests:
         target: dict[str, Any],
         key: str = "p_value",
         test_key: str = "test",
-    ) -> None:
-        """Register a test of counts a/n per scenario (scenarios empty in an arm drop out)."""
+    ) -> dict[str, Any]:
+        """Register a test of counts a/n per scenario (scenarios empty in an arm drop out);
+        returns ``target``, whose p value is written now (McNemar) or when the tests run."""
         keep = (n0 > 0) & (n1 > 0)
         if not keep.any():
             target[key], target[test_key] = None, "no scenario informative in both conditions"
-            return
-        if np.all(n0[keep] == 1) and np.all(n1[keep] == 1):
+        elif np.all(n0[keep] == 1) and np.all(n1[keep] == 1):
             b = int(((a0 == 1) & (a1 == 0) & keep).sum())
             c = int(((a0 == 0) & (a1 == 1) & keep).sum())
             res = mcnemar_midp(b, c)
             target[key], target[test_key] = _f(res.pvalue), res.method
-            return
-        d = np.full(self.n, np.nan)
-        d[keep] = a1[keep] / n1[keep] - a0[keep] / n0[keep]
-        self.add_differences(d, target, key, test_key)
+        else:
+            d = np.full(self.n, np.nan)
+            d[keep] = a1[keep] / n1[keep] - a0[keep] / n0[keep]
+            self.add_differences(d, target, key, test_key)
+        return target
 
     def add_differences(
         self, d: np.ndarray, target: dict[str, Any], key: str = "p_value", test_key: str = "test"
@@ -357,8 +358,7 @@ def _delta(
         "method": method,
         "test": "",
     }
-    tests.add(a0, n0, a1, n1, out)
-    return out
+    return tests.add(a0, n0, a1, n1, out)
 
 
 def _both_engaged(
@@ -475,9 +475,7 @@ def _share_shift(
     }
     if n_scenarios is not None:
         rec["n_scenarios"] = n_scenarios
-    rec["test"] = ""
-    tests.add(a0, n0, a1, n1, rec)
-    return rec
+    return tests.add(a0, n0, a1, n1, {**rec, "test": ""})
 
 
 def _reasoning_shift(
