@@ -54,6 +54,13 @@ EngagementJudge = Annotated[
     str | None, typer.Option("--engagement-judge", help="Judge that defines engagement.")
 ]
 IcJudge = Annotated[str | None, typer.Option("--ic-judge", help="Judge that defines IC.")]
+ScenarioSource = Annotated[
+    str | None,
+    typer.Option(
+        "--scenarios",
+        help="Scenario source: a directory, a file, or 'instrumentaleval' (the pinned set).",
+    ),
+]
 ReasoningJudge = Annotated[
     str | None,
     typer.Option("--reasoning-judge", help="Judge that defines refusal kinds and reasoning flags."),

@@ -14,7 +14,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from deconfound.cli._app import app, console, err_console, user_errors
-from deconfound.cli._options import JsonOut, RecordsArg, RecordsOut
+from deconfound.cli._options import (
+    EngagementJudge,
+    JsonOut,
+    RecordsArg,
+    RecordsOut,
+    ScenarioSource,
+)
 from deconfound.errors import InputError
 from deconfound.records import atomic_write_text, read_records, write_records
 from deconfound.records.importers import IMPORTERS, aei_conflicts, parse_mapping
@@ -69,14 +75,13 @@ def import_results(
         "prints). Repeatable.",
         show_default=False,
     ),
-    scenarios: str | None = typer.Option(
-        None,
-        "--scenarios",
-        help="For --format inspect: scenario source that samples without stable ids are matched "
-        "against by category and prompt (default: the pinned InstrumentalEval set).",
-    ),
+    scenarios: ScenarioSource = None,
 ) -> None:
-    """Import other runners' results as a records table (nothing is written on any error)."""
+    """Import other runners' results as a records table (nothing is written on any error).
+
+    With --format inspect, samples without stable scenario ids are matched by category and prompt
+    against --scenarios (default: the pinned InstrumentalEval set).
+    """
     format_of(output)  # reject an unknown output extension before reading anything
     options: dict[str, Any] = {"study": study, "model": model}
     if mapping is not None:
@@ -223,12 +228,7 @@ def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
 def summary(
     records: RecordsArg,
     json_out: JsonOut = None,
-    engagement_judge: str | None = typer.Option(
-        None,
-        "--engagement-judge",
-        help="Judge whose 'refusal' labels count as refusals (default: aei-keyword if present, "
-        "else the only judge with engagement labels).",
-    ),
+    engagement_judge: EngagementJudge = None,
     benchmark_judge: str | None = typer.Option(
         None,
         "--benchmark-judge",
@@ -236,7 +236,11 @@ def summary(
         "else the only judge with such labels).",
     ),
 ) -> None:
-    """Benchmark-compatible IR and RR per condition and category (as AEI's summary.json)."""
+    """Benchmark-compatible IR and RR per condition and category (as AEI's summary.json).
+
+    Refusals are the engagement judge's 'refusal' labels (default: aei-keyword if present, else
+    the only judge with engagement labels).
+    """
     if json_out is not None and json_out.suffix.lower() != ".json":
         raise InputError("the --json output must be a .json file", path=json_out)
     table: pd.DataFrame = read_records(records)

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from deconfound.cli._app import app, console, err_console, user_errors
-from deconfound.cli._options import RecordsArg, RecordsOut
+from deconfound.cli._options import RecordsArg, RecordsOut, ScenarioSource
 from deconfound.errors import InputError
 from deconfound.judges.base import Judge, Judgment
 from deconfound.judges.cache import JudgmentCache
@@ -116,12 +116,7 @@ def judge(
     max_connections: int = typer.Option(
         10, "--max-connections", min=1, help="Most judge calls in flight at once."
     ),
-    scenarios: str | None = typer.Option(
-        None,
-        "--scenarios",
-        help="Scenario source (directory, file or 'instrumentaleval') for the category judge "
-        "context, when the table has no judge_context column.",
-    ),
+    scenarios: ScenarioSource = None,
     batch: bool = typer.Option(
         False,
         "--batch",
@@ -149,7 +144,8 @@ def judge(
     Each judge adds one row per response (replacing earlier rows of the same judge); other
     judges' rows are kept; the output may be the input table. Missing or errored responses get
     engagement "missing" without a judge call. LLM and offline judgments are cached by (judge,
-    judge version, input hash).
+    judge version, input hash). A table without a judge_context column takes each category's
+    judge context from --scenarios.
 
     Concurrent judges writing one output do not lose each other's rows: the write takes a lock
     beside the output, and if the file changed while judging its rows are merged (this run's
