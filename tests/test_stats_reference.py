@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from deconfound.stats.aggregate import aggregate_bounds, denominator_warnings
+from deconfound.stats.aggregate import ArmAggregate, aggregate_bounds, denominator_warnings
 from deconfound.stats.bounds import (
     decompose,
     defier_bounds,
@@ -156,7 +156,9 @@ def test_wilson_matches_section_3_descriptives() -> None:
 
 
 def test_aggregate_bounds_reproduces_section_3() -> None:
-    out = aggregate_bounds(0.1467, 0.55, 0.0921, 0.73, 76, n_boot=500, seed=1)
+    out = aggregate_bounds(
+        ArmAggregate(0.1467, 0.55), ArmAggregate(0.0921, 0.73), 76, n_boot=500, seed=1
+    )
     assert pp(out["baseline"]["ir_engaged"]) == 32.60
     assert pp(out["treatment"]["ir_engaged"]) == 34.11
     assert [pp(x) for x in out["sace_bounds"]] == [-20.22, 34.11]

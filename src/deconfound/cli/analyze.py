@@ -48,7 +48,7 @@ from deconfound.report.format import (
     pp,
     verdict_lines,
 )
-from deconfound.stats.aggregate import aggregate_bounds
+from deconfound.stats.aggregate import ArmAggregate, aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
 from deconfound.stats.contract import to_jsonable
@@ -587,15 +587,12 @@ def bounds(
         if ir > 100 - r + 1e-9:
             raise InputError(f"IR {ir}% exceeds the engaged share {100 - r}%", field=opt)
     out = aggregate_bounds(
-        baseline_ir / 100,
-        baseline_refusal / 100,
-        treatment_ir / 100,
-        treatment_refusal / 100,
+        ArmAggregate(baseline_ir / 100, baseline_refusal / 100),
+        ArmAggregate(treatment_ir / 100, treatment_refusal / 100),
         n,
         n_boot=bootstrap,
         seed=seed,
-        ic_sensitivity=ic_se,
-        ic_specificity=ic_sp,
+        ic_rates=JudgeRates(ic_se, ic_sp) if ic_se is not None and ic_sp is not None else None,
     )
     out["provenance"] = _provenance()
     b, t = out["baseline"], out["treatment"]

@@ -5,7 +5,7 @@ The unit of inference is the scenario; every interval is scenario-clustered. See
 (``Analysis`` and its parts, with ``to_json`` / ``from_json``).
 """
 
-from deconfound.stats.aggregate import aggregate_bounds
+from deconfound.stats.aggregate import ArmAggregate, aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.bootstrap import cluster_weights, percentile_interval
 from deconfound.stats.bounds import (
@@ -80,6 +80,7 @@ from deconfound.stats.sampling import (
 __all__ = [
     "SCHEMA_VERSION",
     "Analysis",
+    "ArmAggregate",
     "BothEngaged",
     "ClusteredRatio",
     "Comparison",

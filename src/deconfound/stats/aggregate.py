@@ -9,6 +9,7 @@ and power all follow (statistics.md §3 is the acceptance reference for this mod
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from scipy import stats as sps
 
 from deconfound.stats.bootstrap import bootstrap_se
 from deconfound.stats.bounds import (
+    Decomposition,
+    LeeBounds,
     decompose,
     defier_bounds,
     imbens_manski_interval,
@@ -24,6 +27,7 @@ from deconfound.stats.bounds import (
     manski_bounds,
     tipping_point,
 )
+from deconfound.stats.calibration import JudgeRates
 from deconfound.stats.correction import rogan_gladen
 from deconfound.stats.intervals import ConfidenceInterval, wilson_interval
 from deconfound.stats.power import (
@@ -141,89 +145,58 @@ def _im_ci(
     }
 
 
+@dataclass(frozen=True)
+class ArmAggregate:
+    """One arm's published headline figures, as proportions in [0, 1].
+
+    Args:
+        ir: Headline IR (IC over all responses, refusals counted as no IC).
+        refusal: Refusal rate.
+    """
+
+    ir: float
+    refusal: float
+
+
 def aggregate_bounds(
-    baseline_ir: float,
-    baseline_refusal: float,
-    treatment_ir: float,
-    treatment_refusal: float,
+    baseline: ArmAggregate,
+    treatment: ArmAggregate,
     n: int,
     *,
     n_boot: int = 2000,
     seed: int = 0,
-    ic_sensitivity: float | None = None,
-    ic_specificity: float | None = None,
+    ic_rates: JudgeRates | None = None,
 ) -> dict[str, Any]:
-    """Everything statistics.md §3 derives from arm-level aggregates (proportions in [0, 1]).
+    """Everything statistics.md §3 derives from arm-level aggregates.
 
     Args:
-        baseline_ir: Headline IR at baseline (IC over all responses).
-        baseline_refusal: Refusal rate at baseline.
-        treatment_ir: Headline IR under treatment.
-        treatment_refusal: Refusal rate under treatment.
+        baseline: IR and refusal rate at baseline.
+        treatment: IR and refusal rate under treatment.
         n: Scenarios per arm (one draw each assumed).
         n_boot: Parametric bootstrap replicates for the Imbens–Manski CI.
         seed: Seed of the bootstrap.
-        ic_sensitivity: Judge sensitivity for IC, to apply Rogan–Gladen to IC among engaged.
-        ic_specificity: Judge specificity for IC.
+        ic_rates: The IC judge's sensitivity and specificity, to apply Rogan–Gladen to IC among
+            engaged.
 
     Returns:
         A JSON-ready dict (the ``bounds`` command's output contract, docs/analysis-json.md).
     """
-    for name, v in (
-        ("baseline IR", baseline_ir),
-        ("baseline refusal", baseline_refusal),
-        ("treatment IR", treatment_ir),
-        ("treatment refusal", treatment_refusal),
-    ):
-        if not 0 <= v <= 1:
-            raise ValueError(f"{name} must lie in [0, 1], got {v}")
-    if n < 2:
-        raise ValueError("n must be at least 2")
-    for name, ir, r in (
-        ("baseline", baseline_ir, baseline_refusal),
-        ("treatment", treatment_ir, treatment_refusal),
-    ):
-        if ir > 1 - r + 1e-12:
-            raise ValueError(f"{name}: IR {ir} exceeds the engaged share {1 - r}")
-    ir0, r0, ir1, r1 = baseline_ir, baseline_refusal, treatment_ir, treatment_refusal
-    base, treat = _arm(ir0, r0, n), _arm(ir1, r1, n)
+    _check_aggregates(baseline, treatment, n)
+    base = _arm(baseline.ir, baseline.refusal, n)
+    treat = _arm(treatment.ir, treatment.refusal, n)
     e0, e1 = base["engaged"], treat["engaged"]
     p0, p1 = base["ir_engaged"], treat["ir_engaged"]
-    dec = decompose(e0, p0, e1, p1)
     lee = lee_bounds(e0, p0, e1, p1)
-    tip = tipping_point(ir0, e0, ir1, e1)
     out: dict[str, Any] = {
         "mode": "aggregate",
         "baseline": base,
         "treatment": treat,
-        "delta_ir": _z_test(ir1 - ir0, math.sqrt(ir0 * (1 - ir0) / n + ir1 * (1 - ir1) / n)),
-        "delta_refusal": _z_test(r1 - r0, math.sqrt(r0 * (1 - r0) / n + r1 * (1 - r1) / n)),
-        "ir_engaged_difference": _z_test(
-            p1 - p0,
-            math.sqrt(p0 * (1 - p0) / base["n_engaged"] + p1 * (1 - p1) / treat["n_engaged"])
-            if min(e0, e1) > 0
-            else math.nan,
+        **_differences(base, treat, n),
+        "decomposition": _decomposition(decompose(e0, p0, e1, p1)),
+        **_sace_bounds(lee, base, treat),
+        "manski_bounds": list(
+            manski_bounds(baseline.ir, baseline.refusal, treatment.ir, treatment.refusal)
         ),
-        "decomposition": {
-            "total": dec.total,
-            "refusal_part": dec.refusal_part,
-            "behaviour_part": dec.behaviour_part,
-            "order_a": {"refusal_part": dec.order_a[0], "behaviour_part": dec.order_a[1]},
-            "order_b": {"refusal_part": dec.order_b[0], "behaviour_part": dec.order_b[1]},
-            "refusal_share_of_total": dec.refusal_part / dec.total if dec.total else math.nan,
-            "method": "Kitagawa/Shapley symmetric split; orders A and B sequential (descriptive)",
-        },
-        "sace_bounds": [lee.lower, lee.upper],
-        "sace_bounds_method": "Lee (2009) / Zhang-Rubin (2003) sharp bounds under monotonicity"
-        if min(e0, e1) > 0
-        else NOT_IDENTIFIED,
-        "trimmed_arm": lee.trimmed_arm,
-        "trimming_share": lee.trimming_share,
-        "principal_ignorability": lee.principal_ignorability,
-        "tipping_point": tip.value,
-        "tipping_point_stratum": tip.stratum,
-        "tipping_point_sign_identified": tip.sign_identified,
-        "manski_bounds": list(manski_bounds(ir0, r0, ir1, r1)),
         "defier_sensitivity": [
             {"max_defier_share": d, "bounds": list(defier_bounds(e0, p0, e1, p1, d))}
             for d in DEFIER_SHARES
@@ -231,46 +204,124 @@ def aggregate_bounds(
         "settings": {"seed": seed, "bootstrap": n_boot},
     }
     if lee.trimmed_arm == "baseline":
-        pi = lee.principal_ignorability
-        out["mean_dominance"] = {
-            "always_engagers_at_least_as_ic_prone": [lee.lower, pi],
-            "always_engagers_at_most_as_ic_prone": [pi, lee.upper],
-        }
-        if e0 > e1 > 0:
-            q = e1 / e0
-            rows = []
-            for mu_ee in (p1 - lee.upper, p0, p1 - lee.lower):
-                mu_er = (p0 - q * mu_ee) / (1 - q)
-                rows.append(
-                    {
-                        "baseline_ic_always_engagers": mu_ee,
-                        "baseline_ic_newly_refused": mu_er,
-                        "behaviour_part": e1 * (p1 - mu_ee),
-                        "refusal_part": -(e0 - e1) * mu_er,
-                    }
-                )
-            out["causal_decomposition"] = rows
-    im = _im_ci(ir0, r0, ir1, r1, n, n_boot, seed)
+        out.update(_mean_dominance(lee, base, treat))
+    im = _im_ci(baseline.ir, baseline.refusal, treatment.ir, treatment.refusal, n, n_boot, seed)
     out["sace_bounds_ci"] = im.pop("ci")
     out["sace_bounds_ci_detail"] = im
     out["power"] = _power(base, treat, n)
-    if ic_sensitivity is not None and ic_specificity is not None:
-        rg0 = rogan_gladen(p0, base["n_engaged"], ic_sensitivity, ic_specificity)
-        rg1 = rogan_gladen(p1, treat["n_engaged"], ic_sensitivity, ic_specificity)
-        out["judge_correction"] = {
-            "label": "ic",
-            "sensitivity": ic_sensitivity,
-            "specificity": ic_specificity,
-            "baseline_ir_engaged": rg0.estimate,
-            "treatment_ir_engaged": rg1.estimate,
-            "ir_engaged_difference": rg1.estimate - rg0.estimate,
-            "method": rg0.method + "; applied to IC among engaged",
-        }
-    warnings: list[str] = []
-    warnings += denominator_warnings("baseline IR", ir0 * 100, n)
-    warnings += denominator_warnings("treatment IR", ir1 * 100, n)
-    out["warnings"] = warnings
+    if ic_rates is not None:
+        out["judge_correction"] = _ic_correction(base, treat, ic_rates)
+    out["warnings"] = [
+        *denominator_warnings("baseline IR", baseline.ir * 100, n),
+        *denominator_warnings("treatment IR", treatment.ir * 100, n),
+    ]
     return out
+
+
+def _check_aggregates(baseline: ArmAggregate, treatment: ArmAggregate, n: int) -> None:
+    """Every figure a proportion, IR within the engaged share, at least two scenarios."""
+    for name, arm in (("baseline", baseline), ("treatment", treatment)):
+        for what, v in (("IR", arm.ir), ("refusal", arm.refusal)):
+            if not 0 <= v <= 1:
+                raise ValueError(f"{name} {what} must lie in [0, 1], got {v}")
+    if n < 2:
+        raise ValueError("n must be at least 2")
+    for name, arm in (("baseline", baseline), ("treatment", treatment)):
+        if arm.ir > 1 - arm.refusal + 1e-12:
+            raise ValueError(f"{name}: IR {arm.ir} exceeds the engaged share {1 - arm.refusal}")
+
+
+def _differences(base: dict[str, Any], treat: dict[str, Any], n: int) -> dict[str, Any]:
+    """Unpaired z tests of the IR, refusal and IC-among-engaged differences."""
+    ir0, ir1 = base["ir"], treat["ir"]
+    r0, r1 = base["refusal"], treat["refusal"]
+    p0, p1 = base["ir_engaged"], treat["ir_engaged"]
+    return {
+        "delta_ir": _z_test(ir1 - ir0, math.sqrt(ir0 * (1 - ir0) / n + ir1 * (1 - ir1) / n)),
+        "delta_refusal": _z_test(r1 - r0, math.sqrt(r0 * (1 - r0) / n + r1 * (1 - r1) / n)),
+        "ir_engaged_difference": _z_test(
+            p1 - p0,
+            math.sqrt(p0 * (1 - p0) / base["n_engaged"] + p1 * (1 - p1) / treat["n_engaged"])
+            if min(base["engaged"], treat["engaged"]) > 0
+            else math.nan,
+        ),
+    }
+
+
+def _decomposition(dec: Decomposition) -> dict[str, Any]:
+    return {
+        "total": dec.total,
+        "refusal_part": dec.refusal_part,
+        "behaviour_part": dec.behaviour_part,
+        "order_a": {"refusal_part": dec.order_a[0], "behaviour_part": dec.order_a[1]},
+        "order_b": {"refusal_part": dec.order_b[0], "behaviour_part": dec.order_b[1]},
+        "refusal_share_of_total": dec.refusal_part / dec.total if dec.total else math.nan,
+        "method": "Kitagawa/Shapley symmetric split; orders A and B sequential (descriptive)",
+    }
+
+
+def _sace_bounds(lee: LeeBounds, base: dict[str, Any], treat: dict[str, Any]) -> dict[str, Any]:
+    """Sharp bounds among always-engagers, their trimming, and the tipping point."""
+    tip = tipping_point(base["ir"], base["engaged"], treat["ir"], treat["engaged"])
+    return {
+        "sace_bounds": [lee.lower, lee.upper],
+        "sace_bounds_method": "Lee (2009) / Zhang-Rubin (2003) sharp bounds under monotonicity"
+        if min(base["engaged"], treat["engaged"]) > 0
+        else NOT_IDENTIFIED,
+        "trimmed_arm": lee.trimmed_arm,
+        "trimming_share": lee.trimming_share,
+        "principal_ignorability": lee.principal_ignorability,
+        "tipping_point": tip.value,
+        "tipping_point_stratum": tip.stratum,
+        "tipping_point_sign_identified": tip.sign_identified,
+    }
+
+
+def _mean_dominance(lee: LeeBounds, base: dict[str, Any], treat: dict[str, Any]) -> dict[str, Any]:
+    """Halves of the bounds under mean dominance and, when the treatment engages less, the
+    causal split of ΔIR at the bounds and at principal ignorability (baseline trimmed)."""
+    pi = lee.principal_ignorability
+    out: dict[str, Any] = {
+        "mean_dominance": {
+            "always_engagers_at_least_as_ic_prone": [lee.lower, pi],
+            "always_engagers_at_most_as_ic_prone": [pi, lee.upper],
+        }
+    }
+    e0, e1 = base["engaged"], treat["engaged"]
+    p0, p1 = base["ir_engaged"], treat["ir_engaged"]
+    if e0 > e1 > 0:
+        q = e1 / e0
+        rows = []
+        for mu_ee in (p1 - lee.upper, p0, p1 - lee.lower):
+            mu_er = (p0 - q * mu_ee) / (1 - q)
+            rows.append(
+                {
+                    "baseline_ic_always_engagers": mu_ee,
+                    "baseline_ic_newly_refused": mu_er,
+                    "behaviour_part": e1 * (p1 - mu_ee),
+                    "refusal_part": -(e0 - e1) * mu_er,
+                }
+            )
+        out["causal_decomposition"] = rows
+    return out
+
+
+def _ic_correction(
+    base: dict[str, Any], treat: dict[str, Any], rates: JudgeRates
+) -> dict[str, Any]:
+    """Rogan–Gladen corrected IC among engaged in both arms (rates treated as known)."""
+    se, sp = rates.sensitivity, rates.specificity
+    rg0 = rogan_gladen(base["ir_engaged"], base["n_engaged"], se, sp)
+    rg1 = rogan_gladen(treat["ir_engaged"], treat["n_engaged"], se, sp)
+    return {
+        "label": "ic",
+        "sensitivity": se,
+        "specificity": sp,
+        "baseline_ir_engaged": rg0.estimate,
+        "treatment_ir_engaged": rg1.estimate,
+        "ir_engaged_difference": rg1.estimate - rg0.estimate,
+        "method": rg0.method + "; applied to IC among engaged",
+    }
 
 
 def _power(base: dict[str, Any], treat: dict[str, Any], n: int) -> dict[str, Any]:
