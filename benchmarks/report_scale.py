@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 
 from deconfound.report import build_report
-from deconfound.stats.analysis import analyze_records
-from deconfound.stats.simulate import simulate_records
+from deconfound.stats import analyze_records, simulate_records
 
 EPOCHS = 5
 CONDITIONS = 2

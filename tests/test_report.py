@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from deconfound.cli import app
 from deconfound.errors import InputError
-from deconfound.records.io import write_records
+from deconfound.records import write_records
 from deconfound.report import build_report, script_json
 from deconfound.report.format import Estimate, estimate_text
 from deconfound.report.values import estimate, interval

@@ -8,26 +8,30 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from deconfound.stats.aggregate import ArmAggregate, aggregate_bounds, denominator_warnings
-from deconfound.stats.bounds import (
+from deconfound.stats import (
+    ArmAggregate,
+    aggregate_bounds,
+    bonett_price_interval,
+    clustered_ratio,
     decompose,
     defier_bounds,
+    denominator_warnings,
     imbens_manski_interval,
     lee_bounds,
     manski_bounds,
-    scenario_lee_bounds,
-    tipping_point,
-)
-from deconfound.stats.correction import rogan_gladen
-from deconfound.stats.intervals import clustered_ratio, paired_ratio_difference, wilson_interval
-from deconfound.stats.paired import bonett_price_interval, mcnemar_midp, sign_flip_test
-from deconfound.stats.power import (
     mcnemar_mde,
+    mcnemar_midp,
     mcnemar_sample_size,
     paired_mde,
     paired_mde_binary,
+    paired_ratio_difference,
+    rogan_gladen,
+    scenario_lee_bounds,
+    sign_flip_test,
+    tipping_point,
     unpaired_mde,
     unpaired_power,
+    wilson_interval,
 )
 
 # §3 inputs
