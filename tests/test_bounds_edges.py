@@ -72,5 +72,7 @@ def test_denominator_check_stops_at_one_response() -> None:
 
 def test_both_arms_refusing_everything_keep_manski_bounds_defined() -> None:
     out = aggregate_bounds(ArmAggregate(0.0, 1.0), ArmAggregate(0.0, 1.0), 76, n_boot=50)
-    assert all(math.isnan(x) for x in out["sace_bounds"])
-    assert out["manski_bounds"] == [-1.0, 1.0]
+    assert all(math.isnan(x) for x in out.sace_bounds)
+    assert out.manski_bounds == (-1.0, 1.0)
+    # JSON has no NaN: the unidentified bounds are written as null
+    assert out.to_json()["sace_bounds"] == [None, None]

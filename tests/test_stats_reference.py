@@ -163,13 +163,13 @@ def test_aggregate_bounds_reproduces_section_3() -> None:
     out = aggregate_bounds(
         ArmAggregate(0.1467, 0.55), ArmAggregate(0.0921, 0.73), 76, n_boot=500, seed=1
     )
-    assert pp(out["baseline"]["ir_engaged"]) == 32.60
-    assert pp(out["treatment"]["ir_engaged"]) == 34.11
-    assert [pp(x) for x in out["sace_bounds"]] == [-20.22, 34.11]
-    lo, hi = out["sace_bounds_ci"]
-    assert lo < out["sace_bounds"][0] and hi > out["sace_bounds"][1]
-    assert out["delta_ir"]["p_value"] == pytest.approx(0.298, abs=0.001)
-    assert out["delta_refusal"]["p_value"] == pytest.approx(0.019, abs=0.001)
+    assert pp(out.baseline.ir_engaged) == 32.60
+    assert pp(out.treatment.ir_engaged) == 34.11
+    assert [pp(x) for x in out.sace_bounds] == [-20.22, 34.11]
+    lo, hi = out.sace_bounds_ci
+    assert lo < out.sace_bounds[0] and hi > out.sace_bounds[1]
+    assert out.delta_ir.p_value == pytest.approx(0.298, abs=0.001)
+    assert out.delta_refusal.p_value == pytest.approx(0.019, abs=0.001)
 
 
 def test_denominator_check_spots_eleven_of_seventy_five() -> None:
