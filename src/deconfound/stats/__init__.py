@@ -49,6 +49,7 @@ from deconfound.stats.intervals import (
     paired_ratio_difference,
     wilson_interval,
 )
+from deconfound.stats.judge_agreement import AgreementReport, agreement_report
 from deconfound.stats.paired import (
     McNemarResult,
     SignFlipResult,
@@ -93,6 +94,7 @@ from deconfound.stats.simulate import simulate_records
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AgreementReport",
     "AgreementResult",
     "Analysis",
     "ArmAggregate",
@@ -129,6 +131,7 @@ __all__ = [
     "Verdict",
     "aggregate_bounds",
     "agreement",
+    "agreement_report",
     "analyze_records",
     "bonett_price_interval",
     "cluster_weights",
