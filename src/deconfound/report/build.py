@@ -35,6 +35,7 @@ from deconfound.report.explorer import (
     state_counts,
     state_label,
 )
+from deconfound.report.explorer_data import encode, explorer_payload
 from deconfound.report.format import (
     Estimate,
     ci_text,
@@ -782,14 +783,19 @@ def _render(
             categories=sorted({r.category for r in rows}),
             n_conflict_rows=sum(r.conflict for r in rows),
             rows=rows,
-            row_tokens=row_tokens,
-            comparisons_short=comparisons_short,
             methods=_methods(analysis, comparisons, judges, records, bool(agreement_rows)),
             method_notes=sorted({n.split(": ", 1)[1] for n in _method_notes(analysis)}),
             estimands={k: v for k, v in ESTIMANDS.items()},
             provenance=provenance,
             files=files,
-            data_json=script_json({"transitions": transition_options}),
+            data_json=script_json(
+                {
+                    "transitions": transition_options,
+                    "explorer": encode(
+                        explorer_payload(rows, display, row_tokens, comparisons_short)
+                    ),
+                }
+            ),
             css=Markup(_asset("report.css")),
             js=Markup(js),
             script_hash=script_hash,
