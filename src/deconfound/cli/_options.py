@@ -91,6 +91,10 @@ GoldKey = Annotated[
 FLAGS: Final = {
     "model": "--model",
     "treatments": "--treatment",
+    "treatment": "--treatment",
+    "models": "--model",
+    "conditions": "--condition",
+    "mapping": "--map",
     "baseline": "--baseline",
     "partial_as": "--partial-as",
     "n_boot": "--bootstrap",

@@ -20,6 +20,7 @@ from deconfound.cli._options import (
     RecordsArg,
     RecordsOut,
     ScenarioSource,
+    flags_in_errors,
 )
 from deconfound.errors import InputError
 from deconfound.records import atomic_write_text, read_records, write_records
@@ -44,6 +45,7 @@ def _count(value: int | None) -> str:
 
 @app.command("import")
 @user_errors
+@flags_in_errors()
 def import_results(
     output: RecordsOut,
     paths: list[str] = typer.Argument(
