@@ -41,11 +41,13 @@ from deconfound.judges.offline_data import (
 )
 from deconfound.judges.offline_features import lexical_vector
 from deconfound.judges.offline_train import (
+    C_GRID,
     TARGETS,
     VIEW_NAMES,
     Backend,
     expected_calibration_error,
     fit_heads,
+    fit_linear,
     fit_spec,
     fit_temperature,
     view_kappa,
@@ -396,16 +398,18 @@ def xstest_scores(
         cached_pooled_windows([it.completion for it in xs], 128, 2) if variant.windows else None,
         prompts=[it.prompt for it in xs],
     )
+    classes = TARGETS["engagement"]
     for held in folds:
         test = np.flatnonzero(subjects == held) if held else np.arange(len(xs))
-        extra = None
+        xf, yf, wf = x, [it.engagement for it in items], None
         if held:
+            # the engagement head only: the other heads never see XSTest
             train = np.flatnonzero(subjects != held)
-            extra = (xall[train], [xs[i].label for i in train], variant.xstest_weight)
-        heads = fit_heads(
-            x, labels_of(items), [it.model for it in items], variant.backend, extra=extra
-        )
-        f = heads["engagement"].fit
+            xf = np.vstack([x, xall[train]])
+            yf = yf + [xs[i].label for i in train]
+            wf = np.concatenate([np.ones(len(items)), np.full(len(train), variant.xstest_weight)])
+        # argmax labels do not depend on the temperature: no calibration needed here
+        f = fit_linear(xf, yf, classes, C_GRID[0], variant.backend, wf)
         for i, j in zip(test, f.proba(xall[test]).argmax(axis=1), strict=True):
             pred[i] = f.classes[j]
     gold = [it.label for it in xs]

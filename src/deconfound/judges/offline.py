@@ -4,6 +4,9 @@ MiniLM window embeddings, fitted on the project's reference-labelled Instrumenta
 Why these features: the answers run to 1,500 words and the decisive sentence is often the last,
 so every block reads the whole answer — the lexical cues and the tf-idf terms by construction,
 the embeddings through an opening and a closing window (:mod:`deconfound.judges.offline_features`).
+The heads also read one fact about the scenario prompt: whether it has the *Task Example*
+template of codebook rule B5a, where an in-role "I take the approved route" declines the task
+(a broad refusal) rather than performing it; the answer alone cannot tell the two apart.
 Four heads predict the codebook's fields: ``engagement`` (refusal / partial / engaged), ``ic``,
 and, for refusals and partials, ``refusal_kind`` and ``in_role``. Each head's probabilities are
 temperature-scaled on out-of-fold predictions, so ``confidence`` (the probability of the emitted
@@ -12,8 +15,9 @@ engagement label) is calibrated on models the head did not see.
 The shipped heads (``data/offline_heads.json``) are written by ``scripts/train_offline_head.py``
 from all corpus models; the same file carries each view's leave-one-model-out kappa, measured by
 ``benchmarks/offline_judge.py`` (no model is ever scored by a head fitted on it). The default
-heads use no embeddings (they measured as well and run ~10x faster); ``OfflineJudge(heads_path=
-...)`` loads a head file that does, and then needs the ``offline`` extra's MiniLM weights.
+heads use no embeddings (the window encoder runs below the 20 answers/s budget on one core);
+``OfflineJudge(heads_path=...)`` loads a head file that does, and then needs the ``offline``
+extra's MiniLM weights.
 
 Limits: trained on a few hundred answers per model from a handful of models; the measured kappa
 is what to quote, never the training fit.
