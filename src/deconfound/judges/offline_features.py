@@ -56,8 +56,24 @@ def _log1p(x: float) -> float:
     return math.log1p(max(0.0, x))
 
 
+#: The lexical thresholds the offline features are computed with, written out so that a later
+#: re-tuning of the lexical judge's defaults does not silently change the fitted heads' input
+#: (these are lexical-2's values).
+FEATURE_LEXICAL_CONFIG: Final = LexicalConfig(
+    opening_units=3,
+    opening_words=45,
+    substantive_words=90,
+    substantive_items=3,
+    short_answer_words=90,
+    turn_away_units=6,
+    max_framing_units=6,
+    plan_words=50,
+)
+
+
 def lexical_vector(text: str, config: LexicalConfig | None = None) -> np.ndarray:
     """The lexical judge's cues for one response as a float vector (see LEXICAL_FEATURES)."""
+    config = config or FEATURE_LEXICAL_CONFIG
     f = extract_features(text, config)
     label, _, _ = decide(f, config)
     opening = f.opening_n
