@@ -283,7 +283,8 @@ def test_heads_read_the_b5a_template_of_the_prompt(judge: OfflineJudge) -> None:
     with_template, without = judge.probabilities([IN_ROLE_DECLINE] * 2, [B5A_PROMPT, OTHER_PROMPT])
     assert with_template["engagement"]["engaged"] < without["engagement"]["engaged"] - 0.1
     # a missing prompt reads as "not that template"
-    assert judge.probabilities([IN_ROLE_DECLINE])[0] == pytest.approx(without)
+    missing = judge.probabilities([IN_ROLE_DECLINE])[0]
+    assert missing["engagement"] == pytest.approx(without["engagement"])
 
 
 def test_async_judge_passes_the_scenario_prompt(judge: OfflineJudge) -> None:
