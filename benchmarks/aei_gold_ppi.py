@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deconfound.cli.agreement import read_gold
+from deconfound.records.gold import read_gold
 from deconfound.records.io import read_records
 from deconfound.stats import paired_ratio_difference, response_states, scenario_counts
 from deconfound.stats.goldppi import gold_estimates

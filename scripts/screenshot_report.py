@@ -65,6 +65,11 @@ def screenshot(
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
         page.goto(html.resolve().as_uri())
+        # the explorer builds its rows from compressed data after load
+        page.wait_for_function(
+            "() => { const t = document.getElementById('explorer-rows');"
+            " return !t || !!t.dataset.state; }"
+        )
         for png, selector in shots:
             if selector:
                 page.eval_on_selector(

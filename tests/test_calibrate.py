@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from deconfound.cli import app
 from deconfound.records import write_records
+from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
 
 runner = CliRunner()
 
@@ -92,15 +94,41 @@ def test_calibrate_writes_sensitivity_specificity_overall_and_per_condition(
     assert cal["good"]["ic"]["n_pos"] == 2
 
 
-def test_calibrate_output_is_accepted_by_analyze_loader(records: Path, tmp_path: Path) -> None:
-    from deconfound.cli.analyze import _load_calibration
-
+def test_calibrate_output_is_a_valid_calibration(records: Path, tmp_path: Path) -> None:
     out = tmp_path / "cal.json"
     runner.invoke(
         app, ["calibrate", str(records), "--gold", str(_gold(tmp_path)), "--json", str(out)]
     )
-    loaded = _load_calibration(out, None, None)
-    assert loaded is not None and "good" in loaded
+    loaded = Calibration.from_json(json.loads(out.read_text(encoding="utf-8")))
+    rates = loaded.rates_for("good", "ic")
+    assert rates is not None and rates.sensitivity == pytest.approx(1.0) and rates.n_pos == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"j": {"ic": {"sensitivity": 1.4, "specificity": 0.9}}}, "j.ic.sensitivity"),
+        ({"j": {"ic": {"sensitivity": 0.4, "specificity": 0.5}}}, "j.ic"),
+        (
+            {"j": {"refusal": {"sensitivity": 0.9, "specificity": 0.9, "n_neg": 0}}},
+            "j.refusal.n_neg",
+        ),
+        ({"j": {"kind": {"sensitivity": 0.9, "specificity": 0.9}}}, "j.kind"),
+    ],
+)
+def test_calibration_validate_names_the_unusable_entry(data: dict[str, Any], field: str) -> None:
+    with pytest.raises(CalibrationError) as info:
+        Calibration.from_json(data)
+    assert info.value.field == field
+
+
+def test_cli_ic_rates_apply_to_whichever_judge_defines_ic() -> None:
+    cal = Calibration.from_json(
+        {"a": {"ic": {"sensitivity": 0.8, "specificity": 0.9}}}, JudgeRates(0.7, 0.95)
+    )
+    assert cal.rates_for("a", "ic") == JudgeRates(0.8, 0.9)
+    assert cal.rates_for("b", "ic") == JudgeRates(0.7, 0.95)
+    assert cal.rates_for("b", "refusal") is None
 
 
 @pytest.mark.parametrize(

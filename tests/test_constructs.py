@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from deconfound.cli import app
 from deconfound.records import validate, write_records
+from deconfound.report.explorer_data import read_page, responses_of
 from deconfound.stats import Analysis, Finding, analyze_records
 from deconfound.stats.prepare import narrow_states, response_states, select_judges
 
@@ -161,8 +162,9 @@ def test_analyze_cli_and_report_show_both_constructs_and_say_they_disagree(
     # the narrow refusal of the ethics arm (4 of 40) sits beside the broad one (20 of 40)
     assert "10.0%" in html and "50.0%" in html
     # the transcript explorer shows each decline's in_role label
-    assert "engagement refusal; IC no; in role;" in html
-    assert "engagement refusal; IC no; out of role;" in html
+    summaries = {lab["summary"] for r in responses_of(read_page(html)) for lab in r["labels"]}
+    assert any("engagement refusal; IC no; in role;" in s for s in summaries)
+    assert any("engagement refusal; IC no; out of role;" in s for s in summaries)
 
 
 def test_report_says_narrow_is_not_measured_by_a_judge_without_in_role(tmp_path: Path) -> None:
@@ -192,7 +194,7 @@ def test_agreement_compares_judges_on_in_role_and_on_narrow_refusal(tmp_path: Pa
     src = write_records(pd.concat([ref, validate(other)]), tmp_path / "two.parquet")
     out = tmp_path / "agr.json"
     args = ["agreement", str(src), "--label", "in_role", "--label", "narrow-refusal"]
-    res = CliRunner().invoke(app, [*args, "--json", str(out), "--bootstrap", "0"])
+    res = CliRunner().invoke(app, [*args, "--json", str(out), "--bootstrap", "10"])
     assert res.exit_code == 0, res.output
     rep = json.loads(out.read_text(encoding="utf-8"))["labels"]
     in_role = rep["in_role"]["groups"]["(all conditions)"]["pairs"]

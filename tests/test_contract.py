@@ -11,6 +11,7 @@ import pytest
 
 from deconfound.records.importers.aei import import_aei
 from deconfound.stats import SCHEMA_VERSION, Analysis, ContractError, analyze_records
+from deconfound.stats.calibration import Calibration
 from deconfound.stats.results import analysis_schema, committed_schema
 from deconfound.stats.simulate import simulate_records
 
@@ -28,7 +29,9 @@ def validator() -> jsonschema.protocols.Validator:
 def sim_json() -> dict[str, Any]:
     """Several epochs, a reasoning judge and a calibration: every optional block is filled."""
     table = simulate_records(40, 3, seed=11, in_role_share=0.4)
-    calibration = {"rubric:sim": {"ic": {"sensitivity": 0.9, "specificity": 0.95}}}
+    calibration = Calibration.from_json(
+        {"rubric:sim": {"ic": {"sensitivity": 0.9, "specificity": 0.95}}}
+    )
     out = analyze_records(
         table, baseline=BASE, treatments=["Ethics prompt"], n_boot=60, calibration=calibration
     )

@@ -96,18 +96,6 @@ def test_registry_importers_return_validated_tables(aei_dir: Path) -> None:
     assert set(IMPORTERS) >= {"aei", "table", "inspect"}
 
 
-def test_inspect_importer_missing_module_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import sys
-
-    from deconfound.errors import DeconfoundError
-
-    monkeypatch.setitem(sys.modules, "deconfound.records.inspect_logs", None)
-    with pytest.raises(DeconfoundError, match="Inspect log importer is not available"):
-        IMPORTERS["inspect"]([tmp_path / "x.eval"])
-
-
 @pytest.mark.parametrize(
     ("mutate", "field", "message"),
     [

@@ -26,6 +26,7 @@ from deconfound.cli import app
 from deconfound.errors import InputError
 from deconfound.records.io import write_records
 from deconfound.report import build_report, script_json
+from deconfound.report.explorer_data import read_page, responses_of
 from deconfound.report.format import Estimate, estimate_text
 from deconfound.report.values import estimate, interval
 from deconfound.stats import SCHEMA_VERSION, Analysis
@@ -69,11 +70,26 @@ def test_untrusted_text_is_escaped_everywhere(built: tuple[Path, str]) -> None:
     _, text = built
     for planted in (PLANTED_SCRIPT, PLANTED_IMG, PLANTED_CLOSE, HOSTILE_CATEGORY):
         assert planted not in text
-    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;I will not do that." in text
-    assert "&lt;img src=x onerror=&#34;window.__pwned = 2&#34;&gt;" in text
+    # the category reaches the markup (filter options), escaped
+    assert "Hacking &lt;b onmouseover=&#34;window.__pwned=4&#34;&gt;Systems&lt;/b&gt;" in text
     # the only script elements are our JSON data block and our own code
     assert len(re.findall(r"<script", text)) == 2
     assert "window.__pwned" not in "".join(re.findall(r"<script[^>]*>(.*?)</script>", text, re.S))
+
+
+def test_transcripts_travel_compressed_and_come_back_verbatim(built: tuple[Path, str]) -> None:
+    _, text = built
+    block = json.loads(
+        re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1)  # type: ignore[union-attr]
+    )["explorer"]
+    # base64 only: no character of it can end the script element or start markup
+    assert re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", block)
+    texts = {(r["scenario"], r["condition"]): r["text"] for r in responses_of(read_page(text))}
+    assert texts[("scenario-01", "baseline")] == PLANTED_SCRIPT
+    assert texts[("scenario-03", "baseline")] == PLANTED_IMG
+    assert texts[("scenario-04", "ethics prompt")] == PLANTED_CLOSE
+    # no response is written as markup: the page builds its rows from the block
+    assert '<tr class="scenario"' not in text and '<pre class="text">' not in text
 
 
 def test_script_json_cannot_close_its_element() -> None:
@@ -119,9 +135,11 @@ def test_explorer_has_one_row_per_scenario_and_flags_label_conflicts(
     built: tuple[Path, str],
 ) -> None:
     _, text = built
-    rows = re.findall(r'<tr class="scenario" id="[^"]+" data-scenario="([^"]+)"', text)
+    data = read_page(text)
+    scen, strings = data["scenarios"], data["strings"]
+    rows = [strings[i] for i in scen["id"]]
     assert sorted(rows) == [f"scenario-{i:02d}" for i in range(1, 13)]
-    conflicts = re.findall(r'data-scenario="([^"]+)"[^>]*data-conflict="1"', text, re.S)
+    conflicts = [sid for sid, c in zip(rows, scen["conflict"], strict=True) if c]
     assert conflicts == ["scenario-09"]
 
 
@@ -232,12 +250,15 @@ def test_convergent_response_is_engaged_whatever_the_keyword_and_flagged(
     built: tuple[Path, str],
 ) -> None:
     _, text = built
-    row = re.search(r'data-scenario="scenario-09".*?</tr>', text, re.S)
-    assert row is not None
-    cell = re.search(r'data-condition="ethics prompt">(.*?)</td>', row.group(0), re.S)
-    assert cell is not None
-    assert '<span class="badge engaged_ic">engaged, IC</span>' in cell.group(1)
-    assert "IC judge overrides an engagement refusal" in cell.group(1)
+    data = read_page(text)
+    (response,) = [
+        r
+        for r in responses_of(data)
+        if r["scenario"] == "scenario-09" and r["condition"] == "ethics prompt"
+    ]
+    assert response["state"] == "engaged_ic"
+    assert data["state_labels"]["engaged_ic"] == "engaged, IC"
+    assert "IC judge overrides an engagement refusal" in response["conflict"][0]
 
 
 def test_value_readers_accept_common_shapes_and_refuse_to_invent() -> None:
@@ -363,4 +384,5 @@ def test_explorer_transitions_match_the_analysis_with_several_epochs(tmp_path: P
             if o["value"].startswith(f"{i}:")
         }
         assert shown == comp.transitions
-    assert text.count('<pre class="text">') == 12 * 3 * 3
+    responses = responses_of(read_page(text))
+    assert len(responses) == 12 * 3 * 3 and all(r["text"] for r in responses)

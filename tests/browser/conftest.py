@@ -41,6 +41,12 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+#: True once a page has no transcript explorer, or its explorer rendered (or failed to).
+EXPLORER_SETTLED = (
+    "() => { const t = document.getElementById('explorer-rows'); return !t || !!t.dataset.state; }"
+)
+
+
 class Page:
     """A page plus every console error, page error and network request it produced."""
 
@@ -68,6 +74,8 @@ def open_page(browser: Any) -> Iterator[Any]:
         page = Page(ctx.new_page())
         page.page.goto(path.resolve().as_uri())
         page.page.wait_for_load_state("load")
+        # the report's explorer unpacks its rows after load; wait until it says it is done
+        page.page.wait_for_function(EXPLORER_SETTLED)
         return page
 
     yield _open

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import EXPLORER_SETTLED
 from test_report_synthetic import (
     HOSTILE_CATEGORY,
     PLANTED_CLOSE,
@@ -17,6 +18,9 @@ from test_report_synthetic import (
 )
 
 from deconfound.report import build_report
+from deconfound.report.explorer_data import read_page, responses_of
+from deconfound.stats.analysis import analyze_records
+from deconfound.stats.simulate import simulate_records
 
 pytestmark = pytest.mark.browser
 
@@ -114,3 +118,63 @@ def test_real_study_report_shows_every_scenario_and_condition(open_page: Any) ->
     assert p.page.locator("td.cell pre.text").count() == 76 * 3
     p.page.select_option("#f-category", label="Evading Shutdown")
     assert len(_visible_ids(p.page)) == 20
+
+
+def test_explorer_rows_are_built_from_the_compressed_block(report: Path, open_page: Any) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert '<tr class="scenario"' not in html  # no row is written as markup
+    responses = responses_of(read_page(html))
+    p = open_page(report)
+    assert p.page.get_attribute("#explorer-rows", "data-state") == "ready"
+    assert _visible_ids(p.page) == list(dict.fromkeys(r["scenario"] for r in responses))
+    # every response text, in table order (condition columns left to right), verbatim as text
+    shown = p.page.eval_on_selector_all(
+        "tr.scenario",
+        "rows => rows.flatMap(r => [...r.querySelectorAll('pre.text')].map(e => e.textContent))",
+    )
+    assert shown == [r["text"] for r in responses]
+    labels = p.page.inner_text("tr.scenario[data-scenario='scenario-01'] ul.labels")
+    assert "kw [engagement]: engagement refusal;" in labels
+    assert "llm (rubric-v1) [IC, reasoning]: IC no;" in labels
+    assert p.page.evaluate("typeof window.__pwned") == "undefined"
+    assert p.errors == []
+
+
+def test_explorer_pages_many_responses_and_never_builds_them_all(
+    tmp_path: Path, open_page: Any
+) -> None:
+    base, treat = "Baseline (adversarial only)", "Ethics prompt"
+    records = simulate_records(60, 5, seed=3)  # 600 responses: more than one page of 400
+    analysis = analyze_records(records, baseline=base, treatments=[treat], n_boot=20)
+    p = open_page(build_report(analysis, records, tmp_path / "r", figure_formats=()))
+    assert p.page.text_content("#f-count") == "60 of 60 scenarios shown"
+    assert p.page.text_content("#f-page") == "page 1 of 2 (scenarios 1–40)"
+    first = _visible_ids(p.page)
+    assert len(first) == 40 and p.page.locator("div.response").count() == 400
+    p.page.click("#f-next")
+    assert p.page.text_content("#f-page") == "page 2 of 2 (scenarios 41–60)"
+    second = _visible_ids(p.page)
+    assert len(second) == 20 and not set(first) & set(second)
+    assert p.page.is_disabled("#f-next") and not p.page.is_disabled("#f-prev")
+    # a filter starts again on its first page
+    p.page.select_option("#f-transition", index=1)
+    assert p.page.text_content("#f-page").startswith("page 1 of ")
+    assert p.errors == []
+
+
+def test_a_browser_without_decompression_says_so_instead_of_failing(
+    report: Path, browser: Any
+) -> None:
+    ctx = browser.new_context()
+    try:
+        ctx.add_init_script("delete window.DecompressionStream;")
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report.resolve().as_uri())
+        page.wait_for_function(EXPLORER_SETTLED)
+        assert page.get_attribute("#explorer-rows", "data-state") == "error"
+        assert "cannot unpack the transcripts" in page.inner_text("#explorer-status")
+        assert errors == []
+    finally:
+        ctx.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TextIO, TypeVar
 
 import typer
@@ -12,7 +14,13 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from deconfound.errors import INPUT_ERROR_EXIT_CODE, DataNotice, DeconfoundError
+from deconfound.errors import (
+    INPUT_ERROR_EXIT_CODE,
+    DataNotice,
+    DeconfoundError,
+    InputError,
+    not_a_file,
+)
 
 #: Verbs in the order a study flows through them; `deconfound --help` lists them so.
 PIPELINE_ORDER = (
@@ -102,6 +110,20 @@ def _main(
 ) -> None:
     # Runs before every verb: data notices become one clean line from here on.
     warnings.showwarning = _show_notice
+
+
+def load_json(path: Path, what: str) -> Any:
+    """Parse a JSON file, reporting the file and line of a syntax error."""
+    if not path.is_file():
+        raise not_a_file(path, f"the {what} JSON")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not valid JSON: {exc.msg}", path=path, location=f"line {exc.lineno}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=path) from exc
 
 
 def user_errors(fn: Callable[P, R]) -> Callable[P, R]:

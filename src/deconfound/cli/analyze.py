@@ -15,10 +15,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from deconfound import provenance as prov
-from deconfound.cli._app import app, console, err_console, user_errors
-from deconfound.cli.agreement import read_gold
-from deconfound.errors import InputError, not_a_file
+from deconfound.cli._app import app, console, err_console, load_json, user_errors
+from deconfound.cli._options import (
+    BOOTSTRAP_REPLICATES,
+    Bootstrap,
+    EngagementJudge,
+    GoldKey,
+    IcJudge,
+    IcSensitivity,
+    IcSpecificity,
+    JsonOut,
+    ReasoningJudge,
+    RecordsArg,
+    Seed,
+    flags_in_errors,
+)
+from deconfound.errors import InputError
 from deconfound.records.coverage import coverage_warnings
+from deconfound.records.gold import read_gold
 from deconfound.records.io import atomic_write_text, read_records
 from deconfound.report.format import (
     CONSTRUCTS,
@@ -35,6 +49,7 @@ from deconfound.report.format import (
 )
 from deconfound.stats.aggregate import aggregate_bounds
 from deconfound.stats.analysis import analyze_records
+from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
 from deconfound.stats.contract import to_jsonable
 from deconfound.stats.results import Analysis, Comparison, Proportion
 
@@ -65,51 +80,20 @@ def _provenance(inputs: dict[str, Path] | None = None) -> dict[str, Any]:
 
 def _load_calibration(
     path: Path | None, ic_se: float | None, ic_sp: float | None
-) -> dict[str, Any] | None:
-    cal: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, IsADirectoryError) as exc:
-            raise not_a_file(path, "a calibration JSON (deconfound calibrate --json)") from exc
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not valid JSON ({exc.msg})", path=path, location=f"line {exc.lineno}"
-            ) from exc
-        if not isinstance(raw, dict):
-            raise InputError("expected an object {judge: {label: {...}}}", path=path)
-        for judge, labels in raw.items():
-            if not isinstance(labels, dict):
-                raise InputError("expected an object of labels", path=path, field=judge)
-            for label, vals in labels.items():
-                where = f"{judge}.{label}"
-                if label not in ("refusal", "ic"):
-                    raise InputError("label must be 'refusal' or 'ic'", path=path, field=where)
-                if not isinstance(vals, dict):
-                    raise InputError("expected an object", path=path, field=where)
-                for key in ("sensitivity", "specificity"):
-                    v = vals.get(key)
-                    if not isinstance(v, int | float) or not 0 <= v <= 1:
-                        raise InputError(
-                            f"{key} must be a number in [0, 1]", path=path, field=f"{where}.{key}"
-                        )
-                if vals["sensitivity"] + vals["specificity"] <= 1:
-                    raise InputError(
-                        "sensitivity + specificity must exceed 1", path=path, field=where
-                    )
-                for key in ("n_pos", "n_neg"):
-                    v = vals.get(key)
-                    if v is not None and (not isinstance(v, int | float) or v <= 0):
-                        raise InputError(
-                            f"{key} must be a positive number", path=path, field=f"{where}.{key}"
-                        )
-            cal[judge] = labels
+) -> Calibration | None:
+    """The calibration of ``--calibration`` and ``--ic-se``/``--ic-sp``, validated."""
     if (ic_se is None) != (ic_sp is None):
         raise InputError("give both --ic-se and --ic-sp", field="--ic-se")
+    ic_default = None
     if ic_se is not None and ic_sp is not None:
         if ic_se + ic_sp <= 1:
             raise InputError("--ic-se + --ic-sp must exceed 1", field="--ic-se")
-        cal["__ic_cli__"] = {"ic": {"sensitivity": ic_se, "specificity": ic_sp}}
+        ic_default = JudgeRates(ic_se, ic_sp)
+    data = load_json(path, "calibration (deconfound calibrate --json)") if path else {}
+    try:
+        cal = Calibration.from_json(data, ic_default)
+    except CalibrationError as exc:
+        raise InputError(exc.reason, path=path, field=exc.field) from exc
     return cal or None
 
 
@@ -295,9 +279,7 @@ def _ppi_table(analysis: Analysis, comp: Comparison) -> None:
 @app.command("analyze")
 @user_errors
 def analyze(
-    records: Path = typer.Argument(
-        ..., help="Records table (.parquet, .csv or .jsonl).", show_default=False
-    ),
+    records: RecordsArg,
     baseline: str = typer.Option(..., "--baseline", help="Baseline condition (exact name)."),
     treatment: list[str] = typer.Option(
         ..., "--treatment", help="Treatment condition; repeat for several."
@@ -317,25 +299,19 @@ def analyze(
     partial_as: PartialAs = typer.Option(
         PartialAs.engaged, "--partial-as", help="Count partial refusals as engaged or refusal."
     ),
-    engagement_judge: str | None = typer.Option(
-        None, "--engagement-judge", help="Judge that defines engagement."
-    ),
-    ic_judge: str | None = typer.Option(None, "--ic-judge", help="Judge that defines IC."),
-    reasoning_judge: str | None = typer.Option(
-        None, "--reasoning-judge", help="Judge that defines refusal kinds and reasoning flags."
-    ),
-    bootstrap: int = typer.Option(
-        2000, "--bootstrap", min=1, help="Scenario cluster bootstrap replicates."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed for bootstrap and permutation tests."),
+    engagement_judge: EngagementJudge = None,
+    ic_judge: IcJudge = None,
+    reasoning_judge: ReasoningJudge = None,
+    bootstrap: Bootstrap = BOOTSTRAP_REPLICATES,
+    seed: Seed = 0,
     calibration: Path | None = typer.Option(
         None,
         "--calibration",
         help='Judge Se/Sp JSON {"<judge>": {"refusal"|"ic": {"sensitivity", "specificity", '
         '"n_pos", "n_neg"}}} for Rogan-Gladen correction.',
     ),
-    ic_se: float | None = typer.Option(None, "--ic-se", help="IC judge sensitivity."),
-    ic_sp: float | None = typer.Option(None, "--ic-sp", help="IC judge specificity."),
+    ic_se: IcSensitivity = None,
+    ic_sp: IcSpecificity = None,
     report: Path | None = typer.Option(
         None, "--report", help="Write the HTML report, figures and tables into this folder."
     ),
@@ -345,9 +321,7 @@ def analyze(
         help="Gold-label CSV (calibrate's format, or a labelling-page export): adds PPI++ "
         "estimates and makes the refusal verdict use them.",
     ),
-    gold_key: Path | None = typer.Option(
-        None, "--gold-key", help="Key file of a labelling-page export (default: found beside it)."
-    ),
+    gold_key: GoldKey = None,
 ) -> None:
     """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report).
 
@@ -376,44 +350,41 @@ def analyze(
                 "run analyze once per model with --model M",
                 field="--gold" if gold is not None else "--calibration",
             )
-        _analyze_models(
-            table,
-            models,
-            records=records,
-            baseline=baseline,
-            treatments=treatment,
-            json_out=json_out,
-            report=report,
-            options={
-                "partial_as": partial_as.value,
-                "engagement_judge": engagement_judge,
-                "ic_judge": ic_judge,
-                "reasoning_judge": reasoning_judge,
-                "n_boot": bootstrap,
-                "seed": seed,
-            },
-        )
+        with flags_in_errors():
+            _analyze_models(
+                table,
+                models,
+                records=records,
+                baseline=baseline,
+                treatments=treatment,
+                json_out=json_out,
+                report=report,
+                options={
+                    "partial_as": partial_as.value,
+                    "engagement_judge": engagement_judge,
+                    "ic_judge": ic_judge,
+                    "reasoning_judge": reasoning_judge,
+                    "n_boot": bootstrap,
+                    "seed": seed,
+                },
+            )
         return
-    if cal and "__ic_cli__" in cal:
-        cli_ic = cal.pop("__ic_cli__")
-        # applies to whichever judge ends up defining IC
-        for j in table["judge"].dropna().unique():
-            cal.setdefault(str(j), {}).setdefault("ic", cli_ic["ic"])
     try:
-        analysis = analyze_records(
-            table,
-            baseline=baseline,
-            treatments=treatment,
-            model=models[0] if models else None,
-            partial_as=partial_as.value,
-            engagement_judge=engagement_judge,
-            ic_judge=ic_judge,
-            reasoning_judge=reasoning_judge,
-            n_boot=bootstrap,
-            seed=seed,
-            calibration=cal,
-            gold=gold_rows,
-        )
+        with flags_in_errors():
+            analysis = analyze_records(
+                table,
+                baseline=baseline,
+                treatments=treatment,
+                model=models[0] if models else None,
+                partial_as=partial_as.value,
+                engagement_judge=engagement_judge,
+                ic_judge=ic_judge,
+                reasoning_judge=reasoning_judge,
+                n_boot=bootstrap,
+                seed=seed,
+                calibration=cal,
+                gold=gold_rows,
+            )
     except InputError as exc:
         if gold is None or exc.path is not None or exc.location is None:
             raise
@@ -593,34 +564,26 @@ def _bounds_text(out: dict[str, Any]) -> str:
 @app.command("bounds")
 @user_errors
 def bounds(
-    baseline_ir: float = typer.Option(..., "--baseline-ir", help="Baseline IR in percent."),
+    baseline_ir: float = typer.Option(
+        ..., "--baseline-ir", min=0.0, max=100.0, help="Baseline IR in percent."
+    ),
     baseline_refusal: float = typer.Option(
-        ..., "--baseline-refusal", help="Baseline refusal rate in percent."
+        ..., "--baseline-refusal", min=0.0, max=100.0, help="Baseline refusal rate in percent."
     ),
-    treatment_ir: float = typer.Option(..., "--treatment-ir", help="Treatment IR in percent."),
+    treatment_ir: float = typer.Option(
+        ..., "--treatment-ir", min=0.0, max=100.0, help="Treatment IR in percent."
+    ),
     treatment_refusal: float = typer.Option(
-        ..., "--treatment-refusal", help="Treatment refusal rate in percent."
+        ..., "--treatment-refusal", min=0.0, max=100.0, help="Treatment refusal rate in percent."
     ),
-    n: int = typer.Option(..., "--n", help="Scenarios per arm."),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON."),
-    bootstrap: int = typer.Option(
-        2000, "--bootstrap", min=10, help="Parametric bootstrap replicates for the CI."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
-    ic_se: float | None = typer.Option(None, "--ic-se", help="IC judge sensitivity."),
-    ic_sp: float | None = typer.Option(None, "--ic-sp", help="IC judge specificity."),
+    n: int = typer.Option(..., "--n", min=2, help="Scenarios per arm."),
+    json_out: JsonOut = None,
+    bootstrap: Bootstrap = BOOTSTRAP_REPLICATES,
+    seed: Seed = 0,
+    ic_se: IcSensitivity = None,
+    ic_sp: IcSpecificity = None,
 ) -> None:
     """What published aggregate numbers (IR and refusal per arm) can and cannot support."""
-    for opt, v in (
-        ("--baseline-ir", baseline_ir),
-        ("--baseline-refusal", baseline_refusal),
-        ("--treatment-ir", treatment_ir),
-        ("--treatment-refusal", treatment_refusal),
-    ):
-        if not 0 <= v <= 100:
-            raise InputError(f"a percentage in [0, 100] is required, got {v}", field=opt)
-    if n < 2:
-        raise InputError("at least 2 scenarios per arm are required", field="--n")
     if (ic_se is None) != (ic_sp is None):
         raise InputError("give both --ic-se and --ic-sp", field="--ic-se")
     if ic_se is not None and ic_sp is not None and ic_se + ic_sp <= 1:

@@ -14,12 +14,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from deconfound.cli._app import app, console, err_console, user_errors
+from deconfound.cli._options import JsonOut, RecordsArg
 from deconfound.errors import InputError
 from deconfound.records import atomic_write_text, read_records, write_records
 from deconfound.records.importers import IMPORTERS, aei_conflicts, parse_mapping
 from deconfound.records.io import format_of
 from deconfound.records.schema import RESPONSE_KEY
 from deconfound.records.summary import aei_summary, pick_benchmark_judge, pick_engagement_judge
+from deconfound.report.format import stat_text
 
 
 class ImportFormat(StrEnum):
@@ -28,10 +30,6 @@ class ImportFormat(StrEnum):
     aei = "aei"
     table = "table"
     inspect = "inspect"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
 
 
 def _count(value: int | None) -> str:
@@ -203,8 +201,8 @@ def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
             str(s["valid"]),
             str(s["convergence"]),
             _count(s["refusals"]),
-            _pct(s["ir"]),
-            _pct(s["rr"]),
+            stat_text(s["ir"]),
+            stat_text(s["rr"]),
             str(s["conflicts"]),
             str(s["missing_responses"]),
         )
@@ -219,8 +217,8 @@ def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
                 str(c["valid"]),
                 str(c["convergence"]),
                 _count(c["refusals"]),
-                _pct(c["cir"]),
-                _pct(c["rr"]),
+                stat_text(c["cir"]),
+                stat_text(c["rr"]),
             )
         tables.append(cats)
     return tables
@@ -229,10 +227,8 @@ def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
 @app.command("summary")
 @user_errors
 def summary(
-    records: Path = typer.Argument(..., help="Records table (.parquet, .csv or .jsonl)."),
-    json_out: Path | None = typer.Option(
-        None, "--json", help="Also write the figures as JSON, keyed by condition."
-    ),
+    records: RecordsArg,
+    json_out: JsonOut = None,
     engagement_judge: str | None = typer.Option(
         None,
         "--engagement-judge",

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from deconfound.cli._app import app, console, user_errors
-from deconfound.errors import InputError, not_a_file
+from deconfound.cli._app import app, console, load_json, user_errors
+from deconfound.errors import InputError
 from deconfound.stats.contract import ContractError
 from deconfound.stats.results import Analysis
-
-
-def load_json(path: Path, what: str) -> Any:
-    """Parse a JSON file, reporting the file and line of a syntax error."""
-    if not path.is_file():
-        raise not_a_file(path, f"the {what} JSON")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not valid JSON: {exc.msg}", path=path, location=f"line {exc.lineno}"
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", path=path) from exc
 
 
 def records_path_from(analysis: Analysis, analysis_path: Path) -> Path | None:

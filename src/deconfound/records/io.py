@@ -104,8 +104,16 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return df
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    # One open file handle for the whole read: given a path, pyarrow may stat and open the file
+    # separately, and a writer's atomic replace in between mixes two files' bytes ("Invalid column
+    # metadata", "Page was smaller than expected"). An open handle keeps reading the old file.
+    with path.open("rb") as fh:
+        return pd.read_parquet(fh)
+
+
 _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
-    "parquet": pd.read_parquet,
+    "parquet": _read_parquet,
     "csv": _read_csv,
     "jsonl": _read_jsonl,
 }

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Final
@@ -35,6 +35,7 @@ from deconfound.report.explorer import (
     state_counts,
     state_label,
 )
+from deconfound.report.explorer_data import encode, explorer_payload
 from deconfound.report.format import (
     Estimate,
     ci_text,
@@ -552,29 +553,13 @@ def _transition_states(comp: ComparisonView) -> list[str]:
     return order + sorted(seen - set(order))
 
 
-def _render(
-    analysis: Analysis,
-    records: pd.DataFrame,
-    out: Path,
-    manifest: Mapping[str, Any] | None,
-    agreement: Any,
-    formats: Sequence[str],
-) -> Path:
-    def save(fig: Any, name: str, title: str, caption: str) -> figs.FigureFile:
-        return figs.save(fig, out / "figures", name, title, caption, formats)
+Saver = Callable[[Any, str, str, str], figs.FigureFile]
 
-    conditions = read_conditions(analysis, manifest)
-    comparisons = read_comparisons(analysis, conditions)
-    judges = analysis.judges
-    order = [c.name for c in conditions]
-    record_conds = [str(c) for c in records["condition"].drop_duplicates()]
-    display = order + [c for c in record_conds if c not in order]
-    pairs = [(c.baseline, c.treatment) for c in comparisons]
-    rows = build_rows(records, display, judges, pairs)
-    counts = state_counts(rows)
-    counts_cat = state_counts(rows, by_category=True)
-    judge_note = f"engagement: {judges.engagement or 'none'}; IC: {judges.ic or 'none'}"
 
+def _state_figures(
+    save: Saver, counts: pd.DataFrame, counts_cat: pd.DataFrame, display: list[str], judge_note: str
+) -> list[figs.FigureFile]:
+    """Response-state bars by condition (and by category when there are several)."""
     state_figures = [
         save(
             figs.states_by_condition(counts, display),
@@ -594,7 +579,13 @@ def _render(
                 "scenarios).",
             )
         )
+    return state_figures
 
+
+def _comparison_figures(
+    save: Saver, comparisons: Sequence[ComparisonView]
+) -> dict[int, list[figs.FigureFile]]:
+    """Per comparison: the forest plot and, when counted, the transition heatmap."""
     comparison_figures: dict[int, list[figs.FigureFile]] = {}
     for c in comparisons:
         slug = f"comparison{c.index + 1}"
@@ -637,7 +628,13 @@ def _render(
                 )
             )
         comparison_figures[c.index] = items
+    return comparison_figures
 
+
+def _reasoning_figures(
+    save: Saver, conditions: Sequence[ConditionView], order: list[str]
+) -> tuple[list[figs.FigureFile], list[str]]:
+    """Refusal-kind and reasoning-flag figures, or notes saying why there are none."""
     reasoning_figures, reasoning_notes = [], []
     kinds = _with_unlabelled(_reasoning_data(conditions, "refusal_kinds"), conditions, "kinds")
     flags = _with_unlabelled(_reasoning_data(conditions, "reasoning_flags"), conditions, "flags")
@@ -689,7 +686,13 @@ def _render(
             "Reasoning flags among engaged responses: not computed (no judge "
             "in this analysis sets reasoning flags)."
         )
+    return reasoning_figures, reasoning_notes
 
+
+def _agreement_section(
+    save: Saver, agreement: Any
+) -> tuple[list[str], list[list[str]], list[figs.FigureFile], str]:
+    """Judge-agreement table, plot and note: (header, rows, figures, note)."""
     header, agreement_rows, points = _agreement(agreement)
     agreement_figures, agreement_note = [], ""
     if points:
@@ -707,9 +710,17 @@ def _render(
             "Judge agreement: not computed. Run `deconfound agreement` and pass its "
             "JSON with --agreement, or include it in the analysis."
         )
+    return header, agreement_rows, agreement_figures, agreement_note
 
-    table_paths = _tables(out, conditions, comparisons, rows, counts)
 
+def _explorer_data(
+    analysis: Analysis,
+    manifest: Mapping[str, Any] | None,
+    display: list[str],
+    comparisons: Sequence[ComparisonView],
+    rows: Sequence[ScenarioRow],
+) -> tuple[list[dict[str, Any]], dict[int, str], list[str], list[dict[str, Any]]]:
+    """What the transcript explorer needs: prompts, comparison names, row tokens, filters."""
     prompts = condition_prompts(analysis, manifest)
     explorer_conditions = [
         {
@@ -736,12 +747,55 @@ def _render(
                     "count": n,
                 }
             )
+    return explorer_conditions, comparisons_short, row_tokens, transition_options
+
+
+def _provenance_lines(analysis: Analysis, manifest: Mapping[str, Any] | None) -> list[Line]:
+    """The analysis provenance and the study manifest (less its prompts) as labelled lines."""
     provenance = _flat(analysis.provenance or {})
     if isinstance(manifest, Mapping):
         provenance += [
             Line(f"manifest · {ln.label}", ln.text)
             for ln in _flat({k: v for k, v in manifest.items() if k != "conditions"})
         ]
+    return provenance
+
+
+def _render(
+    analysis: Analysis,
+    records: pd.DataFrame,
+    out: Path,
+    manifest: Mapping[str, Any] | None,
+    agreement: Any,
+    formats: Sequence[str],
+) -> Path:
+    def save(fig: Any, name: str, title: str, caption: str) -> figs.FigureFile:
+        return figs.save(fig, out / "figures", name, title, caption, formats)
+
+    conditions = read_conditions(analysis, manifest)
+    comparisons = read_comparisons(analysis, conditions)
+    judges = analysis.judges
+    order = [c.name for c in conditions]
+    record_conds = [str(c) for c in records["condition"].drop_duplicates()]
+    display = order + [c for c in record_conds if c not in order]
+    pairs = [(c.baseline, c.treatment) for c in comparisons]
+    rows = build_rows(records, display, judges, pairs)
+    counts = state_counts(rows)
+    counts_cat = state_counts(rows, by_category=True)
+    judge_note = f"engagement: {judges.engagement or 'none'}; IC: {judges.ic or 'none'}"
+
+    state_figures = _state_figures(save, counts, counts_cat, display, judge_note)
+
+    comparison_figures = _comparison_figures(save, comparisons)
+    reasoning_figures, reasoning_notes = _reasoning_figures(save, conditions, order)
+    header, agreement_rows, agreement_figures, agreement_note = _agreement_section(save, agreement)
+
+    table_paths = _tables(out, conditions, comparisons, rows, counts)
+
+    explorer_conditions, comparisons_short, row_tokens, transition_options = _explorer_data(
+        analysis, manifest, display, comparisons, rows
+    )
+    provenance = _provenance_lines(analysis, manifest)
     models = sorted({str(m) for m in records["model"].dropna().unique()})
     studies = sorted({str(s) for s in records["study"].dropna().unique()})
     smoke = bool(records["smoke_model"].fillna(False).any()) or bool(
@@ -781,14 +835,19 @@ def _render(
             categories=sorted({r.category for r in rows}),
             n_conflict_rows=sum(r.conflict for r in rows),
             rows=rows,
-            row_tokens=row_tokens,
-            comparisons_short=comparisons_short,
             methods=_methods(analysis, comparisons, judges, records, bool(agreement_rows)),
             method_notes=sorted({n.split(": ", 1)[1] for n in _method_notes(analysis)}),
             estimands={k: v for k, v in ESTIMANDS.items()},
             provenance=provenance,
             files=files,
-            data_json=script_json({"transitions": transition_options}),
+            data_json=script_json(
+                {
+                    "transitions": transition_options,
+                    "explorer": encode(
+                        explorer_payload(rows, display, row_tokens, comparisons_short)
+                    ),
+                }
+            ),
             css=Markup(_asset("report.css")),
             js=Markup(js),
             script_hash=script_hash,

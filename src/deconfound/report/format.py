@@ -127,9 +127,19 @@ def count_text(value: Any) -> str:
     return str(int(n)) if n == int(n) else f"{n:.1f}"
 
 
-def decimal(value: float | None, digits: int = 3) -> str:
-    """A plain number ("0.412"), for statistics that are not proportions (kappa, alpha)."""
-    return NOT_COMPUTED if value is None else f"{value:.{digits}f}"
+def stat_text(value: float | None, ci: Any = None, *, digits: int = 2, missing: str = "-") -> str:
+    """A statistic that is not a proportion (kappa, AC1, alpha, Se/Sp) as "0.41 [0.20, 0.60]".
+
+    ``ci`` is a (low, high) pair shown only when both ends are known; ``missing`` stands in for
+    an undefined value ("-" in tables, "not computed" in prose).
+    """
+    if value is None:
+        return missing
+    text = f"{value:.{digits}f}"
+    both = closed(tuple(ci)) if ci is not None and len(ci) == 2 else None
+    if both is not None:
+        text += f" [{both[0]:.{digits}f}, {both[1]:.{digits}f}]"
+    return text
 
 
 # --------------------------------------------------------------------------------------------

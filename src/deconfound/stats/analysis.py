@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ from deconfound.stats.bounds import (
     scenario_lee_bounds,
     tipping_point,
 )
+from deconfound.stats.calibration import Calibration
 from deconfound.stats.contract import decode
 from deconfound.stats.correction import rogan_gladen, rogan_gladen_bootstrap
 from deconfound.stats.goldppi import gold_estimates
@@ -84,8 +85,6 @@ from deconfound.stats.results import (
     Verdict,
 )
 from deconfound.stats.sensitivity import failed_run, judge_pairs, run_result, with_agreement
-
-Calibration = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 _PERMUTATIONS = 10_000
 
@@ -224,10 +223,10 @@ def _condition_correction(
         ("ir_engaged", judges.ic, "ic", "n_ic", "n_engaged"),
         ("refusal", judges.engagement, "refusal", "n_refusal", "n_valid"),
     ):
-        cal = calibration.get(judge, {}).get(label)
+        cal = calibration.rates_for(judge, label)
         if not cal or cond[key]["estimate"] is None:
             continue
-        n_pos, n_neg = cal.get("n_pos"), cal.get("n_neg")
+        n_pos, n_neg = cal.n_pos, cal.n_neg
         if n_pos and n_neg and float(n_pos).is_integer() and float(n_neg).is_integer():
             # percentile bootstrap: scenarios resampled for the observed rate, Se/Sp redrawn
             # from their gold counts (Wald intervals cover badly near 0 and 1)
@@ -236,8 +235,8 @@ def _condition_correction(
             rg = rogan_gladen_bootstrap(
                 cond[key]["estimate"],
                 p_boot,
-                cal["sensitivity"],
-                cal["specificity"],
+                cal.sensitivity,
+                cal.specificity,
                 int(n_pos),
                 int(n_neg),
             )
@@ -245,8 +244,8 @@ def _condition_correction(
             rg = rogan_gladen(
                 cond[key]["estimate"],
                 cond[key]["n_eff"] or 0,
-                cal["sensitivity"],
-                cal["specificity"],
+                cal.sensitivity,
+                cal.specificity,
                 n_pos,
                 n_neg,
             )
@@ -455,6 +454,32 @@ def _transitions(
     return counts, basis
 
 
+def _share_shift(
+    arm0: tuple[np.ndarray, np.ndarray],
+    arm1: tuple[np.ndarray, np.ndarray],
+    keep: np.ndarray,
+    tests: _PairedTests,
+    n_scenarios: int | None = None,
+) -> dict[str, Any]:
+    """Change of a label's per-scenario share (count / denominator) over the ``keep`` scenarios,
+    with a t-interval; its paired test is registered with ``tests``."""
+    (a0, n0), (a1, n1) = arm0, arm1
+    s0, s1 = a0[keep] / n0[keep], a1[keep] / n1[keep]
+    ti = t_interval_mean(s1 - s0)
+    rec: dict[str, Any] = {
+        "baseline": _f(s0.mean()),
+        "treatment": _f(s1.mean()),
+        "estimate": _f(ti.estimate),
+        "ci": _ci(ti.ci.low, ti.ci.high),
+        "p_value": None,
+    }
+    if n_scenarios is not None:
+        rec["n_scenarios"] = n_scenarios
+    rec["test"] = ""
+    tests.add(a0, n0, a1, n1, rec)
+    return rec
+
+
 def _reasoning_shift(
     c0: pd.DataFrame,
     c1: pd.DataFrame,
@@ -469,19 +494,7 @@ def _reasoning_shift(
     if both.any():
         for k in REFUSAL_KIND:
             f0, f1 = _col(c0, f"kind:{k}"), _col(c1, f"kind:{k}")
-            a0, a1 = f0[both], f1[both]
-            d = a1 / kn1[both] - a0 / kn0[both]
-            ti = t_interval_mean(d)
-            rec: dict[str, Any] = {
-                "baseline": _f((a0 / kn0[both]).mean()),
-                "treatment": _f((a1 / kn1[both]).mean()),
-                "estimate": _f(ti.estimate),
-                "ci": _ci(ti.ci.low, ti.ci.high),
-                "p_value": None,
-                "test": "",
-            }
-            tests.add(f0, kn0, f1, kn1, rec)
-            out["refusal_kinds"][k] = rec
+            out["refusal_kinds"][k] = _share_shift((f0, kn0), (f1, kn1), both, tests)
         mk = modal_kinds(states)
         if len(mk):
             out["refusal_kind_transitions"] = _pair_labels(
@@ -496,20 +509,9 @@ def _reasoning_shift(
             continue
         n_flag_both = max(n_flag_both, int(fb.sum()))
         g0, g1 = _col(c0, f"flag:{flag}"), _col(c1, f"flag:{flag}")
-        a0, a1 = g0[fb], g1[fb]
-        d = a1 / fn1[fb] - a0 / fn0[fb]
-        ti = t_interval_mean(d)
-        frec: dict[str, Any] = {
-            "baseline": _f((a0 / fn0[fb]).mean()),
-            "treatment": _f((a1 / fn1[fb]).mean()),
-            "estimate": _f(ti.estimate),
-            "ci": _ci(ti.ci.low, ti.ci.high),
-            "p_value": None,
-            "n_scenarios": int(fb.sum()),
-            "test": "",
-        }
-        tests.add(g0, fn0, g1, fn1, frec)
-        out["reasoning_flags"][flag] = frec
+        out["reasoning_flags"][flag] = _share_shift(
+            (g0, fn0), (g1, fn1), fb, tests, n_scenarios=int(fb.sum())
+        )
     out["n_scenarios_engaged_both"] = n_flag_both
     out["method"] = (
         "per-scenario share differences on scenarios refused (kinds) or engaged "
@@ -612,9 +614,8 @@ def _comparison(
         "method": "Kitagawa/Shapley symmetric split of the pooled rates over paired scenarios "
         "(descriptive); CIs by scenario cluster bootstrap (percentile)",
     }
-    out["sace_bounds"] = _sace(
-        e0, p0, e1, p1, ir0, ir1, es0, ps0, es1, ps1, (b_lo, b_hi), (bs_lo, bs_hi), ids
-    )
+    arms = _ArmRates(e0, p0, ir0, e1, p1, ir1, es0, ps0, es1, ps1, ids)
+    out["sace_bounds"] = _sace(arms, (b_lo, b_hi), (bs_lo, bs_hi))
     out["manski_bounds"] = [_f(x) for x in manski_bounds(ir0, 1 - e0, ir1, 1 - e1)]
     out["power"] = _power(y0, v0, y1, v1, ir0, ir1, n)
     out["reasoning_shift"] = _reasoning_shift(c0, c1, states, baseline, treatment, tests)
@@ -628,21 +629,41 @@ def _comparison(
     return out
 
 
+@dataclass(frozen=True)
+class _ArmRates:
+    """Engagement and IC rates of the two arms over the paired scenarios, pooled and per scenario.
+
+    Attributes:
+        e0, e1: Pooled engagement share at baseline / under treatment.
+        p0, p1: Pooled IC rate among engaged (NaN without engaged responses).
+        ir0, ir1: Pooled headline IR.
+        es0, es1: Engagement share per scenario.
+        ps0, ps1: IC rate among engaged per scenario (NaN where none engaged).
+        ids: The paired scenario ids, aligned with the per-scenario arrays.
+    """
+
+    e0: float
+    p0: float
+    ir0: float
+    e1: float
+    p1: float
+    ir1: float
+    es0: np.ndarray
+    ps0: np.ndarray
+    es1: np.ndarray
+    ps1: np.ndarray
+    ids: Sequence[str]
+
+
 def _sace(
-    e0: float,
-    p0: float,
-    e1: float,
-    p1: float,
-    ir0: float,
-    ir1: float,
-    es0: np.ndarray,
-    ps0: np.ndarray,
-    es1: np.ndarray,
-    ps1: np.ndarray,
+    arms: _ArmRates,
     boot_pooled: tuple[np.ndarray, np.ndarray],
     boot_scen: tuple[np.ndarray, np.ndarray],
-    ids: Sequence[str],
 ) -> dict[str, Any]:
+    """SACE bounds (pooled and scenario-level) with Imbens–Manski CIs from the bootstrap draws."""
+    e0, p0, ir0, es0, ps0 = arms.e0, arms.p0, arms.ir0, arms.es0, arms.ps0
+    e1, p1, ir1, es1, ps1 = arms.e1, arms.p1, arms.ir1, arms.es1, arms.ps1
+    ids = arms.ids
     lee = lee_bounds(e0, p0, e1, p1)
     scen = scenario_lee_bounds(es0, ps0, es1, ps1)
     se_l, se_u = bootstrap_se(boot_pooled[0]), bootstrap_se(boot_pooled[1])
@@ -744,10 +765,10 @@ def _comparison_correction(
     out: dict[str, Any] = {}
     y0, m0, r0, v0 = arm0
     y1, m1, r1, v1 = arm1
-    ic_cal = calibration.get(judges.ic, {}).get("ic")
-    ref_cal = calibration.get(judges.engagement, {}).get("refusal")
+    ic_cal = calibration.rates_for(judges.ic, "ic")
+    ref_cal = calibration.rates_for(judges.engagement, "refusal")
     if ic_cal and m0.sum() > 0 and m1.sum() > 0:
-        se, sp = ic_cal["sensitivity"], ic_cal["specificity"]
+        se, sp = ic_cal.sensitivity, ic_cal.specificity
         c0, c1 = clustered_ratio(y0, m0), clustered_ratio(y1, m1)
         a = rogan_gladen(c0.estimate, c0.n_eff, se, sp)
         b = rogan_gladen(c1.estimate, c1.n_eff, se, sp)
@@ -758,7 +779,7 @@ def _comparison_correction(
             "differential misclassification is not corrected",
         }
     if ref_cal:
-        se, sp = ref_cal["sensitivity"], ref_cal["specificity"]
+        se, sp = ref_cal.sensitivity, ref_cal.specificity
         ra = rogan_gladen(r0.sum() / v0.sum(), float(v0.sum()), se, sp)
         rb = rogan_gladen(r1.sum() / v1.sum(), float(v1.sum()), se, sp)
         out["refusal_difference"] = {
@@ -912,7 +933,7 @@ def analyze_records(
         reasoning_judge: Judge defining refusal kinds and reasoning flags.
         n_boot: Scenario cluster bootstrap replicates.
         seed: Seed for the bootstrap and permutation tests.
-        calibration: {judge: {"refusal"|"ic": {"sensitivity", "specificity", "n_pos", "n_neg"}}}.
+        calibration: Judge sensitivity/specificity for Rogan–Gladen correction.
         gold: Gold labels (``read_gold`` rows): adds PPI++ and gold-only figures and makes the
             refusal verdict use the PPI Δrefusal (stats.goldppi).
         judge_sensitivity: With several engagement or IC judges, also run the main estimands
@@ -921,49 +942,17 @@ def analyze_records(
     Returns:
         The typed analysis; ``.to_json()`` is the analysis JSON (docs/contract.md).
     """
-    if partial_as not in ("engaged", "refusal"):
-        raise InputError(
-            f"partial_as must be engaged or refusal, got {partial_as!r}", field="--partial-as"
-        )
-    if n_boot < 1:
-        raise InputError(
-            "the number of bootstrap replicates must be at least 1", field="--bootstrap"
-        )
-    models = sorted(records["model"].dropna().unique())
-    if model is None:
-        if len(models) != 1:
-            raise InputError(
-                f"the table holds {len(models)} models ({', '.join(models)}); "
-                "choose one with --model",
-                field="--model",
-            )
-        model = models[0]
-    elif model not in models:
-        raise InputError(
-            f"model {model!r} not in the table (models: {', '.join(models)})", field="--model"
-        )
-    sub = records[records["model"] == model]
-    available = sorted(sub["condition"].unique())
+    _check_settings(partial_as, n_boot)
+    model = _choose_model(records, model)
     wanted = [baseline, *treatments]
-    for name in wanted:
-        if name not in available:
-            raise InputError(
-                f"condition {name!r} not found for model {model!r} (conditions: "
-                f"{'; '.join(repr(a) for a in available)})",
-                field="condition",
-            )
-    if len(set(wanted)) != len(wanted):
-        raise InputError("baseline and treatments must be distinct conditions", field="--treatment")
-    sub = sub[sub["condition"].isin(wanted)]
+    sub = _select_conditions(records[records["model"] == model], model, wanted)
     judges = select_judges(
         sub, engagement_judge=engagement_judge, ic_judge=ic_judge, reasoning_judge=reasoning_judge
     )
     states = response_states(sub, judges)
     counts = scenario_counts(states, partial_as)
     other: PartialAs = "refusal" if partial_as == "engaged" else "engaged"
-    counts_other = scenario_counts(states, other)
-
-    conditions = {
+    raw_conditions = {
         name: _condition(
             _arm(counts, name), states[states["condition"] == name], calibration, judges
         )
@@ -978,11 +967,11 @@ def analyze_records(
     )
     if gold_res is not None:
         for name in wanted:
-            conditions[name]["ppi"] = {
+            raw_conditions[name]["ppi"] = {
                 k: fig.to_dict() for k, fig in gold_res.conditions[name].items()
             }
-    typed_conditions = {
-        name: decode(ConditionResult, c, f"conditions.{name}") for name, c in conditions.items()
+    conditions = {
+        name: decode(ConditionResult, c, f"conditions.{name}") for name, c in raw_conditions.items()
     }
     comparisons = []
     for i, t in enumerate(treatments):
@@ -991,13 +980,10 @@ def analyze_records(
             raw["ppi"] = {k: fig.to_dict() for k, fig in gold_res.comparisons[t].items()}
         comp: Comparison = decode(Comparison, raw, f"comparisons[{i}]")
         comparisons.append(
-            replace(
-                comp,
-                verdict=verdict(comp, typed_conditions[baseline], typed_conditions[t]),
-            )
+            replace(comp, verdict=verdict(comp, conditions[baseline], conditions[t]))
         )
-    typed_conditions, comparisons = _with_constructs(
-        states, typed_conditions, comparisons, judges, partial_as, n_boot, seed
+    conditions, comparisons = _with_constructs(
+        states, conditions, comparisons, judges, partial_as, n_boot, seed
     )
     pairs = judge_pairs(sub, judges) if judge_sensitivity else []
     if len(pairs) > 1:
@@ -1033,13 +1019,15 @@ def analyze_records(
             )
             for c in comparisons
         ]
-    partial = _partial_sensitivity({partial_as: counts, other: counts_other}, baseline, treatments)
+    partial = _partial_sensitivity(
+        {partial_as: counts, other: scenario_counts(states, other)}, baseline, treatments
+    )
     return Analysis(
         schema_version=SCHEMA_VERSION,
         model=str(model),
         baseline=baseline,
         treatments=list(treatments),
-        conditions=typed_conditions,
+        conditions=conditions,
         comparisons=comparisons,
         partial_sensitivity={
             k: decode(PartialVariant, v, f"partial_sensitivity.{k}") for k, v in partial.items()
@@ -1179,6 +1167,46 @@ def constructs_agree(broad: Verdict, narrow: Verdict) -> ConstructsAgree:
         ic_among_engagers_changed=ic(broad.ic_among_engagers_changed)
         == ic(narrow.ic_among_engagers_changed),
     )
+
+
+def _check_settings(partial_as: str, n_boot: int) -> None:
+    """The analysis settings, checked before any work (ValueError naming the argument)."""
+    if partial_as not in ("engaged", "refusal"):
+        raise ValueError(f"partial_as must be 'engaged' or 'refusal', got {partial_as!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+        raise ValueError(f"n_boot must be an integer of at least 1 replicate, got {n_boot!r}")
+
+
+def _choose_model(records: pd.DataFrame, model: str | None) -> str:
+    """The model to analyse: the one asked for, or the table's only model."""
+    models = sorted(records["model"].dropna().unique())
+    if model is None:
+        if len(models) != 1:
+            raise InputError(
+                f"the table holds {len(models)} models ({', '.join(models)}); choose one",
+                field="model",
+            )
+        return str(models[0])
+    if model not in models:
+        raise InputError(
+            f"model {model!r} not in the table (models: {', '.join(models)})", field="model"
+        )
+    return model
+
+
+def _select_conditions(sub: pd.DataFrame, model: str, wanted: Sequence[str]) -> pd.DataFrame:
+    """One model's rows of the wanted conditions; each must exist, and no condition twice."""
+    available = sorted(sub["condition"].unique())
+    for name in wanted:
+        if name not in available:
+            raise InputError(
+                f"condition {name!r} not found for model {model!r} (conditions: "
+                f"{'; '.join(repr(a) for a in available)})",
+                field="condition",
+            )
+    if len(set(wanted)) != len(wanted):
+        raise InputError("baseline and treatments must be distinct conditions", field="treatments")
+    return sub[sub["condition"].isin(wanted)]
 
 
 def _partial_sensitivity(

@@ -9,7 +9,7 @@ without IC, or invalid. Everything downstream works on per-scenario counts of th
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from deconfound.errors import InputError
+from deconfound.judges.measured import measured_kappa
 from deconfound.records.labels import ENGAGEMENT_VALID, REASONING_FLAGS, REFUSAL_KIND
 
 PartialAs = Literal["engaged", "refusal"]
@@ -27,6 +28,37 @@ PartialAs = Literal["engaged", "refusal"]
 ENGAGEMENT_PREFERENCE: Final = ("reference", "rubric:*", "offline", "lexical", "aei-keyword")
 IC_PREFERENCE: Final = ("reference", "rubric:*", "benchmark:*", "aei-judge", "lexical")
 REASONING_PREFERENCE: Final = ("reference", "rubric:*", "offline", "lexical")
+
+#: The shipped measurement's view that speaks for each label (judges/data/measured_kappa.json).
+MEASURED_VIEW: Final = {
+    "engagement": "engagement_3class",
+    "IC": "ic",
+    "reasoning": "refusal_kind_among_ref_refusal_partial",
+}
+#: A judge whose measured kappa reaches this on every held-out model is trusted over the fixed
+#: order ("substantial" agreement, Landis & Koch 1977; the corpus target in docs/offline-judge.md).
+#: Below it, a measurement only breaks ties within the fixed order: a fair kappa on the corpus
+#: is no reason to prefer a keyword judge to an unmeasured LLM rubric.
+TRUSTED_KAPPA: Final = 0.7
+
+#: ``(judge, version, view) -> worst held-out model's kappa`` or None when not measured.
+KappaLookup = Callable[[str, "str | None", str], "float | None"]
+
+
+def shipped_kappa(judge: str, version: str | None, view: str) -> float | None:
+    """Lowest leave-one-model-out kappa of this judge version on ``view`` (package data).
+
+    The worst held-out model, not the pooled figure: pooling over models rewards a judge for
+    telling models apart, and a researcher's model is one the judge never saw.
+    """
+    m = measured_kappa(judge, version)
+    if m is None:
+        return None
+    values = [m.kappa[model].get(view) for model in m.models]
+    if not values or any(v is None for v in values):
+        return None
+    return float(min(v for v in values if v is not None))
+
 
 #: Response states after combining the engagement and IC judges.
 STATES: Final = (
@@ -69,14 +101,34 @@ def _rank(judge: str, preference: Sequence[str]) -> tuple[int, str]:
     return (len(preference), judge)
 
 
+def _measured_rank(
+    judge: str, preference: Sequence[str], kappa: Mapping[str, float]
+) -> tuple[int, float, int, float, str]:
+    # reference first; then judges measured at or above TRUSTED_KAPPA, best first; then the fixed
+    # order, a measured kappa breaking ties within one pattern (e.g. two lexical versions)
+    k = kappa.get(judge)
+    order, _ = _rank(judge, preference)
+    if judge == "reference":
+        return (0, 0.0, order, 0.0, judge)
+    if k is not None and k >= TRUSTED_KAPPA:
+        return (1, -k, order, 0.0, judge)
+    return (2, 0.0, order, -(k if k is not None else -2.0), judge)
+
+
 def choose_judge(
     available: Sequence[str],
     preference: Sequence[str],
     requested: str | None,
     label: str,
     option: str,
+    kappa: Mapping[str, float] | None = None,
 ) -> tuple[str, str]:
-    """Pick the judge for one label: the requested one, the only one, or the most preferred.
+    """Pick the judge for one label: the requested one, the only one, or the most trusted.
+
+    ``kappa`` maps judges to their measured in-domain kappa against careful reading on this label
+    (the worst held-out model of the shipped leave-one-model-out figures). A judge measured at or
+    above :data:`TRUSTED_KAPPA` beats every judge but ``reference``; the fixed ``preference``
+    order ranks the rest, measured kappa breaking ties. The reason says which rule decided.
 
     Raises InputError when the requested judge does not supply the label or none does.
     """
@@ -94,11 +146,34 @@ def choose_judge(
         raise InputError(f"no judge supplies {label} labels for this selection", field=option)
     if len(avail) == 1:
         return avail[0], f"the only judge with {label} labels"
-    best = min(avail, key=lambda j: _rank(j, preference))
+    kappa = {j: k for j, k in (kappa or {}).items() if j in avail}
+    best = min(avail, key=lambda j: _measured_rank(j, preference, kappa))
+    measured = ", ".join(f"{j} {k:.2f}" for j, k in sorted(kappa.items()))
+    if best != "reference" and kappa.get(best, -1.0) >= TRUSTED_KAPPA:
+        return best, (
+            f"measured on the reference corpus at kappa >= {TRUSTED_KAPPA} on every held-out "
+            f"model ({label}, worst model: {measured}); override with {option}"
+        )
     return best, (
-        f"preferred among {', '.join(avail)} (order: {' > '.join(preference)}); "
-        f"override with {option}"
+        f"preferred among {', '.join(avail)} (order: {' > '.join(preference)}"
+        + (f"; measured kappa, worst held-out model: {measured}" if measured else "")
+        + f"); override with {option}"
     )
+
+
+def _judge_kappa(
+    records: pd.DataFrame, judges: Sequence[str], view: str, lookup: KappaLookup
+) -> dict[str, float]:
+    """Measured kappa per judge whose rows all carry one version (mixed versions: unmeasured)."""
+    out: dict[str, float] = {}
+    for judge in judges:
+        versions = records.loc[records["judge"] == judge, "judge_version"].dropna().unique()
+        if len(versions) > 1:
+            continue
+        k = lookup(str(judge), str(versions[0]) if len(versions) else None, view)
+        if k is not None:
+            out[str(judge)] = k
+    return out
 
 
 def _ic_values(df: pd.DataFrame) -> pd.Series:
@@ -114,18 +189,36 @@ def select_judges(
     engagement_judge: str | None = None,
     ic_judge: str | None = None,
     reasoning_judge: str | None = None,
+    kappa: KappaLookup = shipped_kappa,
 ) -> JudgeChoice:
-    """Choose the engagement, IC and reasoning judges for a (validated) records selection."""
-    eng_avail = records.loc[records["engagement"].isin(ENGAGEMENT_VALID), "judge"].unique()
-    ic_avail = records.loc[_ic_values(records).notna(), "judge"].unique()
+    """Choose the engagement, IC and reasoning judges for a (validated) records selection.
+
+    ``kappa`` looks up a judge version's measured agreement with careful reading (default: the
+    shipped leave-one-model-out figures), so a measured judge is preferred to an unmeasured one.
+    """
+    eng_avail = [
+        str(j) for j in records.loc[records["engagement"].isin(ENGAGEMENT_VALID), "judge"].unique()
+    ]
+    ic_avail = [str(j) for j in records.loc[_ic_values(records).notna(), "judge"].unique()]
     has_reason = records["refusal_kind"].notna()
     for flag in REASONING_FLAGS:
         has_reason |= records[flag].notna()
-    reason_avail = records.loc[has_reason, "judge"].unique()
+    reason_avail = [str(j) for j in records.loc[has_reason, "judge"].unique()]
+
+    def measured(avail: Sequence[str], label: str) -> dict[str, float]:
+        return _judge_kappa(records, avail, MEASURED_VIEW[label], kappa)
+
     eng, eng_why = choose_judge(
-        list(eng_avail), ENGAGEMENT_PREFERENCE, engagement_judge, "engagement", "--engagement-judge"
+        list(eng_avail),
+        ENGAGEMENT_PREFERENCE,
+        engagement_judge,
+        "engagement",
+        "--engagement-judge",
+        measured(eng_avail, "engagement"),
     )
-    ic, ic_why = choose_judge(list(ic_avail), IC_PREFERENCE, ic_judge, "IC", "--ic-judge")
+    ic, ic_why = choose_judge(
+        list(ic_avail), IC_PREFERENCE, ic_judge, "IC", "--ic-judge", measured(ic_avail, "IC")
+    )
     reasons = {"engagement": eng_why, "ic": ic_why}
     reasoning: str | None
     if reasoning_judge is None and len(reason_avail) == 0:
@@ -138,6 +231,7 @@ def select_judges(
             reasoning_judge,
             "reasoning",
             "--reasoning-judge",
+            measured(reason_avail, "reasoning"),
         )
         reasons["reasoning"] = why
     return JudgeChoice(eng, ic, reasoning, reasons)

@@ -14,7 +14,6 @@ from typing import Any, Final
 
 import pandas as pd
 
-from deconfound.errors import DeconfoundError
 from deconfound.records.importers.aei import aei_conflicts, import_aei
 from deconfound.records.importers.table import import_table, parse_mapping
 from deconfound.records.schema import validate
@@ -38,15 +37,7 @@ def import_inspect(
     or ``KEY=NAME``) for logs that carry no condition; ``scenarios`` is the scenario source that
     samples without stable ids are matched against (default: the pinned InstrumentalEval set).
     """
-    try:
-        module = importlib.import_module(INSPECT_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != INSPECT_MODULE:
-            raise
-        raise DeconfoundError(
-            "the Inspect log importer is not available in this installation "
-            f"({INSPECT_MODULE} is missing); use --format aei or --format table"
-        ) from exc
+    module = importlib.import_module(INSPECT_MODULE)  # loads inspect_ai only when used
     from deconfound.records.locations import as_location
 
     files = [as_location(p) for p in paths]

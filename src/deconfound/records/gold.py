@@ -1,0 +1,166 @@
+"""Gold labels: a human-labelled CSV of responses, read strictly and matched to a records table.
+
+Gold labels are the reference judges are calibrated against (``deconfound calibrate``). Every
+problem is an input error naming the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from deconfound.errors import InputError, not_a_file
+from deconfound.records.csv_safe import restore_frame
+from deconfound.records.labelkey import resolve_items
+from deconfound.records.labels import ENGAGEMENT_VALID
+from deconfound.records.schema import RESPONSE_KEY
+
+_TRUE: Final = frozenset({"true", "1", "yes", "t"})
+_FALSE: Final = frozenset({"false", "0", "no", "f"})
+
+
+def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
+    """Read and check a gold-label CSV; errors name the file, line and column.
+
+    Columns: scenario_id, condition, epoch (optional, default 1), model and study (optional),
+    and gold labels ``engagement`` (refusal/partial/engaged) and/or ``ic`` (true/false); a blank
+    label means "not labelled". Optional ``inclusion_probability`` (in (0, 1]) and ``stratum``
+    describe a stratified gold sample. A labelling-page export (or label sheet) names items by
+    ``item`` key instead; the key file (``key``, or the one it names) maps them back.
+    """
+    if not path.is_file():
+        raise not_a_file(path, "a gold-label CSV")
+    try:
+        # a gold file may start from our disagreements CSV: undo its formula neutralisation
+        raw = restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", path=path) from exc
+    except Exception as exc:
+        raise InputError(f"cannot read CSV: {exc}", path=path) from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if "item" in raw.columns and "scenario_id" not in raw.columns:
+        raw = resolve_items(raw, path, key)
+    for col in ("scenario_id", "condition"):
+        if col not in raw.columns:
+            raise InputError(f"missing required column {col!r}", path=path, location="line 1")
+    if not {"engagement", "ic"} & set(raw.columns):
+        raise InputError(
+            "no gold label column: add 'engagement' and/or 'ic'", path=path, location="line 1"
+        )
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, rec in enumerate(raw.to_dict("records")):
+        line = f"line {i + 2}"
+        row: dict[str, Any] = {}
+        for col in ("scenario_id", "condition"):
+            v = str(rec[col]).strip()
+            if not v:
+                raise InputError("value is required", path=path, location=line, field=col)
+            row[col] = v
+        ep = str(rec.get("epoch", "") or "").strip() or "1"
+        try:
+            row["epoch"] = int(ep)
+        except ValueError as exc:
+            raise InputError(
+                f"expected a whole number, got {ep!r}", path=path, location=line, field="epoch"
+            ) from exc
+        for col in ("model", "study"):
+            v = str(rec.get(col, "") or "").strip()
+            row[col] = v or None
+        eng = str(rec.get("engagement", "") or "").strip().lower()
+        if eng and eng not in ENGAGEMENT_VALID:
+            raise InputError(
+                f"{eng!r} is not one of {', '.join(ENGAGEMENT_VALID)}",
+                path=path,
+                location=line,
+                field="engagement",
+            )
+        row["gold_engagement"] = eng or None
+        ic = str(rec.get("ic", "") or "").strip().lower()
+        if ic and ic not in _TRUE | _FALSE:
+            raise InputError(
+                f"expected true/false, got {ic!r}", path=path, location=line, field="ic"
+            )
+        row["gold_ic"] = None if not ic else ic in _TRUE
+        prob = str(rec.get("inclusion_probability", "") or "").strip()
+        if prob:
+            try:
+                row["inclusion_probability"] = float(prob)
+            except ValueError:
+                row["inclusion_probability"] = math.nan
+            if not 0 < row["inclusion_probability"] <= 1:
+                raise InputError(
+                    f"expected a number in (0, 1], got {prob!r}",
+                    path=path,
+                    location=line,
+                    field="inclusion_probability",
+                )
+        elif "inclusion_probability" in raw.columns:
+            row["inclusion_probability"] = 1.0
+        if "stratum" in raw.columns:
+            row["stratum"] = str(rec.get("stratum", "") or "").strip() or None
+        ident = (row["study"], row["model"], row["scenario_id"], row["condition"], row["epoch"])
+        if ident in seen:
+            raise InputError(
+                f"duplicate gold row (same as line {seen[ident]})", path=path, location=line
+            )
+        seen[ident] = i + 2
+        row["line"] = i + 2
+        rows.append(row)
+    if not rows:
+        raise InputError("no gold rows", path=path)
+    return pd.DataFrame(rows)
+
+
+def match_gold(gold: pd.DataFrame, df: pd.DataFrame, gold_path: Path) -> pd.DataFrame:
+    """Attach each gold row to exactly one response (study, model) of the records table.
+
+    Errors name the gold file and line: no matching response, or responses of several
+    study/model pairs (add ``model`` and ``study`` columns to choose).
+    """
+    responses = df.drop_duplicates(list(RESPONSE_KEY))[list(RESPONSE_KEY)].copy()
+    responses["epoch"] = responses["epoch"].astype(int)
+    for col in ("study", "model", "scenario_id", "condition"):
+        responses[col] = responses[col].astype(str)
+    index: dict[tuple[str, str, int], list[tuple[str, str]]] = {}
+    for st, mo, sc, co, ep in zip(
+        responses["study"].tolist(),
+        responses["model"].tolist(),
+        responses["scenario_id"].tolist(),
+        responses["condition"].tolist(),
+        responses["epoch"].tolist(),
+        strict=True,
+    ):
+        index.setdefault((str(sc), str(co), int(ep)), []).append((str(st), str(mo)))
+    matched: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in gold.to_dict("records")
+    ]
+    for rec in records:
+        cands = index.get((rec["scenario_id"], rec["condition"], rec["epoch"]), [])
+        cands = [
+            c
+            for c in cands
+            if (rec["study"] is None or c[0] == rec["study"])
+            and (rec["model"] is None or c[1] == rec["model"])
+        ]
+        line = f"line {rec['line']}"
+        if not cands:
+            raise InputError(
+                f"no response in the records for scenario {rec['scenario_id']!r}, condition "
+                f"{rec['condition']!r}, epoch {rec['epoch']}",
+                path=gold_path,
+                location=line,
+            )
+        if len(cands) > 1:
+            raise InputError(
+                f"matches responses of {len(cands)} study/model pairs "
+                f"({', '.join(f'{s}/{m}' for s, m in cands)}); add 'model' (and 'study') columns",
+                path=gold_path,
+                location=line,
+            )
+        matched.append({**rec, "study": cands[0][0], "model": cands[0][1]})
+    return pd.DataFrame(matched)
