@@ -18,7 +18,7 @@ from test_report_synthetic import (
 )
 
 from deconfound.report import build_report
-from deconfound.report.explorer_data import read_page, responses_of
+from deconfound.report.explorer_data import read_page
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.simulate import simulate_records
 
@@ -123,7 +123,7 @@ def test_real_study_report_shows_every_scenario_and_condition(open_page: Any) ->
 def test_explorer_rows_are_built_from_the_compressed_block(report: Path, open_page: Any) -> None:
     html = report.read_text(encoding="utf-8")
     assert '<tr class="scenario"' not in html  # no row is written as markup
-    responses = responses_of(read_page(html))
+    responses = read_page(html).responses
     p = open_page(report)
     assert p.page.get_attribute("#explorer-rows", "data-state") == "ready"
     assert _visible_ids(p.page) == list(dict.fromkeys(r["scenario"] for r in responses))
