@@ -3,14 +3,14 @@
 Written as markup, every response cost the page about 470 bytes of tags and the browser built
 every row at load (47 MB and 100,000 response cells for 100,000 responses). Instead the rows
 travel as columnar JSON, gzip-compressed and base64-encoded, in one inert
-``<script type="application/octet-stream">`` element: first a small *index* (what the filters
-need: scenario ids, categories, transitions, conflicts, response counts), then *chunks* of about
-``CHUNK_RESPONSES`` responses each (texts, labels, prompts), joined by ``.``, a character base64
-never uses. ``report.js`` inflates the index and the chunks of the first page with the browser's
-own ``DecompressionStream``, shows those rows, then unpacks the other chunks one short task at a
-time, so no single task has to inflate and parse every transcript at once. It inserts text only
-through ``textContent``; base64 has no character that could end the element, so model and judge
-text never meets an HTML parser.
+``<script type="application/octet-stream">`` element: first a small *index* (what the filters and
+the pager need: scenario ids, categories, transitions, conflicts, response counts, text sizes),
+then *chunks* of about ``CHUNK_RESPONSES`` responses each (texts, labels, prompts), joined by
+``.``, a character base64 never uses. ``report.js`` inflates the index and the chunks of the
+first page with the browser's own ``DecompressionStream``, shows those rows, then unpacks the
+other chunks one short task at a time, so no single task has to inflate and parse every
+transcript at once. It inserts text only through ``textContent``; base64 has no character that
+could end the element, so model and judge text never meets an HTML parser.
 
 In every block each distinct string is stored once (``strings``) and the other fields refer to
 it by index (``-1``: none). Columns of one table have equal length; a scenario's responses follow
@@ -153,7 +153,8 @@ def explorer_blocks(
     s = _Strings()
     column = {c: i for i, c in enumerate(conditions)}
     scen: dict[str, list[Any]] = {
-        k: [] for k in ("id", "category", "source", "conflict", "tokens", "transitions", "n")
+        k: []
+        for k in ("id", "category", "source", "conflict", "tokens", "transitions", "n", "chars")
     }
     chunks = [_Chunk()]
     in_chunk = 0
@@ -178,6 +179,7 @@ def explorer_blocks(
             ]
         )
         scen["n"].append(size)
+        scen["chars"].append(sum(len(r.text or "") for rs in row.responses.values() for r in rs))
     index = {
         "format": FORMAT,
         "conditions": list(conditions),

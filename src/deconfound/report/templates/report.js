@@ -7,7 +7,10 @@
 (function () {
   "use strict";
   var FORMAT = "deconfound-explorer/2";
-  var PAGE_RESPONSES = 400; // responses per page; a scenario is never split across pages
+  // A page holds up to 400 responses or 200,000 characters of response text, whichever comes
+  // first (a scenario is never split): long answers make a slow page to lay out.
+  var PAGE_RESPONSES = 400;
+  var PAGE_CHARS = 200000;
   var dataNode = document.getElementById("report-data");
   var data = dataNode ? JSON.parse(dataNode.textContent) : { transitions: [] };
   var blockNode = document.getElementById("explorer-data");
@@ -85,6 +88,7 @@
     var pages = [0];
     var page = 0;
     var drawing = 0; // the latest show() call; older asynchronous ones give way
+    var filtering = 0; // the latest apply() call, likewise
 
     function prepare(d, c) {
       var C = d.strings;
@@ -260,32 +264,55 @@
       }
     }
 
+    function paginate() {
+      pages = [0];
+      var used = 0;
+      var chars = 0;
+      shown.forEach(function (s, i) {
+        if (used > 0 && (used + sc.n[s] > PAGE_RESPONSES || chars + sc.chars[s] > PAGE_CHARS)) {
+          pages.push(i);
+          used = 0;
+          chars = 0;
+        }
+        used += sc.n[s];
+        chars += sc.chars[s];
+      });
+    }
+
     function apply() {
+      var mine = ++filtering;
       var needle = search.value.trim().toLowerCase();
       if (needle && unpacked < parts.length) { // search needs every transcript: wait for them
         count.textContent = "searching… (" + unpacked + " of " + parts.length +
           " parts of the transcripts unpacked)";
-        everything.then(apply);
+        everything.then(function () { if (mine === filtering) { apply(); } });
         return;
       }
-      shown = [];
-      for (var s = 0; s < nScen; s += 1) {
-        if (category.value && S[sc.category[s]] !== category.value) { continue; }
-        if (transition.value && tokens[s].indexOf(transition.value) < 0) { continue; }
-        if (conflict.checked && !sc.conflict[s]) { continue; }
-        if (needle && chunks[chunkOf[s]].hay[s - firstScen[chunkOf[s]]].indexOf(needle) < 0) {
-          continue;
+      var found = [];
+      var s = 0;
+      function step() { // in slices of ~40 ms, so typing never waits on a search of every text
+        if (mine !== filtering) { return; }
+        var stop = Date.now() + 40;
+        for (; s < nScen; s += 1) {
+          if (s > 0 && (s & 255) === 0 && Date.now() > stop) {
+            count.textContent = "searching…";
+            setTimeout(step, 0);
+            return;
+          }
+          if (category.value && S[sc.category[s]] !== category.value) { continue; }
+          if (transition.value && tokens[s].indexOf(transition.value) < 0) { continue; }
+          if (conflict.checked && !sc.conflict[s]) { continue; }
+          if (needle && chunks[chunkOf[s]].hay[s - firstScen[chunkOf[s]]].indexOf(needle) < 0) {
+            continue;
+          }
+          found.push(s);
         }
-        shown.push(s);
+        shown = found;
+        paginate();
+        count.textContent = shown.length + " of " + nScen + " scenarios shown";
+        show(0);
       }
-      pages = [0];
-      var used = 0;
-      shown.forEach(function (s, i) {
-        if (used > 0 && used + sc.n[s] > PAGE_RESPONSES) { pages.push(i); used = 0; }
-        used += sc.n[s];
-      });
-      count.textContent = shown.length + " of " + nScen + " scenarios shown";
-      show(0);
+      step();
     }
 
     function turn(step) {
