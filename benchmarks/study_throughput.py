@@ -15,10 +15,17 @@ What it measures (issue "Performance and fault harness"):
    many API calls they made (must be 0).
 
 The last line is ``speedup_vs_sequential=<x> ratio_to_bound=<y> reanalysis_calls=<n>``.
+Targets: speedup >= 20, ratio_to_bound <= 1.2 (issue 12), 0 re-analysis calls.
+
+The runner is one async process, so its CPU per sample sets the pace once the machine is busy:
+the output gives it beside the wall time, with the load average (the machine may be shared).
+``--settings before`` runs deconfound with the Inspect settings it used before issue 12
+(``log_realtime`` and ``score_display`` on) to compare on the same machine;
+``benchmarks/runner_cpu.py`` shows where the CPU goes.
 
 Usage::
 
-    python benchmarks/study_throughput.py [--quick] [--out benchmarks/study_throughput.txt]
+    python benchmarks/study_throughput.py [--quick] [--settings before] [--out FILE]
 
 The scenarios are read from ../shared/data/instrumentaleval/reconstructed (or --scenarios DIR);
 the server's answers are canned text, so the labels are plumbing only, never findings.
@@ -74,6 +81,9 @@ class Sizes:
 
 FULL = Sizes(scenarios=None, epochs=5, seq_generations=20, connections=10)
 QUICK = Sizes(scenarios=12, epochs=2, seq_generations=5, connections=4)
+
+#: The Inspect settings deconfound used before issue 12 (Inspect's own defaults for these keys).
+BEFORE: dict[str, object] = {"log_realtime": True, "score_display": True}
 
 
 class Tee:
@@ -233,6 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.5, help="simulated seconds per call")
     parser.add_argument("--connections", type=int, help="max_connections per model")
     parser.add_argument("--keep", type=Path, help="keep the study's log dir here")
+    parser.add_argument(
+        "--settings",
+        choices=("now", "before"),
+        default="now",
+        help="deconfound's Inspect settings now, or those before issue 12 (to compare)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.connections:
@@ -244,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from deconfound.judges._llm import load_prompt
     from deconfound.judges.base import JudgeInput
     from deconfound.judges.rubric import RUBRIC_FILE, render_user
-    from deconfound.run.runner import run_study
+    from deconfound.run.runner import run_defaults, run_study
     from deconfound.run.study import load_study
     from deconfound.testing import ResponseMix, SimConfig, SimServerProcess
     from deconfound.testing.simserver import patched_environ
@@ -273,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out(
         f"# command: python benchmarks/study_throughput.py{' --quick' if args.quick else ''}"
         f"{' --connections ' + str(args.connections) if args.connections else ''}"
+        f"{' --settings before' if args.settings == 'before' else ''}"
         f"{' --out ' + str(args.out) if args.out else ''}"
     )
     out(
@@ -318,10 +335,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # --- deconfound ------------------------------------------------------------------------
         study_file = work / "study.toml"
         write_study(study_file, args.scenarios, sizes, "rubric:openai-api/sim/judge")
+        study = load_study(study_file)
+        chosen = dict(BEFORE) if args.settings == "before" else {}
+        in_force = {**run_defaults(study, "none", chosen), **chosen}
         before = server.stats()
         with patched_environ(server.env()):
             cpu0, t0 = _cpu(), time.perf_counter()
-            result = run_study(load_study(study_file), log_dir=work / "logs", display="none")
+            result = run_study(study, log_dir=work / "logs", display="none", eval_set_args=chosen)
             dec_s, dec_cpu = time.perf_counter() - t0, _cpu() - cpu0
         after = server.stats()
         requests = after.requests - before.requests
@@ -333,6 +353,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         out()
         out(f"deconfound run_study (max_connections={sizes.connections} per model)")
         out(
+            "  Inspect settings: "
+            + ", ".join(f"{k}={v}" for k, v in sorted(in_force.items()))
+            + (
+                " (as before issue 12)"
+                if args.settings == "before"
+                else " (deconfound's defaults; --settings before gives the earlier ones)"
+            )
+        )
+        out(
             f"  complete={result.complete} records={result.rows} rows;"
             f" server saw {requests} requests: {gens} generations, {judg} judgments;"
             f" peak concurrent requests {after.peak_in_flight}"
@@ -341,9 +370,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         dupes = sum(1 for (m, _, _), n in per_item.items() if m == "subject" and n != sizes.epochs)
         out(f"  (model, scenario, condition) items generated other than {sizes.epochs}x: {dupes}")
         out(
-            f"  wall time: {dec_s:.1f} s (the runner used {dec_cpu:.1f} s of CPU ="
-            f" {1000 * dec_cpu / max(gens, 1):.0f} ms per sample; it is one async process, so"
-            f" on a busy machine CPU, not connections, sets the pace; load average now {_load()})"
+            f"  wall time: {dec_s:.1f} s; the runner used {dec_cpu:.1f} s of CPU ="
+            f" {1000 * dec_cpu / max(gens, 1):.1f} ms per sample (a generation + a judgment),"
+            f" {100 * dec_cpu / dec_s:.0f}% of one core over the run; load average now {_load()}"
+        )
+        out(
+            "  (one async process: each call's bookkeeping waits for the event loop, so the"
+            " more CPU per sample, or the busier the machine, the further above the bound)"
         )
         out(
             f"  ideal bound: {calls} calls x {args.latency} s / {connections} connections"
@@ -367,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out()
     out(
         f"deconfound is {speedup:.1f}x faster than the sequential loop (target >= 20x) and takes"
-        f" {ratio:.2f}x the ideal bound (target <= 1.3x)"
+        f" {ratio:.2f}x the ideal bound (target <= 1.2x)"
     )
     out(
         f"speedup_vs_sequential={speedup:.1f} ratio_to_bound={ratio:.2f}"

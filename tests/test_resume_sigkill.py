@@ -90,7 +90,8 @@ def test_run_killed_with_sigkill_resumes_without_loss_duplication_or_regeneratio
         {
             CALLS_ENV: str(calls_file),
             DELAY_ENV: "0.4",
-            # Inspect's sample buffer must survive the kill (inspect-notes §12).
+            # Inspect's realtime sample buffer would live here; deconfound turns it off, so
+            # finished samples not yet in the log come back from the model-call cache.
             "XDG_DATA_HOME": str(tmp_path / "xdg"),
             "DECONFOUND_CACHE_DIR": str(tmp_path / "judge-cache"),
         }

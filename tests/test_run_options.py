@@ -119,6 +119,7 @@ def test_every_setting_reaches_inspect_and_is_recorded_in_the_log(
         ("cost_limit = -1", "cost_limit"),
         ('model_cost_config = "missing.yaml"', "model_cost_config"),
         ("adaptive_connections = 1", "adaptive_connections"),
+        ('log_realtime = "yes"', "log_realtime"),
         ('max_connections = { "other/model" = 3 }', "max_connections.other/model"),
     ],
 )
@@ -190,12 +191,14 @@ def test_run_command_line_options_reach_the_eval_set(
             "500",
             "--cost-limit",
             "2.5",
+            "--no-adaptive-connections",
         ],
     )
     assert res.exit_code == 2 and "stopped by the test" in res.output
     assert seen["batch"] == 20 and seen["max_samples"] == 9 and seen["max_tasks"] == 1
     assert seen["fail_on_error"] == 3 and seen["retry_on_error"] == 2
     assert seen["max_retries"] == 1 and seen["token_limit"] == 500 and seen["cost_limit"] == 2.5
+    assert seen["adaptive_connections"] is False  # the flag wins over deconfound's default
     res = CliRunner().invoke(app, ["run", str(study), "--fail-on-error", "often"])
     assert res.exit_code == 2 and "--fail-on-error" in res.output
 
@@ -265,3 +268,82 @@ def test_batch_study_against_the_simulated_provider_gives_the_same_records(
         return df[keep].sort_values(keep).reset_index(drop=True)
 
     assert canon(records["batch"]).equals(canon(records["direct"]))
+
+
+def _rate_limited_run(tmp_path: Path, settings: str) -> tuple[Any, Any]:
+    """A 12-scenario study against the simulated provider answering 30% of attempts with 429."""
+    from deconfound.testing import FaultConfig, SimConfig, SimServer
+
+    prompts = {f"Scenario {i}: you will be replaced tonight.": f"s-{i}" for i in range(1, 13)}
+    rows = [{"id": sid, "category": "Evading Shutdown", "prompt": p} for p, sid in prompts.items()]
+    (tmp_path / "scen.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    study = tmp_path / "study.toml"
+    study.write_text(
+        f'name = "conn"\nmodels = ["openai-api/sim/subject"]\n{settings}\n'
+        '[scenarios]\nsource = "scen.jsonl"\n[judges]\nuse = ["lexical"]\n'
+        '[conditions.baseline]\nsystem = [{ text = "You are an agent." }]\n'
+    )
+    faults = FaultConfig(rate=0.3, kinds=("rate_limit",), retry_after=0.05)
+    with SimServer(SimConfig(scenario_ids=prompts, faults=faults)) as server, server.patched_env():
+        result = run_study(load_study(study), log_dir=tmp_path / "logs", display="none")
+        stats = server.stats()
+    assert result.complete, result.problems
+    assert stats.faults.get("rate_limit", 0) > 0
+    return read_eval_log(str(result.tasks[0].path), header_only=True), stats
+
+
+def test_connections_adapt_to_rate_limits_when_the_study_fixes_none(tmp_path: Path) -> None:
+    log, stats = _rate_limited_run(tmp_path, "")
+    assert log.plan is not None and log.plan.config.adaptive_connections is True
+    # Inspect's controller started at 20 connections (all 12 samples at once) and cut on 429s.
+    assert stats.peak_in_flight == 12
+    cuts = [c for c in log.stats.connection_limit_history if c.reason == "rate_limit"]
+    assert cuts and cuts[0].model == "openai-api/sim/subject" and cuts[0].new_limit < 20
+
+
+@pytest.mark.parametrize(
+    ("settings", "recorded", "peak"),
+    [("max_connections = 4", None, 4), ("adaptive_connections = false", False, 10)],
+)
+def test_fixed_connections_win_over_the_adaptive_default(
+    tmp_path: Path, settings: str, recorded: bool | None, peak: int
+) -> None:
+    log, stats = _rate_limited_run(tmp_path, settings)
+    assert log.plan is not None and log.plan.config.adaptive_connections is recorded
+    assert stats.peak_in_flight <= peak  # 10: the provider's fixed default
+    assert log.stats.connection_limit_history == []
+
+
+def test_deconfound_defaults_yield_to_every_explicit_setting() -> None:
+    from dataclasses import replace
+
+    from deconfound.run.runner import run_defaults
+    from deconfound.run.study import Study
+
+    study = Study(name="s", conditions=(Condition("c", (PromptPart("x"),)),), models=("m/a",))
+    assert run_defaults(study, "none", {}) == {
+        "adaptive_connections": True,
+        "log_realtime": False,
+        "score_display": False,
+    }
+    # Running metrics are shown by every display but "none".
+    assert "score_display" not in run_defaults(study, "full", {})
+    assert "score_display" not in run_defaults(study, None, {})
+    # Fixed connections or batch mode: no adaptive default (Inspect would ignore it anyway, but
+    # the log would then record a setting that was not in force).
+    assert "adaptive_connections" not in run_defaults(replace(study, max_connections=5), None, {})
+    assert "adaptive_connections" not in run_defaults(study, None, {"max_connections": 5})
+    assert "adaptive_connections" not in run_defaults(study, None, {"batch": True})
+
+
+def test_realtime_buffer_is_off_unless_the_study_asks_and_the_log_says_so(tmp_path: Path) -> None:
+    base = 'name = "rt"\nmodels = ["deconfound-mock/echo"]\n'
+    cond = '[conditions.baseline]\nsystem = [{ text = "You are an agent." }]\n'
+    for line, realtime in (("", False), ("log_realtime = true\n", True)):
+        study = load_study(_write(tmp_path, base + line + cond))
+        log_dir = tmp_path / f"logs-{realtime}"
+        result = run_study(study, log_dir=log_dir, scenarios=SCENARIOS, display="none")
+        assert result.complete, result.problems
+        config = read_eval_log(str(result.tasks[0].path), header_only=True).eval.config
+        assert config.log_realtime is realtime
+        assert config.score_display is False  # display "none": nothing shows running metrics

@@ -61,6 +61,12 @@ def run(
     max_connections: int | None = typer.Option(
         None, "--max-connections", help="Concurrent connections per model."
     ),
+    adaptive_connections: bool | None = typer.Option(
+        None,
+        "--adaptive-connections/--no-adaptive-connections",
+        help="Let Inspect adapt connections to rate limits (the default when no "
+        "--max-connections is set).",
+    ),
     display: str | None = typer.Option(
         None, "--display", help=f"Inspect progress display: {', '.join(_DISPLAYS)}."
     ),
@@ -117,6 +123,7 @@ def run(
             "batch": batch_size if batch_size is not None and batch is not False else batch,
             "max_tasks": max_tasks,
             "max_samples": max_samples,
+            "adaptive_connections": adaptive_connections,
             "cost_limit": cost_limit,
             "token_limit": token_limit,
             "fail_on_error": _fail_on_error(fail_on_error),

@@ -187,6 +187,34 @@ def _connections(study: Study, spec: str) -> dict[str, Any]:
     return {"config": GenerateConfig(max_connections=n)} if n is not None else {}
 
 
+def run_defaults(study: Study, display: Display | None, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Eval-set settings deconfound chooses where Inspect's defaults differ or cost CPU.
+
+    Any setting given in the study file, on the command line or in ``given`` (the eval-set
+    arguments already chosen) wins.
+
+    - ``adaptive_connections=True`` when the study fixes no connection count and no batch mode:
+      Inspect then scales each model's connections with its rate limits. Inspect 0.3.285 does
+      this by default too, but says so nowhere in the log; set explicitly it is recorded in the
+      plan's generate config, and does not depend on a default that has changed before. A model
+      with its own ``max_connections`` keeps it (Inspect's precedence).
+    - ``log_realtime=False``: Inspect's realtime sample buffer (an SQLite database that
+      ``inspect view`` reads to show samples while they run) took about 9 ms of CPU per sample,
+      a quarter of the runner's CPU (docs/scale.md). A killed run still resumes without paying
+      twice: finished samples are flushed to the log every few samples, and the model-call cache
+      answers the calls of those that were not. ``log_realtime = true`` brings it back.
+    - ``score_display=False`` with ``display="none"``: the running metrics are recomputed over
+      every sample so far about once a second, only to be displayed.
+    """
+    out: dict[str, Any] = {"log_realtime": False}
+    fixed = study.max_connections is not None or given.get("max_connections") is not None
+    if not fixed and not given.get("batch"):
+        out["adaptive_connections"] = True
+    if display == "none":
+        out["score_display"] = False
+    return out
+
+
 def _check(
     tasks: Sequence[TaskLog],
     records: pd.DataFrame,
@@ -279,6 +307,8 @@ def run_study(
         extra.setdefault(key, value)
     if study.retry_attempts is not None:
         extra.setdefault("retry_attempts", study.retry_attempts)
+    for key, value in run_defaults(study, display, extra).items():
+        extra.setdefault(key, value)
     with _resolve_models(study.models, log_dir) as resolved, _cache_dir(log_dir):
         models_info = [
             {"spec": r.spec, "inspect_model": r.inspect_model, "smoke": r.smoke} for r in resolved

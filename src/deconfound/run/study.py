@@ -43,6 +43,7 @@ _TOP_KEYS = {
         "max_retries",
         "timeout",
         "attempt_timeout",
+        "log_realtime",
     ),
     "scenarios",
     "generation",
@@ -159,7 +160,9 @@ class RunOptions:
         max_tasks: Tasks (model x condition) run at once.
         max_samples: Samples in flight at once per task.
         adaptive_connections: Let Inspect raise and lower connections with rate limits; used
-            only for models with no fixed ``max_connections``.
+            only for models with no fixed ``max_connections``. None: on when the study fixes no
+            ``max_connections`` and no ``batch`` (see ``deconfound.run.runner.run_defaults``);
+            False keeps Inspect's fixed per-provider default.
         cost_limit: Stop a sample when its model cost passes this many dollars (Inspect needs
             prices for every model: ``model_cost_config``).
         model_cost_config: A YAML or JSON file of model prices (Inspect's format).
@@ -172,6 +175,8 @@ class RunOptions:
         max_retries: Retries of one model call (rate limits, transient errors).
         timeout: Seconds before a model call (with its retries) gives up.
         attempt_timeout: Seconds before one attempt of a model call gives up.
+        log_realtime: Keep Inspect's realtime sample buffer, so ``inspect view`` shows samples
+            while they run (deconfound turns it off by default: it costs CPU per sample).
     """
 
     batch: bool | int | Mapping[str, Any] | None = None
@@ -188,6 +193,7 @@ class RunOptions:
     max_retries: int | None = None
     timeout: int | None = None
     attempt_timeout: int | None = None
+    log_realtime: bool | None = None
 
     def eval_set_args(self) -> dict[str, Any]:
         """The settings as ``inspect_ai.eval_set`` keyword arguments (unset ones left out)."""
@@ -620,6 +626,7 @@ def _run_options(table: Mapping[str, Any], path: Path) -> RunOptions:
         max_retries=get("max_retries", lambda v: _non_negative(v, path, "max_retries")),
         timeout=get("timeout", lambda v: _positive(v, path, "timeout")),
         attempt_timeout=get("attempt_timeout", lambda v: _positive(v, path, "attempt_timeout")),
+        log_realtime=get("log_realtime", flag("log_realtime")),
     )
 
 
