@@ -35,11 +35,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from deconfound.records import read_records
 from deconfound.records.gold import read_gold
-from deconfound.records.io import read_records
-from deconfound.stats import paired_ratio_difference, response_states, scenario_counts
+from deconfound.stats import (
+    paired_ratio_difference,
+    response_states,
+    scenario_counts,
+    select_judges,
+)
 from deconfound.stats.goldppi import gold_estimates
-from deconfound.stats.prepare import select_judges
 
 HERE = Path(__file__).parent
 GOLD_FILES = ("aei_reading_labels.csv", "aei_heldout_labels.csv")

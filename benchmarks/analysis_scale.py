@@ -25,9 +25,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from deconfound.records.io import read_records, write_records
-from deconfound.stats.analysis import analyze_records
-from deconfound.stats.simulate import simulate_records
+from deconfound.records import read_records, write_records
+from deconfound.stats import analyze_records, simulate_records
 
 EPOCHS = 5
 ROWS_PER_SCENARIO = EPOCHS * 2 * 2  # epochs x conditions x judges

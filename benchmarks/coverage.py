@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deconfound.stats import clustered_ratio, paired_ratio_difference
 from deconfound.stats.bootstrap import bootstrap_se, cluster_weights
 from deconfound.stats.bounds import (
     imbens_manski_interval,
@@ -26,7 +27,6 @@ from deconfound.stats.bounds import (
     scenario_bound_terms,
     scenario_lee_bounds,
 )
-from deconfound.stats.intervals import clustered_ratio, paired_ratio_difference
 from deconfound.stats.simulate import Design, simulate_counts, true_values
 
 

@@ -17,7 +17,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from deconfound.records.io import read_records
+from deconfound.records import read_records
 from deconfound.report.format import ci_text, pp, verdict_lines
 from deconfound.stats import analyze_records
 

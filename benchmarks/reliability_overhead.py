@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deconfound.judges.base import JudgeInput, Judgment
-from deconfound.judges.cache import JudgmentCache
+from deconfound.judges import JudgeInput, Judgment, JudgmentCache
 from deconfound.records import read_records, validate, write_records
 from deconfound.records.io import fingerprint, write_merged
 

@@ -43,8 +43,7 @@ import pandas as pd
 
 from deconfound.report import build_report
 from deconfound.report.chromium import CHROMIUM, CHROMIUM_ARGS
-from deconfound.stats.analysis import analyze_records
-from deconfound.stats.simulate import simulate_records
+from deconfound.stats import analyze_records, simulate_records
 
 EPOCHS = 5
 CONDITIONS = 2

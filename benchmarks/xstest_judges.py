@@ -24,7 +24,7 @@ from typing import Any
 
 from deconfound.judges.lexical import LexicalJudge
 from deconfound.judges.offline_data import XSTEST_MODELS, XSTestItem, load_xstest
-from deconfound.stats.agreement import agreement
+from deconfound.stats import agreement
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("refusal", "partial", "engaged")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deconfound.records.schema import validate
+from deconfound.records import validate
 
 CONDITIONS = ("zq-condition-alpha", "zq-condition-omega")
 JUDGES = ("zq-judge-keyword", "zq-judge-lexic")

@@ -9,7 +9,7 @@ import pytest
 from statsmodels.stats.inter_rater import cohens_kappa as sm_cohens_kappa
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from deconfound.stats.agreement import (
+from deconfound.stats import (
     agreement,
     cohen_kappa,
     confusion_matrix,

@@ -120,3 +120,17 @@ def test_agreement_unknown_label_view_is_an_input_error(records: Path) -> None:
     res = runner.invoke(app, ["agreement", str(records), "--label", "vibes"])
     assert res.exit_code == 2
     assert "unknown label view" in res.output
+
+
+def test_every_view_is_read_when_one_judge_gives_no_engagement_labels(tmp_path: Path) -> None:
+    # an IC-only judge (like the AEI benchmark judge) leaves engagement null: the narrow-refusal
+    # view must read that as "no label", not fail on the null
+    ic_only = [{**row, "judge": "ic-only", "engagement": None} for row in _rows("c", A_LABELS)]
+    df = pd.DataFrame(_rows("a", A_LABELS) + _rows("b", B_LABELS) + ic_only)
+    src = write_records(df, tmp_path / "records.parquet")
+    out = tmp_path / "agreement.json"
+    res = runner.invoke(app, ["agreement", str(src), "--json", str(out), "--bootstrap", "10"])
+    assert res.exit_code == 0, res.output
+    labels = json.loads(out.read_text(encoding="utf-8"))["labels"]
+    assert labels["engagement-binary"]["judges"] == ["a", "b"]
+    assert "ic-only" in labels["ic"]["judges"]

@@ -11,7 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from deconfound.cli import app
-from deconfound.stats.aggregate import NOT_IDENTIFIED, aggregate_bounds, denominator_warnings
+from deconfound.stats.aggregate import (
+    NOT_IDENTIFIED,
+    ArmAggregate,
+    aggregate_bounds,
+    denominator_warnings,
+)
 
 runner = CliRunner()
 
@@ -66,6 +71,8 @@ def test_denominator_check_stops_at_one_response() -> None:
 
 
 def test_both_arms_refusing_everything_keep_manski_bounds_defined() -> None:
-    out = aggregate_bounds(0.0, 1.0, 0.0, 1.0, 76, n_boot=50)
-    assert all(math.isnan(x) for x in out["sace_bounds"])
-    assert out["manski_bounds"] == [-1.0, 1.0]
+    out = aggregate_bounds(ArmAggregate(0.0, 1.0), ArmAggregate(0.0, 1.0), 76, n_boot=50)
+    assert all(math.isnan(x) for x in out.sace_bounds)
+    assert out.manski_bounds == (-1.0, 1.0)
+    # JSON has no NaN: the unidentified bounds are written as null
+    assert out.to_json()["sace_bounds"] == [None, None]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from deconfound.cli import app
 from deconfound.records import write_records
-from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
+from deconfound.stats import Calibration, CalibrationError, JudgeRates
 
 runner = CliRunner()
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from deconfound.cli import app
-from deconfound.records.io import write_records
-from deconfound.stats.simulate import simulate_records
+from deconfound.records import write_records
+from deconfound.stats import simulate_records
 
 runner = CliRunner()
 BASE, TREAT = "Baseline (adversarial only)", "Ethics prompt"

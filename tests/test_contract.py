@@ -10,10 +10,15 @@ import jsonschema
 import pytest
 
 from deconfound.records.importers.aei import import_aei
-from deconfound.stats import SCHEMA_VERSION, Analysis, ContractError, analyze_records
-from deconfound.stats.calibration import Calibration
+from deconfound.stats import (
+    SCHEMA_VERSION,
+    Analysis,
+    Calibration,
+    ContractError,
+    analyze_records,
+    simulate_records,
+)
 from deconfound.stats.results import analysis_schema, committed_schema
-from deconfound.stats.simulate import simulate_records
 
 BASE = "Baseline (adversarial only)"
 

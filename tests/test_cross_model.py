@@ -11,7 +11,7 @@ import pytest
 from scipy import stats as sps
 
 from deconfound.errors import InputError
-from deconfound.records.schema import validate
+from deconfound.records import validate
 from deconfound.stats import analyze_records
 from deconfound.stats.cross_model import CrossModel, cross_model, heterogeneity_test
 from deconfound.stats.simulate import Design, simulate_records

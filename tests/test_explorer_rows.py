@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from deconfound.report.explorer import build_rows
-from deconfound.stats import select_judges
-from deconfound.stats.simulate import simulate_records
+from deconfound.stats import select_judges, simulate_records
 
 CONDS = ["Baseline (adversarial only)", "Ethics prompt"]
 

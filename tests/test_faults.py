@@ -23,8 +23,7 @@ import pandas as pd
 import pytest
 from inspect_ai.log import read_eval_log
 
-from deconfound.run.runner import run_study
-from deconfound.run.study import load_study
+from deconfound.run import load_study, run_study
 from deconfound.testing import MARKER_RE, FaultConfig, SimConfig, SimServer
 
 SCENARIOS = 4

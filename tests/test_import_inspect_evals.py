@@ -12,9 +12,7 @@ from inspect_ai.solver import generate, system_message
 from typer.testing import CliRunner
 
 from deconfound.cli import app
-from deconfound.data import load_directory
-from deconfound.data.instrumentaleval import ScenarioSet
-from deconfound.data.sources import select
+from deconfound.data import ScenarioSet, load_directory, select
 from deconfound.errors import InputError
 from deconfound.records import read_records
 from deconfound.records.inspect_logs import (

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from deconfound.cli import app
 from deconfound.errors import InputError
-from deconfound.judges.base import JudgeInput, Judgment, codebook_version
-from deconfound.judges.cache import JudgmentCache
+from deconfound.judges import JudgeInput, Judgment, JudgmentCache, codebook_version
 from deconfound.judges.lexical import LexicalJudge
 from deconfound.records import read_records, validate, write_records
 from deconfound.records.labels import CODEBOOK_VERSION

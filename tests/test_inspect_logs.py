@@ -13,7 +13,7 @@ from inspect_ai.scorer import Score, Target, mean, scorer
 from inspect_ai.solver import TaskState, generate
 
 from deconfound.errors import InputError
-from deconfound.judges.base import LABELS_KEY, Judgment
+from deconfound.judges import LABELS_KEY, Judgment
 from deconfound.records.inspect_logs import import_inspect_logs, latest_task_logs
 
 

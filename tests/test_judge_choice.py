@@ -8,8 +8,8 @@ from importlib import resources
 import pandas as pd
 import pytest
 
+from deconfound.stats import simulate_records
 from deconfound.stats.prepare import TRUSTED_KAPPA, KappaLookup, select_judges, shipped_kappa
-from deconfound.stats.simulate import simulate_records
 
 
 def _with_judge(sim: pd.DataFrame, source: str, name: str, version: str | None) -> pd.DataFrame:

@@ -12,9 +12,7 @@ from inspect_ai.model import ChatMessage, ModelOutput, ModelUsage, get_model
 from typer.testing import CliRunner
 
 from deconfound.cli import app
-from deconfound.judges import _llm
-from deconfound.judges.apply import apply_judges
-from deconfound.judges.base import JudgeInput, Judgment
+from deconfound.judges import JudgeInput, Judgment, _llm, apply_judges
 from deconfound.records import read_records, write_records
 
 USAGE = ModelUsage(input_tokens=10, output_tokens=10, total_tokens=20)

@@ -11,9 +11,7 @@ import pytest
 from inspect_ai.model import get_model
 
 from deconfound.errors import InputError
-from deconfound.judges import registry
-from deconfound.judges.base import Judge, JudgeInput, Judgment
-from deconfound.judges.registry import resolve_judge
+from deconfound.judges import Judge, JudgeInput, Judgment, registry, resolve_judge
 
 
 @pytest.mark.parametrize(

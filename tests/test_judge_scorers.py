@@ -12,8 +12,7 @@ from inspect_ai.log import EvalLog
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsage, get_model
 from inspect_ai.solver import generate, system_message
 
-from deconfound.judges.base import LABELS_KEY, JudgeInput, Judgment
-from deconfound.judges.registry import resolve_judge
+from deconfound.judges import LABELS_KEY, JudgeInput, Judgment, resolve_judge
 from deconfound.judges.scorers import indicators, judge_scorer
 from deconfound.records.inspect_logs import import_inspect_logs
 

@@ -13,10 +13,9 @@ from label_fixtures import CONDITIONS, JUDGES, label_records
 from typer.testing import CliRunner
 
 from deconfound.cli import app
-from deconfound.records.io import write_records
+from deconfound.records import write_records
 from deconfound.report.format import judge_figures, verdict_lines
-from deconfound.stats import Finding, analyze_records
-from deconfound.stats.prepare import select_judges
+from deconfound.stats import Finding, analyze_records, select_judges
 from deconfound.stats.results import JudgeBothEngaged, JudgeDelta, JudgeRunResult, JudgeSace
 from deconfound.stats.sensitivity import judge_pairs, judges_agree
 

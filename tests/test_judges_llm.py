@@ -17,12 +17,10 @@ from inspect_ai.model import (
     get_model,
 )
 
+from deconfound.judges import CODEBOOK_VERSION, JudgeInput, Judgment, JudgmentCache, resolve_judge
 from deconfound.judges._llm import fence
-from deconfound.judges.base import CODEBOOK_VERSION, JudgeInput, Judgment
 from deconfound.judges.benchmark import BenchmarkJudge
-from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.parsing import ParseError, extract_json_object, parse_decision
-from deconfound.judges.registry import resolve_judge
 from deconfound.judges.rubric import RubricJudge
 
 USAGE = ModelUsage(input_tokens=100, output_tokens=50, total_tokens=150)

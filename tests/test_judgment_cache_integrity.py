@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from deconfound.cli import app
 from deconfound.errors import DeconfoundError
+from deconfound.judges import JudgeInput, Judgment
 from deconfound.judges.apply import run_judges
-from deconfound.judges.base import JudgeInput, Judgment
 from deconfound.judges.cache import FILE_NAME, CacheError, JudgmentCache
 from deconfound.records import read_records, write_records
 

@@ -15,8 +15,8 @@ from label_fixtures import CONDITIONS, JUDGES, PLANTED, label_records
 from typer.testing import CliRunner
 
 from deconfound.cli import app
+from deconfound.records import write_records
 from deconfound.records.gold import read_gold
-from deconfound.records.io import write_records
 from deconfound.records.labelkey import KEY_COLUMNS, read_label_key
 from deconfound.report.labelling import draw_label_sample, write_label_files
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -43,21 +45,26 @@ def test_the_layer_contracts_hold() -> None:
     assert "Contracts: 2 kept, 0 broken" in result.stdout
 
 
-def test_a_planted_upward_import_breaks_the_layers(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("module", "planted", "broken"),
+    [
+        # statistics reaching up into the report (a stage above it)
+        (
+            "stats/bounds.py",
+            "from deconfound.report import format",
+            "deconfound.stats.bounds -> deconfound.report",
+        ),
+        # runtime code importing the simulated provider, which is for tests and benchmarks only
+        ("run/task.py", "import deconfound.testing", "deconfound.testing"),
+    ],
+    ids=["upward import", "test provider in runtime code"],
+)
+def test_a_planted_import_breaks_a_contract(
+    tmp_path: Path, module: str, planted: str, broken: str
+) -> None:
     project = _copy(tmp_path)
-    bounds = project / "src" / "deconfound" / "stats" / "bounds.py"
-    # statistics reaching up into the report (a stage above it)
-    bounds.write_text(bounds.read_text() + "\nfrom deconfound.report import format  # noqa\n")
+    target = project / "src" / "deconfound" / module
+    target.write_text(target.read_text() + f"\n{planted}  # noqa\n")
     result = _lint(project)
     assert result.returncode != 0
-    assert "Pipeline layers" in result.stdout and "BROKEN" in result.stdout
-    assert "deconfound.stats.bounds -> deconfound.report" in result.stdout
-
-
-def test_runtime_code_importing_the_test_provider_breaks_a_contract(tmp_path: Path) -> None:
-    project = _copy(tmp_path)
-    task = project / "src" / "deconfound" / "run" / "task.py"
-    task.write_text(task.read_text() + "\nimport deconfound.testing  # noqa\n")
-    result = _lint(project)
-    assert result.returncode != 0
-    assert "deconfound.testing" in result.stdout and "BROKEN" in result.stdout
+    assert "BROKEN" in result.stdout and broken in result.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deconfound.judges.base import Judge, JudgeInput
+from deconfound.judges import Judge, JudgeInput
 from deconfound.judges.lexical import IC_CONFIDENCE, LexicalJudge, extract_features
 
 JUDGE = LexicalJudge()

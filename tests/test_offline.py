@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deconfound.judges.base import Judge, JudgeInput
+from deconfound.judges import Judge, JudgeInput
 from deconfound.judges.offline import LinearHead, OfflineJudge, load_heads, measured_kappa
 from deconfound.judges.offline_data import load_corpus
 from deconfound.judges.offline_features import LEXICAL_FEATURES, TermVocab, lexical_vector, terms

@@ -23,13 +23,14 @@ from test_report_synthetic import (
 from typer.testing import CliRunner
 
 from deconfound.cli import app
+from deconfound.cli.reporting import load_agreement
 from deconfound.errors import InputError
-from deconfound.records.io import write_records
+from deconfound.records import write_records
 from deconfound.report import build_report, script_json
 from deconfound.report.explorer_data import read_page
 from deconfound.report.format import Estimate, estimate_text
 from deconfound.report.values import estimate, interval
-from deconfound.stats import SCHEMA_VERSION, Analysis
+from deconfound.stats import SCHEMA_VERSION, AgreementReport, Analysis
 
 
 @pytest.fixture(scope="module")
@@ -188,53 +189,61 @@ def test_smoke_model_records_get_the_plumbing_only_banner(tmp_path: Path) -> Non
     assert "plumbing only, not findings" not in real.read_text()
 
 
-def test_judge_agreement_is_shown_when_given(tmp_path: Path) -> None:
-    agreement = [{"judges": ["kw", "llm"], "label": "engagement", "kappa": 0.41, "ac1": 0.6}]
-    text = build_report(
-        synthetic_analysis(),
-        synthetic_records(),
-        tmp_path / "o",
-        agreement=agreement,
-        figure_formats=(),
-    ).read_text()
-    assert "kw vs llm · engagement" in text
-    assert "0.410" in text
-    assert (tmp_path / "o" / "figures" / "judge_agreement.svg").is_file()
-
-
-def test_agreement_json_from_the_agreement_verb_is_read(tmp_path: Path) -> None:
+def _agreement_json() -> dict[str, Any]:
+    """A ``deconfound agreement --json`` document with one view, one group and one pair."""
     pair = {
         "judge_a": "kw",
         "judge_b": "llm",
         "n": 36,
+        "categories": ["refusal", "not_refusal"],
         "observed": 0.9,
         "cohen_kappa": 0.12,
-        "kappa_ci": [0.01, 0.3],
         "gwet_ac1": 0.85,
-        "ac1_ci": [0.7, 0.95],
         "krippendorff_alpha": 0.11,
         "pabak": 0.8,
-    }
-    agreement = {
-        "records": "r.parquet",
-        "n_boot": 10,
-        "labels": {
-            "engagement-binary": {
-                "column": "engagement",
-                "judges": ["kw", "llm"],
-                "groups": {"all": {"pairs": {"kw vs llm": pair}}},
-            }
+        "prevalence_a": {"refusal": 0.1, "not_refusal": 0.9},
+        "prevalence_b": {"refusal": 0.05, "not_refusal": 0.95},
+        "confusion": {
+            "refusal": {"refusal": 2, "not_refusal": 2},
+            "not_refusal": {"refusal": 0, "not_refusal": 32},
         },
+        "kappa_ci": [0.01, 0.3],
+        "ac1_ci": [0.7, 0.95],
     }
+    group = {
+        "n_responses": 36,
+        "prevalence": {"kw": {"refusal": 0.1}, "llm": {"refusal": 0.05}},
+        "n_labelled": {"kw": 36, "llm": 36},
+        "krippendorff_alpha_all_judges": 0.11,
+        "pairs": {"kw vs llm": pair},
+    }
+    view = {"column": "engagement", "judges": ["kw", "llm"], "groups": {"all": group}}
+    return {"records": "r.parquet", "n_boot": 10, "labels": {"engagement-binary": view}}
+
+
+def test_agreement_json_from_the_agreement_verb_is_read(tmp_path: Path) -> None:
     text = build_report(
         synthetic_analysis(),
         synthetic_records(),
         tmp_path / "o",
-        agreement=agreement,
+        agreement=AgreementReport.from_json(_agreement_json()),
         figure_formats=(),
     ).read_text()
     assert "kw vs llm · engagement-binary · all" in text
     assert "0.120 [0.01, 0.30]" in text and "0.850 [0.70, 0.95]" in text
+    assert (tmp_path / "o" / "figures" / "judge_agreement.svg").is_file()
+
+
+def test_report_verb_refuses_an_agreement_file_of_another_shape(tmp_path: Path) -> None:
+    bad = tmp_path / "agreement.json"
+    bad.write_text(json.dumps([{"judges": ["kw", "llm"], "kappa": 0.41}]), encoding="utf-8")
+    with pytest.raises(InputError, match="agreement"):
+        load_agreement(bad)
+    data = _agreement_json()
+    del data["labels"]["engagement-binary"]["groups"]["all"]["pairs"]["kw vs llm"]["n"]
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InputError, match=r"pairs\.kw vs llm"):
+        load_agreement(bad)
 
 
 def test_analysis_conditions_missing_from_records_is_an_input_error(tmp_path: Path) -> None:

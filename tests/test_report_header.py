@@ -7,7 +7,7 @@ from pathlib import Path
 
 from deconfound.records.importers import IMPORTERS
 from deconfound.report import build_report
-from deconfound.stats.analysis import analyze_records
+from deconfound.stats import analyze_records
 
 KIMI = Path(__file__).resolve().parents[2] / "shared" / "data" / "aei-elessan" / "kimi-k2.5"
 BASELINE = "Baseline (adversarial only)"

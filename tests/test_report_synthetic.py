@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from deconfound.records.schema import validate
+from deconfound.records import validate
 from deconfound.stats import Analysis, analyze_records
 
 PLANTED_SCRIPT = "<script>window.__pwned = 1</script>I will not do that."

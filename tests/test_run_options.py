@@ -10,7 +10,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 from inspect_ai.model import BatchConfig, ModelInfo, set_model_info
 
-from deconfound.data.scenario import Scenario
+from deconfound.data import Scenario
 from deconfound.errors import InputError
 from deconfound.records import read_records
 from deconfound.run import Condition, PromptPart, load_study, run_study

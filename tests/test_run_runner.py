@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from inspect_ai.log import read_eval_log
 
-from deconfound.data.scenario import Scenario
+from deconfound.data import Scenario
 from deconfound.errors import InputError
-from deconfound.judges.base import JudgeInput, Judgment
+from deconfound.judges import JudgeInput, Judgment
 from deconfound.records import KEY, read_records
 from deconfound.run import Condition, PromptPart, Study, run_study
 from deconfound.run import runner as runner_module

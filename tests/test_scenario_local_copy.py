@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from deconfound.data import load_scenarios
-from deconfound.data.instrumentaleval import DigestMismatchWarning
+from deconfound.data import DigestMismatchWarning, load_scenarios
 from deconfound.errors import InputError
+from deconfound.run import load_study
 from deconfound.run.runner import load_study_scenarios
-from deconfound.run.study import load_study
 
 
 def _study(tmp_path: Path, local_copy: str) -> Path:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from deconfound.errors import InputError
-from deconfound.records.schema import validate
+from deconfound.records import validate
 from deconfound.stats import (
     SCHEMA_VERSION,
     Analysis,
@@ -21,8 +21,8 @@ from deconfound.stats import (
     response_states,
     scenario_counts,
     select_judges,
+    simulate_records,
 )
-from deconfound.stats.simulate import simulate_records
 
 BASE, TREAT = "Baseline (adversarial only)", "Ethics prompt"
 

@@ -7,13 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconfound.stats.bounds import (
+from deconfound.stats import (
+    clustered_ratio,
     decompose,
     defier_bounds,
     lee_bounds,
+    paired_ratio_difference,
     scenario_lee_bounds,
 )
-from deconfound.stats.intervals import clustered_ratio, paired_ratio_difference
 
 share = st.floats(0.01, 1.0)
 rate = st.floats(0.0, 1.0)

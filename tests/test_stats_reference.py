@@ -8,26 +8,30 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from deconfound.stats.aggregate import aggregate_bounds, denominator_warnings
-from deconfound.stats.bounds import (
+from deconfound.stats import (
+    ArmAggregate,
+    aggregate_bounds,
+    bonett_price_interval,
+    clustered_ratio,
     decompose,
     defier_bounds,
+    denominator_warnings,
     imbens_manski_interval,
     lee_bounds,
     manski_bounds,
-    scenario_lee_bounds,
-    tipping_point,
-)
-from deconfound.stats.correction import rogan_gladen
-from deconfound.stats.intervals import clustered_ratio, paired_ratio_difference, wilson_interval
-from deconfound.stats.paired import bonett_price_interval, mcnemar_midp, sign_flip_test
-from deconfound.stats.power import (
     mcnemar_mde,
+    mcnemar_midp,
     mcnemar_sample_size,
     paired_mde,
     paired_mde_binary,
+    paired_ratio_difference,
+    rogan_gladen,
+    scenario_lee_bounds,
+    sign_flip_test,
+    tipping_point,
     unpaired_mde,
     unpaired_power,
+    wilson_interval,
 )
 
 # §3 inputs
@@ -156,14 +160,16 @@ def test_wilson_matches_section_3_descriptives() -> None:
 
 
 def test_aggregate_bounds_reproduces_section_3() -> None:
-    out = aggregate_bounds(0.1467, 0.55, 0.0921, 0.73, 76, n_boot=500, seed=1)
-    assert pp(out["baseline"]["ir_engaged"]) == 32.60
-    assert pp(out["treatment"]["ir_engaged"]) == 34.11
-    assert [pp(x) for x in out["sace_bounds"]] == [-20.22, 34.11]
-    lo, hi = out["sace_bounds_ci"]
-    assert lo < out["sace_bounds"][0] and hi > out["sace_bounds"][1]
-    assert out["delta_ir"]["p_value"] == pytest.approx(0.298, abs=0.001)
-    assert out["delta_refusal"]["p_value"] == pytest.approx(0.019, abs=0.001)
+    out = aggregate_bounds(
+        ArmAggregate(0.1467, 0.55), ArmAggregate(0.0921, 0.73), 76, n_boot=500, seed=1
+    )
+    assert pp(out.baseline.ir_engaged) == 32.60
+    assert pp(out.treatment.ir_engaged) == 34.11
+    assert [pp(x) for x in out.sace_bounds] == [-20.22, 34.11]
+    lo, hi = out.sace_bounds_ci
+    assert lo < out.sace_bounds[0] and hi > out.sace_bounds[1]
+    assert out.delta_ir.p_value == pytest.approx(0.298, abs=0.001)
+    assert out.delta_refusal.p_value == pytest.approx(0.019, abs=0.001)
 
 
 def test_denominator_check_spots_eleven_of_seventy_five() -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deconfound.data import scenario_id
-from deconfound.stats.agreement import cohen_kappa, percent_agreement
+from deconfound.stats import cohen_kappa, percent_agreement
 
 FIELDS = ("engagement", "ic", "refusal_kind", "in_role")
 CONDITION_NAMES = {

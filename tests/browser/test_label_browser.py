@@ -13,7 +13,7 @@ from label_fixtures import CONDITIONS, JUDGES, label_records
 from typer.testing import CliRunner
 
 from deconfound.cli import app
-from deconfound.records.io import write_records
+from deconfound.records import write_records
 from deconfound.records.labelkey import read_label_key
 
 pytestmark = pytest.mark.browser

@@ -19,8 +19,7 @@ from test_report_synthetic import (
 
 from deconfound.report import build_report
 from deconfound.report.explorer_data import read_page
-from deconfound.stats.analysis import analyze_records
-from deconfound.stats.simulate import simulate_records
+from deconfound.stats import analyze_records, simulate_records
 
 pytestmark = pytest.mark.browser
 

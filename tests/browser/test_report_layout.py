@@ -9,7 +9,7 @@ import pytest
 
 from deconfound.records.importers import IMPORTERS
 from deconfound.report import build_report
-from deconfound.stats.analysis import analyze_records
+from deconfound.stats import analyze_records
 
 pytestmark = pytest.mark.browser
 

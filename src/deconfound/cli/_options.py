@@ -33,12 +33,34 @@ Bootstrap = Annotated[
         help="Bootstrap replicates for the intervals (scenario clusters; parametric in bounds).",
     ),
 ]
-Seed = Annotated[int, typer.Option("--seed", help="Seed for the bootstrap and permutation tests.")]
+RecordsOut = Annotated[
+    Path,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Records table to write (.parquet, .csv or .jsonl).",
+        show_default=False,
+    ),
+]
+Seed = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        help="Random seed (bootstrap, permutation tests, sampling): same seed, same numbers.",
+    ),
+]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")]
 EngagementJudge = Annotated[
     str | None, typer.Option("--engagement-judge", help="Judge that defines engagement.")
 ]
 IcJudge = Annotated[str | None, typer.Option("--ic-judge", help="Judge that defines IC.")]
+ScenarioSource = Annotated[
+    str | None,
+    typer.Option(
+        "--scenarios",
+        help="Scenario source: a directory, a file, or 'instrumentaleval' (the pinned set).",
+    ),
+]
 ReasoningJudge = Annotated[
     str | None,
     typer.Option("--reasoning-judge", help="Judge that defines refusal kinds and reasoning flags."),
@@ -49,6 +71,14 @@ IcSensitivity = Annotated[
 IcSpecificity = Annotated[
     float | None, typer.Option("--ic-sp", min=0.0, max=1.0, help="IC judge specificity.")
 ]
+_GOLD: Final = typer.Option(
+    "--gold",
+    help="Gold-label CSV (scenario_id, condition, [epoch], [model], [study], engagement and/or "
+    "ic; docs/labels.md) or a labelling-page export.",
+    show_default=False,
+)
+GoldCsv = Annotated[Path, _GOLD]
+OptionalGoldCsv = Annotated[Path | None, _GOLD]
 GoldKey = Annotated[
     Path | None,
     typer.Option(
@@ -61,6 +91,10 @@ GoldKey = Annotated[
 FLAGS: Final = {
     "model": "--model",
     "treatments": "--treatment",
+    "treatment": "--treatment",
+    "models": "--model",
+    "conditions": "--condition",
+    "mapping": "--map",
     "baseline": "--baseline",
     "partial_as": "--partial-as",
     "n_boot": "--bootstrap",

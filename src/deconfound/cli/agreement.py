@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.markup import escape
@@ -20,6 +19,7 @@ from deconfound.cli._app import app, console, err_console, user_errors
 from deconfound.cli._options import (
     BOOTSTRAP_REPLICATES,
     Bootstrap,
+    GoldCsv,
     GoldKey,
     JsonOut,
     RecordsArg,
@@ -31,29 +31,34 @@ from deconfound.records.csv_safe import write_csv
 from deconfound.records.gold import match_gold, read_gold
 from deconfound.report.format import stat_text
 from deconfound.stats.calibration import calibration_report
-from deconfound.stats.judge_agreement import ALL_GROUP, agreement_report
+from deconfound.stats.judge_agreement import (
+    ALL_GROUP,
+    AgreementReport,
+    ViewAgreement,
+    agreement_report,
+)
 from deconfound.stats.label_views import VIEWS
 
 
-def _agreement_tables(name: str, rep: dict[str, Any]) -> list[Table]:
+def _agreement_tables(name: str, view: ViewAgreement) -> list[Table]:
     first = VIEWS[name].categories[0]
     tables = []
-    for gname, g in rep["groups"].items():
+    for gname, g in view.groups.items():
         table = Table(title=f"{name} | {escape(gname)}", title_justify="left")
         for col in ("pair", "n", "p_o", "kappa [95% CI]", "AC1 [95% CI]", "alpha", "PABAK"):
             table.add_column(col)
         table.add_column(f"% {first} A/B")
-        for pname, p in g["pairs"].items():
-            pa, pb = p["prevalence_a"].get(first), p["prevalence_b"].get(first)
+        for pname, p in g.pairs.items():
+            pa, pb = p.prevalence_a.get(first), p.prevalence_b.get(first)
             prev = "-" if pa is None or pb is None else f"{100 * pa:.0f}/{100 * pb:.0f}"
             table.add_row(
                 escape(pname),
-                str(p["n"]),
-                stat_text(p["observed"]),
-                stat_text(p["cohen_kappa"], p["kappa_ci"]),
-                stat_text(p["gwet_ac1"], p["ac1_ci"]),
-                stat_text(p["krippendorff_alpha"]),
-                stat_text(p["pabak"]),
+                str(p.n),
+                stat_text(p.observed),
+                stat_text(p.cohen_kappa, p.kappa_ci),
+                stat_text(p.gwet_ac1, p.ac1_ci),
+                stat_text(p.krippendorff_alpha),
+                stat_text(p.pabak),
                 prev,
             )
         tables.append(table)
@@ -98,9 +103,10 @@ def agreement_cmd(
         raise InputError(
             f"fewer than two judges label {', '.join(missing)}", path=records_path, field="label"
         )
-    payload = {"records": str(records_path), "n_boot": n_boot, "labels": report}
+    payload = AgreementReport(str(records_path), n_boot, report)
     if json_out is not None:
-        atomic_write_text(json_out, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(payload.to_json(), indent=2, ensure_ascii=False)
+        atomic_write_text(json_out, text + "\n")
     if disagreements_out is not None:
         with atomic_path(disagreements_out) as tmp:
             write_csv(dis, tmp)  # RFC 4180, spreadsheet formulas neutralised
@@ -114,12 +120,7 @@ def agreement_cmd(
 @user_errors
 def calibrate_cmd(
     records_path: RecordsArg,
-    gold_path: Path = typer.Option(
-        ...,
-        "--gold",
-        help="Gold-label CSV: scenario_id, condition, [epoch], [model], [study], "
-        "engagement and/or ic.",
-    ),
+    gold_path: GoldCsv,
     json_out: Path | None = typer.Option(
         None, "--json", help="Write calibration JSON (input of analyze --calibration)."
     ),

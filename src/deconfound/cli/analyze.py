@@ -25,6 +25,7 @@ from deconfound.cli._options import (
     IcSensitivity,
     IcSpecificity,
     JsonOut,
+    OptionalGoldCsv,
     ReasoningJudge,
     RecordsArg,
     Seed,
@@ -47,7 +48,7 @@ from deconfound.report.format import (
     pp,
     verdict_lines,
 )
-from deconfound.stats.aggregate import aggregate_bounds
+from deconfound.stats.aggregate import AggregateBounds, ArmAggregate, aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
 from deconfound.stats.contract import to_jsonable
@@ -315,12 +316,7 @@ def analyze(
     report: Path | None = typer.Option(
         None, "--report", help="Write the HTML report, figures and tables into this folder."
     ),
-    gold: Path | None = typer.Option(
-        None,
-        "--gold",
-        help="Gold-label CSV (calibrate's format, or a labelling-page export): adds PPI++ "
-        "estimates and makes the refusal verdict use them.",
-    ),
+    gold: OptionalGoldCsv = None,
     gold_key: GoldKey = None,
 ) -> None:
     """Refusal-controlled analysis of one model's conditions (the analysis JSON, the report).
@@ -343,6 +339,14 @@ def analyze(
         if models:
             raise InputError("give --model or --all-models, not both", field="--all-models")
         models = sorted(str(m) for m in table["model"].dropna().unique())
+    options: dict[str, Any] = {
+        "partial_as": partial_as.value,
+        "engagement_judge": engagement_judge,
+        "ic_judge": ic_judge,
+        "reasoning_judge": reasoning_judge,
+        "n_boot": bootstrap,
+        "seed": seed,
+    }
     if len(models) > 1:
         if gold is not None or cal:
             raise InputError(
@@ -359,14 +363,7 @@ def analyze(
                 treatments=treatment,
                 json_out=json_out,
                 report=report,
-                options={
-                    "partial_as": partial_as.value,
-                    "engagement_judge": engagement_judge,
-                    "ic_judge": ic_judge,
-                    "reasoning_judge": reasoning_judge,
-                    "n_boot": bootstrap,
-                    "seed": seed,
-                },
+                options=options,
             )
         return
     try:
@@ -376,14 +373,9 @@ def analyze(
                 baseline=baseline,
                 treatments=treatment,
                 model=models[0] if models else None,
-                partial_as=partial_as.value,
-                engagement_judge=engagement_judge,
-                ic_judge=ic_judge,
-                reasoning_judge=reasoning_judge,
-                n_boot=bootstrap,
-                seed=seed,
                 calibration=cal,
                 gold=gold_rows,
+                **options,
             )
     except InputError as exc:
         if gold is None or exc.path is not None or exc.location is None:
@@ -528,14 +520,14 @@ def _num(x: float, fmt: str, missing: str = "not identified") -> str:
     return missing if x is None or math.isnan(x) else fmt.format(x)
 
 
-def _bounds_text(out: dict[str, Any]) -> str:
+def _bounds_text(out: AggregateBounds) -> str:
     """The ``bounds`` summary lines; NaN quantities print as "not identified" or "n/a"."""
-    dec = out["decomposition"]
-    lo, hi = out["sace_bounds"]
-    clo, chi = out["sace_bounds_ci"]
-    mlo, mhi = out["manski_bounds"]
+    dec = out.decomposition
+    lo, hi = out.sace_bounds
+    clo, chi = out.sace_bounds_ci
+    mlo, mhi = out.manski_bounds
     if math.isnan(lo):
-        sace = f"SACE bounds: {out['sace_bounds_method']}"
+        sace = f"SACE bounds: {out.sace_bounds_method}"
         split = "split not identified (an arm has no engaged responses)"
     else:
         sace = (
@@ -543,20 +535,20 @@ def _bounds_text(out: dict[str, Any]) -> str:
             f"95% CI [{100 * clo:+.2f}, {100 * chi:+.2f}] pp"
         )
         split = (
-            f"refusal shift {100 * dec['refusal_part']:+.2f} pp + engaged behaviour "
-            f"{100 * dec['behaviour_part']:+.2f} pp (symmetric split)"
+            f"refusal shift {100 * dec.refusal_part:+.2f} pp + engaged behaviour "
+            f"{100 * dec.behaviour_part:+.2f} pp (symmetric split)"
         )
-    tip = out["tipping_point"]
+    tip = out.tipping_point
     tip_text = (
-        f"tipping point {100 * tip:.2f}% ({escape(out['tipping_point_stratum'])})"
+        f"tipping point {100 * tip:.2f}% ({escape(out.tipping_point_stratum)})"
         if not math.isnan(tip)
-        else f"tipping point: none ({escape(out['tipping_point_stratum'])})"
+        else f"tipping point: none ({escape(out.tipping_point_stratum)})"
     )
-    mde = out["power"]["mde_unpaired"]
+    mde = out.power.mde_unpaired
     mde_text = "not reachable at this n" if math.isnan(mde) else f"{100 * mde:.1f} pp"
     return (
-        f"ΔIR {100 * out['delta_ir']['estimate']:+.2f} pp (unpaired p = "
-        f"{_num(out['delta_ir']['p_value'], '{:.3g}', 'n/a')}) = {split}\n{sace}\n{tip_text}\n"
+        f"ΔIR {100 * out.delta_ir.estimate:+.2f} pp (unpaired p = "
+        f"{_num(out.delta_ir.p_value, '{:.3g}', 'n/a')}) = {split}\n{sace}\n{tip_text}\n"
         f"Manski bounds [{100 * mlo:+.2f}, {100 * mhi:+.2f}] pp; unpaired MDE for IR {mde_text}"
     )
 
@@ -595,30 +587,26 @@ def bounds(
         if ir > 100 - r + 1e-9:
             raise InputError(f"IR {ir}% exceeds the engaged share {100 - r}%", field=opt)
     out = aggregate_bounds(
-        baseline_ir / 100,
-        baseline_refusal / 100,
-        treatment_ir / 100,
-        treatment_refusal / 100,
+        ArmAggregate(baseline_ir / 100, baseline_refusal / 100),
+        ArmAggregate(treatment_ir / 100, treatment_refusal / 100),
         n,
         n_boot=bootstrap,
         seed=seed,
-        ic_sensitivity=ic_se,
-        ic_specificity=ic_sp,
+        ic_rates=JudgeRates(ic_se, ic_sp) if ic_se is not None and ic_sp is not None else None,
     )
-    out["provenance"] = _provenance()
-    b, t = out["baseline"], out["treatment"]
+    b, t = out.baseline, out.treatment
     table = Table(title=f"Aggregate-only analysis (n = {n} per arm, arms independent)")
     table.add_column("quantity")
     table.add_column("baseline")
     table.add_column("treatment")
-    table.add_row("IR", pct(b["ir"]), pct(t["ir"]))
-    table.add_row("refusal", pct(b["refusal"]), pct(t["refusal"]))
-    table.add_row("IC | engaged", _num(b["ir_engaged"], "{:.2%}"), _num(t["ir_engaged"], "{:.2%}"))
-    table.add_row("engaged n", f"{b['n_engaged']:.1f}", f"{t['n_engaged']:.1f}")
+    table.add_row("IR", pct(b.ir), pct(t.ir))
+    table.add_row("refusal", pct(b.refusal), pct(t.refusal))
+    table.add_row("IC | engaged", _num(b.ir_engaged, "{:.2%}"), _num(t.ir_engaged, "{:.2%}"))
+    table.add_row("engaged n", f"{b.n_engaged:.1f}", f"{t.n_engaged:.1f}")
     console.print(table)
     console.print(_bounds_text(out))
-    for w in out["warnings"]:
+    for w in out.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if json_out is not None:
-        atomic_write_text(json_out, dumps(out))
+        atomic_write_text(json_out, dumps({**out.to_json(), "provenance": _provenance()}))
         console.print(f"wrote {escape(str(json_out))}")

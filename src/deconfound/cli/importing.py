@@ -14,7 +14,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from deconfound.cli._app import app, console, err_console, user_errors
-from deconfound.cli._options import JsonOut, RecordsArg
+from deconfound.cli._options import (
+    EngagementJudge,
+    JsonOut,
+    RecordsArg,
+    RecordsOut,
+    ScenarioSource,
+    flags_in_errors,
+)
 from deconfound.errors import InputError
 from deconfound.records import atomic_write_text, read_records, write_records
 from deconfound.records.importers import IMPORTERS, aei_conflicts, parse_mapping
@@ -38,7 +45,9 @@ def _count(value: int | None) -> str:
 
 @app.command("import")
 @user_errors
+@flags_in_errors()
 def import_results(
+    output: RecordsOut,
     paths: list[str] = typer.Argument(
         ...,
         help="Files or folders (a folder of *_judged.json for --format aei); for --format "
@@ -46,9 +55,6 @@ def import_results(
         show_default=False,
     ),
     fmt: ImportFormat = typer.Option(..., "--format", "-f", help="Input format."),
-    output: Path = typer.Option(
-        ..., "--output", "-o", help="Records table to write (.parquet, .csv or .jsonl)."
-    ),
     study: str | None = typer.Option(
         None, "--study", help="Study name (default: the folder name for aei, file stem for table)."
     ),
@@ -71,14 +77,13 @@ def import_results(
         "prints). Repeatable.",
         show_default=False,
     ),
-    scenarios: str | None = typer.Option(
-        None,
-        "--scenarios",
-        help="For --format inspect: scenario source that samples without stable ids are matched "
-        "against by category and prompt (default: the pinned InstrumentalEval set).",
-    ),
+    scenarios: ScenarioSource = None,
 ) -> None:
-    """Import other runners' results as a records table (nothing is written on any error)."""
+    """Import other runners' results as a records table (nothing is written on any error).
+
+    With --format inspect, samples without stable scenario ids are matched by category and prompt
+    against --scenarios (default: the pinned InstrumentalEval set).
+    """
     format_of(output)  # reject an unknown output extension before reading anything
     options: dict[str, Any] = {"study": study, "model": model}
     if mapping is not None:
@@ -183,6 +188,20 @@ _HEAD_COLUMNS = ("n", "valid", "conv", "refused", "IR %", "RR %", "confl", "miss
 _CAT_COLUMNS = ("records", "valid", "conv", "refusals", "CIR %", "RR %")
 
 
+def _counts_row(name: str, s: dict[str, Any], rate: str) -> list[str]:
+    """The cells a condition and a category share: records, valid, convergence, refusals, the
+    convergence rate (``rate``: ir or cir) and the refusal rate."""
+    return [
+        escape(name),
+        str(s["records"]),
+        str(s["valid"]),
+        str(s["convergence"]),
+        _count(s["refusals"]),
+        stat_text(s[rate]),
+        stat_text(s["rr"]),
+    ]
+
+
 def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
     """One table over conditions, then one per condition over categories."""
     head = Table(
@@ -195,31 +214,13 @@ def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
         head.add_column(name, justify="right", no_wrap=True)
     tables = [head]
     for cond, s in summary.items():
-        head.add_row(
-            escape(cond),
-            str(s["records"]),
-            str(s["valid"]),
-            str(s["convergence"]),
-            _count(s["refusals"]),
-            stat_text(s["ir"]),
-            stat_text(s["rr"]),
-            str(s["conflicts"]),
-            str(s["missing_responses"]),
-        )
+        head.add_row(*_counts_row(cond, s, "ir"), str(s["conflicts"]), str(s["missing_responses"]))
         cats = Table(title=f"{escape(cond)}: per category")
         cats.add_column("category", ratio=1, min_width=24)
         for name in _CAT_COLUMNS:
             cats.add_column(name, justify="right", no_wrap=True)
         for cat, c in s["categories"].items():
-            cats.add_row(
-                escape(cat),
-                str(c["records"]),
-                str(c["valid"]),
-                str(c["convergence"]),
-                _count(c["refusals"]),
-                stat_text(c["cir"]),
-                stat_text(c["rr"]),
-            )
+            cats.add_row(*_counts_row(cat, c, "cir"))
         tables.append(cats)
     return tables
 
@@ -229,12 +230,7 @@ def _summary_tables(summary: dict[str, dict[str, Any]]) -> list[Table]:
 def summary(
     records: RecordsArg,
     json_out: JsonOut = None,
-    engagement_judge: str | None = typer.Option(
-        None,
-        "--engagement-judge",
-        help="Judge whose 'refusal' labels count as refusals (default: aei-keyword if present, "
-        "else the only judge with engagement labels).",
-    ),
+    engagement_judge: EngagementJudge = None,
     benchmark_judge: str | None = typer.Option(
         None,
         "--benchmark-judge",
@@ -242,7 +238,11 @@ def summary(
         "else the only judge with such labels).",
     ),
 ) -> None:
-    """Benchmark-compatible IR and RR per condition and category (as AEI's summary.json)."""
+    """Benchmark-compatible IR and RR per condition and category (as AEI's summary.json).
+
+    Refusals are the engagement judge's 'refusal' labels (default: aei-keyword if present, else
+    the only judge with engagement labels).
+    """
     if json_out is not None and json_out.suffix.lower() != ".json":
         raise InputError("the --json output must be a .json file", path=json_out)
     table: pd.DataFrame = read_records(records)

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from deconfound.cli._app import app, console, err_console, user_errors
+from deconfound.cli._options import RecordsArg, RecordsOut, ScenarioSource
 from deconfound.errors import InputError
 from deconfound.judges.base import Judge, Judgment
 from deconfound.judges.cache import JudgmentCache
@@ -103,7 +104,8 @@ def _summary(judges: list[Judge], counts: dict[str, Counter[str]]) -> Table:
 @app.command("judge")
 @user_errors
 def judge(
-    records_path: Path = typer.Argument(..., help="Records table (.parquet, .csv or .jsonl)."),
+    records_path: RecordsArg,
+    output: RecordsOut,
     judge_specs: list[str] = typer.Option(
         ...,
         "--judge",
@@ -111,18 +113,10 @@ def judge(
         help="Judge spec, repeatable: lexical, offline, rubric:<provider/model>, "
         "benchmark:<provider/model>, or a plug-in judge name.",
     ),
-    output: Path = typer.Option(
-        ..., "--output", "-o", help="Records table to write (may be the input file)."
-    ),
     max_connections: int = typer.Option(
         10, "--max-connections", min=1, help="Most judge calls in flight at once."
     ),
-    scenarios: str | None = typer.Option(
-        None,
-        "--scenarios",
-        help="Scenario source (directory, file or 'instrumentaleval') for the category judge "
-        "context, when the table has no judge_context column.",
-    ),
+    scenarios: ScenarioSource = None,
     batch: bool = typer.Option(
         False,
         "--batch",
@@ -148,8 +142,10 @@ def judge(
     """Label every response of a records table with each judge.
 
     Each judge adds one row per response (replacing earlier rows of the same judge); other
-    judges' rows are kept. Missing or errored responses get engagement "missing" without a judge
-    call. LLM and offline judgments are cached by (judge, judge version, input hash).
+    judges' rows are kept; the output may be the input table. Missing or errored responses get
+    engagement "missing" without a judge call. LLM and offline judgments are cached by (judge,
+    judge version, input hash). A table without a judge_context column takes each category's
+    judge context from --scenarios.
 
     Concurrent judges writing one output do not lose each other's rows: the write takes a lock
     beside the output, and if the file changed while judging its rows are merged (this run's

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from deconfound.cli._app import app, console, user_errors
+from deconfound.cli._options import EngagementJudge, RecordsArg, Seed
 from deconfound.errors import InputError
 from deconfound.records.io import read_records
 from deconfound.report.labelling import STRATA, draw_label_sample, write_label_files
@@ -76,12 +77,12 @@ def _plan(
 @app.command("label")
 @user_errors
 def label_cmd(
-    records_path: Path = typer.Argument(..., help="Records table (.parquet, .csv or .jsonl)."),
+    records_path: RecordsArg,
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Page (or sheet) to write; its key file goes beside it."
     ),
     n: int = typer.Option(100, "--n", min=1, help="Number of responses to label."),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    seed: Seed = 0,
     strata: list[str] = typer.Option(
         [],
         "--strata",
@@ -94,9 +95,7 @@ def label_cmd(
     condition: list[str] = typer.Option(
         [], "--condition", help="Conditions to sample from (default all)."
     ),
-    engagement_judge: str | None = typer.Option(
-        None, "--engagement-judge", help="Judge whose label defines the 'judge' stratum."
-    ),
+    engagement_judge: EngagementJudge = None,
     plan: bool = typer.Option(
         False, "--plan", help="Print how many gold labels give a target CI half-width instead."
     ),

@@ -13,6 +13,7 @@ import typer
 from deconfound.cli._app import app, console, load_json, user_errors
 from deconfound.errors import InputError
 from deconfound.stats.contract import ContractError
+from deconfound.stats.judge_agreement import AgreementReport
 from deconfound.stats.results import Analysis
 
 
@@ -35,6 +36,17 @@ def load_analysis(path: Path) -> Analysis:
         return Analysis.from_json(data)
     except ContractError as exc:
         raise InputError(f"not an analysis this deconfound can read: {exc}", path=path) from exc
+
+
+def load_agreement(path: Path) -> AgreementReport:
+    """Read ``deconfound agreement --json`` through its typed loader; a bad key names the file."""
+    data = load_json(path, "agreement")
+    try:
+        return AgreementReport.from_json(data)
+    except ContractError as exc:
+        raise InputError(
+            f"not a deconfound agreement JSON (deconfound agreement --json): {exc}", path=path
+        ) from exc
 
 
 def _sha256(path: Path) -> str:
@@ -87,7 +99,7 @@ def report(
     manifest_data = load_json(manifest, "study manifest") if manifest else None
     if manifest_data is not None and not isinstance(manifest_data, dict):
         raise InputError("expected a JSON object (a study manifest)", path=manifest)
-    agreement_data = load_json(agreement, "agreement") if agreement else None
+    agreement_data = load_agreement(agreement) if agreement else None
     inputs = {
         "analysis": f"{analysis_file} (sha256 {_sha256(analysis_file)})",
         "records": f"{records_file} (sha256 {_sha256(records_file)})",

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deconfound.judges.base import LABELS_KEY, Judge, JudgeInput, Judgment
+from deconfound.judges.base import (
+    CODEBOOK_VERSION,
+    LABELS_KEY,
+    Judge,
+    JudgeInput,
+    Judgment,
+    codebook_version,
+)
+from deconfound.judges.cache import JudgmentCache
 
 if TYPE_CHECKING:
     from deconfound.judges.apply import apply_judges
@@ -32,11 +40,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CODEBOOK_VERSION",
     "LABELS_KEY",
     "Judge",
     "JudgeInput",
     "Judgment",
+    "JudgmentCache",
     "apply_judges",
+    "codebook_version",
     "judge_scorer",
     "resolve_judge",
 ]

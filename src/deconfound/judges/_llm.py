@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from importlib import resources
-from typing import Final
+from typing import Final, TypedDict
 
 from inspect_ai.model import (
     ContentText,
@@ -84,27 +84,40 @@ def looks_like_decline(text: str) -> bool:
     return "{" not in text and "DECISION" not in text.upper() and bool(_DECLINE_RE.match(text))
 
 
+class LLMSettings(TypedDict, total=False):
+    """The keyword settings every LLM judge takes (see :class:`LLMJudgeBase`)."""
+
+    config: GenerateConfig | None
+    max_tokens: int
+    cache: JudgmentCache | None
+
+
 class LLMJudgeBase:
     """An Inspect model bound lazily from a model string, a ``Model`` object or a model role.
 
     Args:
-        kind: Spec prefix, ``rubric`` or ``benchmark``.
         model: Inspect model string (``provider/model``) or ``Model``; None to use ``role``.
-        role: Inspect model role used when ``model`` is None.
-        config: Generation settings; temperature defaults to 0.
+        role: Inspect model role (e.g. ``grader``) used when ``model`` is None.
+        config: Extra generation settings (temperature stays 0 unless overridden).
+        max_tokens: Output budget per call.
+        cache: Judgment cache; None for no caching.
     """
 
+    #: Spec prefix, ``rubric`` or ``benchmark``.
     kind: str = "llm"
 
     def __init__(
         self,
         model: str | Model | None = None,
         role: str | None = None,
+        *,
         config: GenerateConfig | None = None,
         max_tokens: int = 2048,
+        cache: JudgmentCache | None = None,
     ) -> None:
         if model is None and role is None:
             raise ValueError("give a model or a model role")
+        self.cache = cache
         self._spec = model
         self._role = role
         base = GenerateConfig(temperature=0.0, max_tokens=max_tokens)
@@ -138,9 +151,8 @@ class LLMJudgeBase:
     def config(self) -> GenerateConfig:
         return self._config
 
-    #: Set by subclasses: the prompt-text version and an optional judgment cache.
+    #: Set by subclasses: the prompt-text version.
     version: str = ""
-    cache: JudgmentCache | None = None
 
     async def judge(self, item: JudgeInput) -> Judgment:
         """Label one response (never raises for bad judge output; API errors propagate).

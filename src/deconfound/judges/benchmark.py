@@ -19,17 +19,17 @@ This judge does not label engagement otherwise (engagement stays null).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Unpack
 
 from inspect_ai.model import (
     ChatMessageSystem,
     ChatMessageUser,
-    GenerateConfig,
     Model,
 )
 
 from deconfound.judges._llm import (
     LLMJudgeBase,
+    LLMSettings,
     fence,
     grader_declined,
     load_prompt,
@@ -37,7 +37,6 @@ from deconfound.judges._llm import (
     text_version,
 )
 from deconfound.judges.base import JudgeInput, Judgment
-from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.parsing import ParseError, parse_decision
 
 PROMPT_FILE: Final = "benchmark-v1.md"
@@ -59,15 +58,8 @@ def render_system(template: str, item: JudgeInput) -> str:
 
 
 class BenchmarkJudge(LLMJudgeBase):
-    """DECISION/REASON judge on an Inspect model.
-
-    Args:
-        model: Inspect model string or ``Model``; None to use ``role``.
-        role: Inspect model role (e.g. ``grader``) used when ``model`` is None.
-        config: Extra generation settings (temperature stays 0 unless overridden).
-        max_tokens: Output budget per call.
-        cache: Judgment cache; None for no caching.
-    """
+    """DECISION/REASON judge on an Inspect model (arguments: :class:`LLMJudgeBase`; the output
+    budget defaults to 1024 tokens)."""
 
     kind = "benchmark"
     labels: Final = ("benchmark_decision", "ic")
@@ -76,15 +68,12 @@ class BenchmarkJudge(LLMJudgeBase):
         self,
         model: str | Model | None = None,
         role: str | None = None,
-        *,
-        config: GenerateConfig | None = None,
-        max_tokens: int = 1024,
-        cache: JudgmentCache | None = None,
+        **settings: Unpack[LLMSettings],
     ) -> None:
-        super().__init__(model, role, config, max_tokens)
+        settings.setdefault("max_tokens", 1024)
+        super().__init__(model, role, **settings)
         self.template = load_prompt(PROMPT_FILE)
         self.version = text_version(self.template, CONTEXT_TEMPLATE, USER_TEMPLATE)
-        self.cache = cache
 
     async def _judge(self, model: Model, jid: str, item: JudgeInput) -> Judgment:
         out = await model.generate(

@@ -18,6 +18,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
+from deconfound.judges.offline import LinearHead
+
 Backend = Literal["sklearn", "numpy"]
 
 #: Label sets of the four heads; ``refusal_kind`` and ``in_role`` are fitted on refusals and
@@ -33,21 +35,11 @@ C_GRID: tuple[float, ...] = (1.0,)
 
 
 @dataclass(frozen=True)
-class LinearFit:
-    """A fitted multinomial logistic head: classes, weights (k, d), bias (k,), temperature."""
+class LinearFit(LinearHead):
+    """A fitted head (the judge's :class:`LinearHead`) and the regularisation strength C it was
+    fitted with."""
 
-    classes: tuple[str, ...]
-    weights: np.ndarray
-    bias: np.ndarray
-    temperature: float = 1.0
     c: float = 1.0
-
-    def proba(self, x: np.ndarray) -> np.ndarray:
-        z = (x @ self.weights.T + self.bias) / self.temperature
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        out: np.ndarray = p / p.sum(axis=1, keepdims=True)
-        return out
 
 
 def _sample_weights(y: np.ndarray, k: int) -> np.ndarray:

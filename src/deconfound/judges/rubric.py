@@ -23,7 +23,7 @@ prompt, so it stays blind to the condition.
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from inspect_ai.model import (
     ChatMessage,
@@ -38,6 +38,7 @@ from inspect_ai.util import JSONSchema
 
 from deconfound.judges._llm import (
     LLMJudgeBase,
+    LLMSettings,
     fence,
     grader_declined,
     load_prompt,
@@ -45,7 +46,6 @@ from deconfound.judges._llm import (
     text_version,
 )
 from deconfound.judges.base import JudgeInput, Judgment, codebook_version
-from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.parsing import (
     ParseError,
     SyntaxParseError,
@@ -148,11 +148,7 @@ class RubricJudge(LLMJudgeBase):
     """Rubric judge on an Inspect model.
 
     Args:
-        model: Inspect model string or ``Model``; None to use ``role``.
-        role: Inspect model role (e.g. ``grader``) used when ``model`` is None.
-        config: Extra generation settings (temperature stays 0 unless overridden).
-        max_tokens: Output budget per call.
-        cache: Judgment cache; None for no caching.
+        model, role, config, max_tokens, cache: As for :class:`LLMJudgeBase`.
         structured: Ask the provider for structured output with the reply's JSON Schema (for
             providers that support it; the reply is parsed and checked the same way).
     """
@@ -165,23 +161,21 @@ class RubricJudge(LLMJudgeBase):
         model: str | Model | None = None,
         role: str | None = None,
         *,
-        config: GenerateConfig | None = None,
-        max_tokens: int = 2048,
-        cache: JudgmentCache | None = None,
         structured: bool = False,
+        **settings: Unpack[LLMSettings],
     ) -> None:
         if structured:
             schema = ResponseSchema(
                 name="rubric_labels", json_schema=JSONSchema.model_validate(reply_schema())
             )
-            config = GenerateConfig(response_schema=schema).merge(config or GenerateConfig())
-        super().__init__(model, role, config, max_tokens)
+            extra = settings.get("config") or GenerateConfig()
+            settings["config"] = GenerateConfig(response_schema=schema).merge(extra)
+        super().__init__(model, role, **settings)
         self.rubric = load_prompt(RUBRIC_FILE)
         texts = [self.rubric, USER_TEMPLATE, REPAIR_PROMPT]
         self.version = codebook_version(
             text_version(*texts, *(["structured"] if structured else []))
         )
-        self.cache = cache
 
     async def _judge(self, model: Model, jid: str, item: JudgeInput) -> Judgment:
         messages: list[ChatMessage] = [

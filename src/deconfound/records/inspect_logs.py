@@ -107,21 +107,21 @@ class ConditionNames:
             key, sep, name = spec.rpartition("=")
             name = name.strip()
             if not name:
-                raise InputError(f"empty condition name in {spec!r}", field="--condition")
+                raise InputError(f"empty condition name in {spec!r}", field="conditions")
             if not sep:
                 if default is not None:
                     raise InputError(
                         f"two default condition names ({default!r}, {name!r}); name each log "
                         "with KEY=NAME (KEY: log file name or system-prompt digest)",
-                        field="--condition",
+                        field="conditions",
                     )
                 default = name
                 continue
             key = key.strip()
             if not key:
-                raise InputError(f"empty key in {spec!r}", field="--condition")
+                raise InputError(f"empty key in {spec!r}", field="conditions")
             if key in by_key and by_key[key] != name:
-                raise InputError(f"{key!r} is named twice", field="--condition")
+                raise InputError(f"{key!r} is named twice", field="conditions")
             by_key[key] = name
         return cls(default, by_key)
 
@@ -140,7 +140,7 @@ class ConditionNames:
             raise InputError(
                 f"log {name} matches several --condition keys ({', '.join(sorted(hits))})",
                 path=path,
-                field="--condition",
+                field="conditions",
             )
         return hits.pop() if hits else None
 
@@ -336,7 +336,7 @@ def _name_foreign(found: list[_Found], names: ConditionNames) -> None:
                     "with --condition KEY=NAME (KEY: "
                     + ", ".join(short for short, _ in unnamed)
                     + ", or a log file name)",
-                    field="--condition",
+                    field="conditions",
                 )
             shown = "; ".join(
                 f"{group[0].condition!r} ({', '.join(sorted({name_of(f.path) for f in group}))})"
@@ -389,7 +389,7 @@ def latest_task_logs(
                 f"logs of different configurations would all be condition {condition!r} of "
                 f"model {model!r} ({', '.join(name_of(h.path) for h in heads)}); name them apart "
                 "with --condition KEY=NAME",
-                field="--condition",
+                field="conditions",
             )
     chosen: list[TaskLog] = []
     for key, group in groups.items():

@@ -15,9 +15,8 @@ import pandas as pd
 
 from deconfound.errors import InputError
 
-KEY_COLUMNS: Final = (
-    "sample",
-    "item",
+#: What a key row says of its item: the response it stands for and how it was sampled.
+ITEM_FIELDS: Final = (
     "study",
     "model",
     "condition",
@@ -26,6 +25,7 @@ KEY_COLUMNS: Final = (
     "stratum",
     "inclusion_probability",
 )
+KEY_COLUMNS: Final = ("sample", "item", *ITEM_FIELDS)
 
 
 def key_path_for(page: Path) -> Path:
@@ -119,15 +119,7 @@ def resolve_items(raw: pd.DataFrame, gold_path: Path, key_path: Path | None) -> 
             )
         k = lookup.loc[item]
         row = {str(c): v for c, v in rec.items() if c not in {"sample", "key_file"}}
-        for col in (
-            "study",
-            "model",
-            "condition",
-            "scenario_id",
-            "epoch",
-            "stratum",
-            "inclusion_probability",
-        ):
+        for col in ITEM_FIELDS:
             row[col] = str(k[col])
         out.append(row)
     return pd.DataFrame(out, dtype=str)

@@ -7,9 +7,9 @@ at every boundary and bad input is reported with the record and field at fault.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -139,6 +139,26 @@ def _record(i: int) -> str:
     return f"record {i + 1}"
 
 
+def _reject_first(
+    bad: pd.Series,
+    values: pd.Series,
+    source: str | None,
+    field: str,
+    message: str,
+    show: Callable[[Any], str] = repr,
+) -> None:
+    """Raise an input error at the first flagged row, naming its record number and the field;
+    ``{value}`` in ``message`` is that row's value as ``show`` writes it."""
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(
+            message.format(value=show(values.iloc[i])),
+            path=source,
+            location=_record(i),
+            field=field,
+        )
+
+
 def _cast_bool(values: pd.Series, name: str, source: str | None) -> pd.Series:
     # Fast paths: already boolean, or an object column of bools and nulls.
     if pd.api.types.is_bool_dtype(values.dtype):
@@ -177,14 +197,7 @@ def _check_range(values: pd.Series, numeric: pd.Series, col: Column, source: str
             what = f"a {'whole ' if whole else ''}number of at least {col.low:g}"
         else:
             what = f"a number in [{low:g}, {high:g}]"
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(
-            f"expected {what}, got {values.iloc[i]!r}",
-            path=source,
-            location=_record(i),
-            field=col.name,
-        )
+    _reject_first(bad, values, source, col.name, f"expected {what}, got {{value}}")
 
 
 def _check_unicode(values: pd.Series, name: str, source: str | None) -> None:
@@ -228,14 +241,7 @@ def _cast(values: pd.Series, col: Column, source: str | None) -> pd.Series:
                     )
                 )
             )
-            if bad.any():
-                i = int(bad.to_numpy().nonzero()[0][0])
-                raise InputError(
-                    f"expected text, got {values.iloc[i]!r}",
-                    path=source,
-                    location=_record(i),
-                    field=col.name,
-                )
+            _reject_first(bad, values, source, col.name, "expected text, got {value}")
         _check_unicode(values, col.name, source)
         out = values.astype("string")
         if col.name in _BLANK_IS_NULL:
@@ -243,25 +249,11 @@ def _cast(values: pd.Series, col: Column, source: str | None) -> pd.Series:
         return out
     numeric = pd.to_numeric(values, errors="coerce")
     bad = numeric.isna() & values.notna() & (values.astype("string") != "")
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(
-            f"expected a number, got {values.iloc[i]!r}",
-            path=source,
-            location=_record(i),
-            field=col.name,
-        )
+    _reject_first(bad, values, source, col.name, "expected a number, got {value}")
     _check_range(values, numeric, col, source)
     if col.kind == "int":
         frac = numeric.notna() & (numeric != numeric.round())
-        if frac.any():
-            i = int(frac.to_numpy().nonzero()[0][0])
-            raise InputError(
-                f"expected a whole number, got {values.iloc[i]!r}",
-                path=source,
-                location=_record(i),
-                field=col.name,
-            )
+        _reject_first(frac, values, source, col.name, "expected a whole number, got {value}")
         return numeric.astype("Int64")
     return numeric.astype("Float64")
 
@@ -296,14 +288,8 @@ def validate(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
             raise InputError("value is required", path=source, location=_record(i), field=col.name)
         if col.allowed is not None:
             bad = series.notna() & ~series.isin(col.allowed)
-            if bad.any():
-                i = int(bad.to_numpy().nonzero()[0][0])
-                raise InputError(
-                    f"{series.iloc[i]!r} is not one of {', '.join(col.allowed)}",
-                    path=source,
-                    location=_record(i),
-                    field=col.name,
-                )
+            allowed = ", ".join(col.allowed)
+            _reject_first(bad, series, source, col.name, "{value} is not one of " + allowed)
         out[col.name] = series
     result = pd.DataFrame(out)
     _check_in_role(result, source)
@@ -324,17 +310,15 @@ def _check_in_role(df: pd.DataFrame, source: str | None) -> None:
     """``in_role`` only on refusals and partials: elsewhere it has no meaning under the codebook,
     and a value there would silently move a response between the broad and narrow constructs."""
     bad = df["in_role"].notna() & ~df["engagement"].isin(IN_ROLE_DEFINED).fillna(False)
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        engagement = df["engagement"].iloc[i]
-        shown = "null" if pd.isna(engagement) else repr(engagement)
-        raise InputError(
-            f"in_role is defined only for refusal or partial rows; this row's engagement is "
-            f"{shown} (leave in_role empty)",
-            path=source,
-            location=_record(i),
-            field="in_role",
-        )
+    _reject_first(
+        bad,
+        df["engagement"],
+        source,
+        "in_role",
+        "in_role is defined only for refusal or partial rows; this row's engagement is {value} "
+        "(leave in_role empty)",
+        show=lambda e: "null" if pd.isna(e) else repr(e),
+    )
 
 
 def concat_records(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

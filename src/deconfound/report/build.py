@@ -39,11 +39,11 @@ from deconfound.report.explorer_data import encode_blocks, explorer_blocks
 from deconfound.report.format import (
     Estimate,
     ci_text,
+    closed,
     count_text,
     estimate_text,
     pct,
 )
-from deconfound.report.values import estimate
 from deconfound.report.view import (
     ESTIMANDS,
     ComparisonView,
@@ -54,6 +54,7 @@ from deconfound.report.view import (
     read_conditions,
 )
 from deconfound.scratch import scratch_prefix, sweep_stale
+from deconfound.stats.judge_agreement import AgreementReport
 from deconfound.stats.results import Analysis
 
 REPORT_NAME: Final = "report.html"
@@ -293,100 +294,47 @@ def _method_notes(analysis: Analysis) -> list[str]:
     return list(found)
 
 
-def _agreement_items(labels: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """Flatten ``deconfound agreement --json`` (``labels.<view>.groups.<group>.pairs.<pair>``)."""
-    items: list[tuple[str, Mapping[str, Any]]] = []
-    for view, rep in labels.items():
-        groups = rep.get("groups") if isinstance(rep, Mapping) else None
-        for group, g in groups.items() if isinstance(groups, Mapping) else []:
-            pairs = g.get("pairs") if isinstance(g, Mapping) else None
-            for pair, res in pairs.items() if isinstance(pairs, Mapping) else []:
-                if not isinstance(res, Mapping):
-                    continue
-                items.append(
-                    (
-                        f"{pair} · {view} · {group}",
-                        {
-                            "n": res.get("n"),
-                            "p_o": res.get("observed"),
-                            "kappa": {
-                                "estimate": res.get("cohen_kappa"),
-                                "ci": res.get("kappa_ci"),
-                            },
-                            "ac1": {"estimate": res.get("gwet_ac1"), "ci": res.get("ac1_ci")},
-                            "alpha": res.get("krippendorff_alpha"),
-                            "pabak": res.get("pabak"),
-                        },
-                    )
-                )
-    return items
+_AGREEMENT_HEADER: Final = ["judges · label", "p_o", "kappa", "ac1", "alpha", "pabak", "n"]
+
+
+def _agreement_cell(
+    value: float | None, ci: tuple[float | None, float | None] | None = None
+) -> str:
+    if value is None:
+        return "not computed"
+    both = closed(ci) if ci is not None else None
+    return f"{value:.3f}" + (f" [{both[0]:.2f}, {both[1]:.2f}]" if both else "")
 
 
 def _agreement(
-    agreement: Any,
+    agreement: AgreementReport | None,
 ) -> tuple[list[str], list[list[str]], list[tuple[str, str, float, tuple[float, float] | None]]]:
-    """Header, table rows and plot points for judge agreement, read from whatever was given.
-
-    Accepts a list of result objects, or a mapping of name → result object; each result may name
-    its judges (``judges``, ``judge_a``/``judge_b``, ``pair``) and label (``label``, ``field``) and
-    carry statistics (``kappa``, ``ac1``, ``alpha``, ``p_o``, ``pabak``, ...) as numbers or
-    ``{estimate, ci}``.
-    """
-    source = agreement
-    items: list[tuple[str, Mapping[str, Any]]] = []
-    if isinstance(source, Mapping) and isinstance(source.get("labels"), Mapping):
-        items = _agreement_items(source["labels"])
-        source = None
-    if isinstance(source, Mapping):
-        if "results" in source or "pairs" in source:
-            source = source.get("results", source.get("pairs"))
-        else:
-            items = [(str(k), v) for k, v in source.items() if isinstance(v, Mapping)]
-    if isinstance(source, list):
-        for item in source:
-            if not isinstance(item, Mapping):
-                continue
-            judges = (
-                item.get("judges") or item.get("pair") or [item.get("judge_a"), item.get("judge_b")]
-            )
-            name = (
-                " vs ".join(str(j) for j in judges if j)
-                if isinstance(judges, list)
-                else str(judges)
-            )
-            label = item.get("label") or item.get("field") or item.get("labels")
-            items.append((f"{name}{' · ' + str(label) if label else ''}", item))
-    stat_names = (
-        "p_o",
-        "agreement",
-        "kappa",
-        "cohen_kappa",
-        "fleiss_kappa",
-        "ac1",
-        "gwet_ac1",
-        "alpha",
-        "krippendorff_alpha",
-        "pabak",
-        "n",
-    )
-    present = [s for s in stat_names if any(s in it for _, it in items)]
-    header = ["judges · label", *present]
-    rows, points = [], []
-    for name, it in items:
-        row = [name]
-        for s in present:
-            est = estimate(it.get(s))
-            if s == "n":
-                row.append(count_text(it.get(s)))
-            elif est is None or est.estimate is None:
-                row.append("not computed")
-            else:
-                ci = f" [{est.ci[0]:.2f}, {est.ci[1]:.2f}]" if est.ci else ""
-                row.append(f"{est.estimate:.3f}{ci}")
-                if s in ("kappa", "cohen_kappa", "ac1", "gwet_ac1"):
-                    points.append((name, s, est.estimate, est.ci))
-        rows.append(row)
-    return header, rows, points
+    """Header, table rows and plot points for judge agreement (``deconfound agreement``'s
+    :class:`AgreementReport`): one row per judge pair, label view and group."""
+    rows: list[list[str]] = []
+    points: list[tuple[str, str, float, tuple[float, float] | None]] = []
+    for view, v in (agreement.labels if agreement is not None else {}).items():
+        for group, g in v.groups.items():
+            for pair, p in g.pairs.items():
+                name = f"{pair} · {view} · {group}"
+                rows.append(
+                    [
+                        name,
+                        _agreement_cell(p.observed),
+                        _agreement_cell(p.cohen_kappa, p.kappa_ci),
+                        _agreement_cell(p.gwet_ac1, p.ac1_ci),
+                        _agreement_cell(p.krippendorff_alpha),
+                        _agreement_cell(p.pabak),
+                        count_text(p.n),
+                    ]
+                )
+                for stat, est, ci in (
+                    ("kappa", p.cohen_kappa, p.kappa_ci),
+                    ("ac1", p.gwet_ac1, p.ac1_ci),
+                ):
+                    if est is not None:
+                        points.append((name, stat, est, closed(ci) if ci is not None else None))
+    return list(_AGREEMENT_HEADER), rows, points
 
 
 def _with_unlabelled(
@@ -690,7 +638,7 @@ def _reasoning_figures(
 
 
 def _agreement_section(
-    save: Saver, agreement: Any
+    save: Saver, agreement: AgreementReport | None
 ) -> tuple[list[str], list[list[str]], list[figs.FigureFile], str]:
     """Judge-agreement table, plot and note: (header, rows, figures, note)."""
     header, agreement_rows, points = _agreement(agreement)
@@ -766,7 +714,7 @@ def _render(
     records: pd.DataFrame,
     out: Path,
     manifest: Mapping[str, Any] | None,
-    agreement: Any,
+    agreement: AgreementReport | None,
     formats: Sequence[str],
 ) -> Path:
     def save(fig: Any, name: str, title: str, caption: str) -> figs.FigureFile:
@@ -868,7 +816,7 @@ def build_report(
     out_dir: Path,
     *,
     manifest: Mapping[str, Any] | None = None,
-    agreement: Any = None,
+    agreement: AgreementReport | None = None,
     figure_formats: Sequence[str] = figs.FORMATS,
 ) -> Path:
     """Write the HTML report, figures and tables for an analysis into ``out_dir``.
@@ -879,7 +827,8 @@ def build_report(
         records: The records table the analysis was computed from (validated here).
         out_dir: Output folder; created if missing. Existing files of the same names are replaced.
         manifest: The study manifest (for the condition prompts, verbatim), if available.
-        agreement: Judge-agreement results (``deconfound agreement`` JSON), if not in the analysis.
+        agreement: Judge agreement (``deconfound agreement``'s result, or
+            ``AgreementReport.from_json`` of its JSON).
         figure_formats: Which of png, svg, pdf to write per figure (svg always: it is inlined).
 
     Returns:

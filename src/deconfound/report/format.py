@@ -225,45 +225,40 @@ def _refusal(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
 
 
 def _kind(a: KindAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
+    answer = _SHORT[a.finding]
     if a.finding is Finding.NOT_MEASURED and a.not_measured_by is not None:
-        return VerdictLine(
-            "refusal_kind_changed",
-            "refusal kind changed",
-            f"not measured by {a.not_measured_by}",
+        answer = f"not measured by {a.not_measured_by}"
+        text = (
             f"{a.not_measured_by} labelled a refusal kind for only {pct(a.labelled_share, 0)} of "
             "the refusals and partials in at least one condition (below 80%), so the shares "
-            "would describe a minority.",
-            "needs a judge that labels refusal_kind on most refusals and partials",
+            "would describe a minority."
         )
-    if a.finding is Finding.DEPENDS_ON_JUDGE:
-        return VerdictLine(
-            "refusal_kind_changed",
-            "refusal kind changed",
-            _SHORT[a.finding],
-            judge_figures(runs, "refusal_kind_changed") + ".",
+        assumption = "needs a judge that labels refusal_kind on most refusals and partials"
+    elif a.finding is Finding.DEPENDS_ON_JUDGE:
+        text = judge_figures(runs, "refusal_kind_changed") + "."
+        assumption = (
             "relies on the reasoning judge's refusal_kind labels and on which responses the "
-            "engagement judge calls refusals",
+            "engagement judge calls refusals"
         )
-    if a.finding is Finding.NOT_MEASURED:
-        return VerdictLine(
-            "refusal_kind_changed",
-            "refusal kind changed",
-            _SHORT[a.finding],
+    elif a.finding is Finding.NOT_MEASURED:
+        text = (
             "No scenario has refusal-kind labels under both conditions (no reasoning judge, or "
-            "no shared refusals).",
-            "needs a judge that labels refusal_kind",
+            "no shared refusals)."
         )
-    holm = p_text(a.p_holm) or "p not computed"
-    return VerdictLine(
-        "refusal_kind_changed",
-        "refusal kind changed",
-        _SHORT[a.finding],
-        f"Among {a.n_scenarios} scenarios refused under both, the share of '{a.label}' refusals "
-        f"moved {pp(a.estimate)} (95% CI {ci_text(a.ci, points=True) or NOT_COMPUTED}, Holm "
-        f"{holm}); the largest shift of the kinds.",
-        "compares scenarios refused under both conditions, a selected subset; relies on the "
-        "reasoning judge's refusal_kind labels",
-    )
+        assumption = "needs a judge that labels refusal_kind"
+    else:
+        holm = p_text(a.p_holm) or "p not computed"
+        text = (
+            f"Among {a.n_scenarios} scenarios refused under both, the share of '{a.label}' "
+            f"refusals moved {pp(a.estimate)} (95% CI "
+            f"{ci_text(a.ci, points=True) or NOT_COMPUTED}, Holm {holm}); the largest shift of "
+            "the kinds."
+        )
+        assumption = (
+            "compares scenarios refused under both conditions, a selected subset; relies on the "
+            "reasoning judge's refusal_kind labels"
+        )
+    return VerdictLine("refusal_kind_changed", "refusal kind changed", answer, text, assumption)
 
 
 def _ic(a: IcAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:

@@ -108,15 +108,7 @@ def instrumentaleval(
         cond = _study_condition(base, condition)
         extra = _prompt_parts(_names(prompt_files), system_prompt)
         if extra:
-            cond = Condition(
-                name=cond.name,
-                system=cond.system + extra,
-                user_prefix=cond.user_prefix,
-                user_suffix=cond.user_suffix,
-                solver=cond.solver,
-                solver_args=cond.solver_args,
-                description=cond.description,
-            )
+            cond = replace(cond, system=cond.system + extra)
     else:
         cond = Condition(name=condition, system=_prompt_parts(_names(prompt_files), system_prompt))
         base = Study(

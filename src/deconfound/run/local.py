@@ -32,7 +32,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -359,24 +359,31 @@ def _terminate_as_exit() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, restoring the old values."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
 def _loopback_not_proxied() -> Iterator[None]:
     """Add the loopback address to NO_PROXY while a proxy is configured; restore after."""
     proxied = any(os.environ.get(v) for v in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"))
     if not proxied:
         yield
         return
-    saved = {v: os.environ.get(v) for v in ("NO_PROXY", "no_proxy")}
-    current = saved["NO_PROXY"] or saved["no_proxy"] or ""
+    current = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
     value = ",".join(p for p in (current, "127.0.0.1", "localhost") if p)
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = value
-    try:
+    with patched_environ({"NO_PROXY": value, "no_proxy": value}):
         yield
-    finally:
-        for var, old in saved.items():
-            if old is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = old
 
 
 @contextlib.contextmanager

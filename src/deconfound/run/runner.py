@@ -268,47 +268,8 @@ def run_study(
         A :class:`RunResult`; ``complete`` is False when any task is unfinished or errored.
     """
     log_dir = as_location(log_dir if log_dir is not None else study.resolved_log_dir())
-    if scenarios is None:
-        scen_set = load_study_scenarios(study)
-    elif isinstance(scenarios, Sequence):
-        scen_set = _filter(GivenScenarios(list(scenarios)), study)
-    else:
-        scen_set = _filter(scenarios, study)
-    scen = list(scen_set.scenarios)
-    if not scen:
-        raise InputError(
-            "no scenarios left after the category filter and limit",
-            path=study.path,
-            field="scenarios",
-        )
-    ids = [s.id for s in scen]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise InputError(f"duplicate scenario id {dup!r}", path=study.path, field="scenarios")
-    if judges is None:
-        judge_list = resolve_judges(study.judges, path=study.path)
-        judge_specs = list(study.judges)
-    else:
-        judge_list = list(judges)
-        judge_specs = [j.id for j in judge_list]
-    gen = study.generation
-    config: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "temperature": gen.temperature,
-            "max_tokens": gen.max_tokens,
-            "seed": gen.seed,
-            "max_connections": study.max_connections,
-        }.items()
-        if v is not None
-    }
-    extra: dict[str, Any] = dict(eval_set_args or {})
-    for key, value in study.options.eval_set_args().items():
-        extra.setdefault(key, value)
-    if study.retry_attempts is not None:
-        extra.setdefault("retry_attempts", study.retry_attempts)
-    for key, value in run_defaults(study, display, extra).items():
-        extra.setdefault(key, value)
+    scen_set = _study_scenarios(study, scenarios)
+    judge_list, judge_specs = _study_judges(study, judges)
     with _resolve_models(study.models, log_dir) as resolved, _cache_dir(log_dir):
         models_info = [
             {"spec": r.spec, "inspect_model": r.inspect_model, "smoke": r.smoke} for r in resolved
@@ -317,74 +278,19 @@ def run_study(
             role: _model(spec, path=study.path, key=f"judges.roles.{role}")
             for role, spec in study.judge_roles.items()
         }
-        tasks = []
-        for i, r in enumerate(resolved):
-            model = _model(
-                r.inspect_model,
-                path=study.path,
-                key=f"models[{i}]",
-                base_url=r.base_url,
-                **_connections(study, r.spec),
-                **dict(r.model_args),
-            )
-            for condition in study.conditions:
-                tasks.append(
-                    build_task(
-                        study,
-                        condition,
-                        scen,
-                        model=model,
-                        model_spec=r.spec,
-                        smoke=r.smoke,
-                        judges=judge_list,
-                    )
-                )
-        try:
-            # In a copy of the caller's context: an eval leaves its generate config (cache=True
-            # included) active in the context it ran in, which would make later model calls in
-            # the same process (a notebook, a second study) silently use the model-call cache.
-            contextvars.copy_context().run(
-                eval_set,
-                tasks,
-                log_dir=str(log_dir),
-                model_roles=dict(roles) or None,
-                cache=True,
-                # Also given here (not only on the tasks) so that eval_set sees a log with fewer
-                # epochs than asked for as unfinished and runs only the missing ones.
-                epochs=Epochs(study.epochs, EPOCH_REDUCER),
-                display=display,
-                metadata={"deconfound_study": study.name},
-                **config,
-                **extra,
-            )
-        except Exception as exc:
-            if not _is_prerequisite(exc):
-                raise
-            message = _strip_markup(str(exc))
-            if "not associated with a task" in message:
-                message += (
-                    " — the log directory holds a run of a different configuration (changed "
-                    "prompts, scenarios, models, judges or generation settings); use a new "
-                    "--log-dir"
-                )
-            raise InputError(message, path=log_dir) from exc
+        tasks = _tasks(study, resolved, list(scen_set.scenarios), judge_list)
+        _run_eval_set(study, tasks, log_dir, roles, display, eval_set_args)
     task_logs = [t for t in latest_task_logs([log_dir]) if t.study == study.name]
     records = import_inspect_logs([t.path for t in task_logs])
     expected = [(r["spec"], c.name) for r in models_info for c in study.conditions]
-    problems = _check(task_logs, records, expected, len(scen) * study.epochs)
+    n_samples = len(scen_set.scenarios) * study.epochs
+    problems = _check(task_logs, records, expected, n_samples)
     records_path = write_via_local(
         join(log_dir, RECORDS_FILE), lambda path: write_records(records, path)
     )
     manifest = build_manifest(
         study,
-        dataset={
-            "source": scen_set.source,
-            "pinned": scen_set.pinned,
-            "digests": dict(scen_set.digests),
-            "scenarios": len(scen),
-            "scenario_ids": ids,
-            "categories": sorted({s.category for s in scen}),
-        },
+        dataset=_dataset_entry(scen_set),
         models=models_info,
         judges=[
             {"spec": s, "id": j.id, "version": j.version}
@@ -409,3 +315,138 @@ def run_study(
         rows=len(records),
         problems=tuple(problems),
     )
+
+
+def _study_scenarios(
+    study: Study, scenarios: ScenarioSource | Sequence[Scenario] | None
+) -> ScenarioSource:
+    """The study's scenarios (or the given ones, filtered as the study says): at least one, and
+    no id twice."""
+    if scenarios is None:
+        scen_set = load_study_scenarios(study)
+    elif isinstance(scenarios, Sequence):
+        scen_set = _filter(GivenScenarios(list(scenarios)), study)
+    else:
+        scen_set = _filter(scenarios, study)
+    ids = [s.id for s in scen_set.scenarios]
+    if not ids:
+        raise InputError(
+            "no scenarios left after the category filter and limit",
+            path=study.path,
+            field="scenarios",
+        )
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise InputError(f"duplicate scenario id {dup!r}", path=study.path, field="scenarios")
+    return scen_set
+
+
+def _study_judges(study: Study, judges: Sequence[Judge] | None) -> tuple[list[Judge], list[str]]:
+    """The judges (the given ones, or the study's specs resolved) and the spec of each."""
+    if judges is None:
+        return resolve_judges(study.judges, path=study.path), list(study.judges)
+    return list(judges), [j.id for j in judges]
+
+
+def _tasks(
+    study: Study, resolved: Sequence[Any], scen: list[Scenario], judges: list[Judge]
+) -> list[Any]:
+    """One Inspect task per (model, condition), each model bound once with its own settings."""
+    tasks = []
+    for i, r in enumerate(resolved):
+        model = _model(
+            r.inspect_model,
+            path=study.path,
+            key=f"models[{i}]",
+            base_url=r.base_url,
+            **_connections(study, r.spec),
+            **dict(r.model_args),
+        )
+        for condition in study.conditions:
+            tasks.append(
+                build_task(
+                    study,
+                    condition,
+                    scen,
+                    model=model,
+                    model_spec=r.spec,
+                    smoke=r.smoke,
+                    judges=judges,
+                )
+            )
+    return tasks
+
+
+def _eval_set_settings(
+    study: Study, eval_set_args: Mapping[str, Any] | None, display: Display | None
+) -> dict[str, Any]:
+    """Generation settings, then the caller's eval-set arguments over the study's run options,
+    over deconfound's own defaults (:func:`run_defaults`)."""
+    gen = study.generation
+    config = {
+        "temperature": gen.temperature,
+        "max_tokens": gen.max_tokens,
+        "seed": gen.seed,
+        "max_connections": study.max_connections,
+    }
+    settings: dict[str, Any] = {k: v for k, v in config.items() if v is not None}
+    extra: dict[str, Any] = dict(eval_set_args or {})
+    for key, value in study.options.eval_set_args().items():
+        extra.setdefault(key, value)
+    if study.retry_attempts is not None:
+        extra.setdefault("retry_attempts", study.retry_attempts)
+    for key, value in run_defaults(study, display, extra).items():
+        extra.setdefault(key, value)
+    return {**settings, **extra}
+
+
+def _run_eval_set(
+    study: Study,
+    tasks: list[Any],
+    log_dir: Location,
+    roles: Mapping[str, Model],
+    display: Display | None,
+    eval_set_args: Mapping[str, Any] | None,
+) -> None:
+    """Run every task in one eval set; a log dir of another configuration is bad input."""
+    try:
+        # In a copy of the caller's context: an eval leaves its generate config (cache=True
+        # included) active in the context it ran in, which would make later model calls in
+        # the same process (a notebook, a second study) silently use the model-call cache.
+        contextvars.copy_context().run(
+            eval_set,
+            tasks,
+            log_dir=str(log_dir),
+            model_roles=dict(roles) or None,
+            cache=True,
+            # Also given here (not only on the tasks) so that eval_set sees a log with fewer
+            # epochs than asked for as unfinished and runs only the missing ones.
+            epochs=Epochs(study.epochs, EPOCH_REDUCER),
+            display=display,
+            metadata={"deconfound_study": study.name},
+            **_eval_set_settings(study, eval_set_args, display),
+        )
+    except Exception as exc:
+        if not _is_prerequisite(exc):
+            raise
+        message = _strip_markup(str(exc))
+        if "not associated with a task" in message:
+            message += (
+                " — the log directory holds a run of a different configuration (changed "
+                "prompts, scenarios, models, judges or generation settings); use a new "
+                "--log-dir"
+            )
+        raise InputError(message, path=log_dir) from exc
+
+
+def _dataset_entry(scen_set: ScenarioSource) -> dict[str, Any]:
+    """What the manifest records of the scenarios: source, pin, digests, ids and categories."""
+    scen = list(scen_set.scenarios)
+    return {
+        "source": scen_set.source,
+        "pinned": scen_set.pinned,
+        "digests": dict(scen_set.digests),
+        "scenarios": len(scen),
+        "scenario_ids": [s.id for s in scen],
+        "categories": sorted({s.category for s in scen}),
+    }

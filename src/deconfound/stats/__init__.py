@@ -5,7 +5,19 @@ The unit of inference is the scenario; every interval is scenario-clustered. See
 (``Analysis`` and its parts, with ``to_json`` / ``from_json``).
 """
 
-from deconfound.stats.aggregate import aggregate_bounds
+from deconfound.stats.aggregate import ArmAggregate, aggregate_bounds, denominator_warnings
+from deconfound.stats.agreement import (
+    AgreementResult,
+    agreement,
+    cohen_kappa,
+    confusion_matrix,
+    gwet_ac1,
+    krippendorff_alpha,
+    pabak,
+    percent_agreement,
+    prevalence,
+    sensitivity_specificity,
+)
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.bootstrap import cluster_weights, percentile_interval
 from deconfound.stats.bounds import (
@@ -21,6 +33,7 @@ from deconfound.stats.bounds import (
     scenario_lee_bounds,
     tipping_point,
 )
+from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
 from deconfound.stats.contract import ContractError
 from deconfound.stats.correction import (
     RoganGladenResult,
@@ -36,6 +49,7 @@ from deconfound.stats.intervals import (
     paired_ratio_difference,
     wilson_interval,
 )
+from deconfound.stats.judge_agreement import AgreementReport, agreement_report
 from deconfound.stats.paired import (
     McNemarResult,
     SignFlipResult,
@@ -76,11 +90,17 @@ from deconfound.stats.sampling import (
     plan_gold_sample,
     stratified_sample,
 )
+from deconfound.stats.simulate import simulate_records
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AgreementReport",
+    "AgreementResult",
     "Analysis",
+    "ArmAggregate",
     "BothEngaged",
+    "Calibration",
+    "CalibrationError",
     "ClusteredRatio",
     "Comparison",
     "ConditionResult",
@@ -93,6 +113,7 @@ __all__ = [
     "GoldPlan",
     "IcAnswer",
     "JudgeChoice",
+    "JudgeRates",
     "KindAnswer",
     "LeeBounds",
     "McNemarResult",
@@ -109,26 +130,36 @@ __all__ = [
     "TippingPoint",
     "Verdict",
     "aggregate_bounds",
+    "agreement",
+    "agreement_report",
     "analyze_records",
     "bonett_price_interval",
     "cluster_weights",
     "clustered_ratio",
+    "cohen_kappa",
+    "confusion_matrix",
     "decompose",
     "defier_bounds",
+    "denominator_warnings",
+    "gwet_ac1",
     "imbens_manski_interval",
+    "krippendorff_alpha",
     "label_strata",
     "lee_bounds",
     "manski_bounds",
     "mcnemar_mde",
     "mcnemar_midp",
     "mcnemar_sample_size",
+    "pabak",
     "paired_mde",
     "paired_mde_binary",
     "paired_ratio_difference",
+    "percent_agreement",
     "percentile_interval",
     "plan_gold_sample",
     "ppi_paired_difference",
     "ppi_ratio",
+    "prevalence",
     "response_states",
     "rogan_gladen",
     "rogan_gladen_bootstrap",
@@ -136,7 +167,9 @@ __all__ = [
     "scenario_counts",
     "scenario_lee_bounds",
     "select_judges",
+    "sensitivity_specificity",
     "sign_flip_test",
+    "simulate_records",
     "stratified_sample",
     "tipping_point",
     "unpaired_mde",

@@ -9,13 +9,15 @@ and power all follow (statistics.md §3 is the acceptance reference for this mod
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
 
 from deconfound.stats.bootstrap import bootstrap_se
 from deconfound.stats.bounds import (
+    Decomposition,
+    LeeBounds,
     decompose,
     defier_bounds,
     imbens_manski_interval,
@@ -24,6 +26,8 @@ from deconfound.stats.bounds import (
     manski_bounds,
     tipping_point,
 )
+from deconfound.stats.calibration import JudgeRates
+from deconfound.stats.contract import JsonResult, optional
 from deconfound.stats.correction import rogan_gladen
 from deconfound.stats.intervals import ConfidenceInterval, wilson_interval
 from deconfound.stats.power import (
@@ -42,11 +46,205 @@ DISCORDANT_SHARES = (0.10, 0.15, 0.20, 0.30)
 NOT_IDENTIFIED = "not identified: an arm has no engaged responses, so no always-engager is observed"
 
 
-def _z_test(d: float, se: float) -> dict[str, Any]:
+Pair = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ZTest:
+    """An unpaired difference with its z test (normal approximation, arms independent)."""
+
+    estimate: float
+    se: float
+    ci: Pair
+    z: float
+    p_value: float
+
+
+@dataclass(frozen=True)
+class ArmIntervals:
+    """Wilson 95% intervals of an arm's rates (IC among engaged over the engaged count)."""
+
+    ir: Pair
+    refusal: Pair
+    ir_engaged: Pair
+
+
+@dataclass(frozen=True)
+class ArmFigures:
+    """One arm's rates as published and as derived (engaged share, IC among engaged)."""
+
+    ir: float
+    refusal: float
+    engaged: float
+    ir_engaged: float
+    n: int
+    n_engaged: float
+    ci: ArmIntervals
+
+
+@dataclass(frozen=True)
+class PartSplit:
+    """ΔIR split into a refusal part and a behaviour part."""
+
+    refusal_part: float
+    behaviour_part: float
+
+
+@dataclass(frozen=True)
+class AggregateDecomposition:
+    """The symmetric (Kitagawa/Shapley) split of ΔIR and both sequential orders."""
+
+    total: float
+    refusal_part: float
+    behaviour_part: float
+    order_a: PartSplit
+    order_b: PartSplit
+    refusal_share_of_total: float
+    method: str
+
+
+@dataclass(frozen=True)
+class DefierBounds:
+    """SACE bounds when up to ``max_defier_share`` of scenarios may defy monotonicity."""
+
+    max_defier_share: float
+    bounds: Pair
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    seed: int
+    bootstrap: int
+
+
+@dataclass(frozen=True)
+class MeanDominance:
+    """The half of the SACE bounds left under each mean-dominance assumption."""
+
+    always_engagers_at_least_as_ic_prone: Pair
+    always_engagers_at_most_as_ic_prone: Pair
+
+
+@dataclass(frozen=True)
+class CausalSplit:
+    """ΔIR split at one value of the always-engagers' baseline IC rate."""
+
+    baseline_ic_always_engagers: float
+    baseline_ic_newly_refused: float
+    behaviour_part: float
+    refusal_part: float
+
+
+@dataclass(frozen=True)
+class BoundErrors:
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True)
+class ImbensManskiDetail:
+    """How the Imbens–Manski interval of the SACE bounds was obtained."""
+
+    critical_value: float
+    se: BoundErrors
+    union_ci: Pair
+    share_resamples_same_direction: float
+    n_boot: int
+    method: str
+
+
+@dataclass(frozen=True)
+class CorrelationMde:
+    correlation: float
+    mde: float
+
+
+@dataclass(frozen=True)
+class CorrelationSampleSize:
+    correlation: float
+    n: float
+
+
+@dataclass(frozen=True)
+class DiscordantMde:
+    discordant_share: float
+    mde: float
+
+
+@dataclass(frozen=True)
+class EpochMultiplier:
+    icc: float
+    epochs: int
+    multiplier: float
+
+
+@dataclass(frozen=True)
+class AggregatePower:
+    """Minimum detectable effects and power at the published n (statistics.md §3)."""
+
+    alpha: float
+    target_power: float
+    mde_unpaired: float
+    power_observed_delta_ir_unpaired: float
+    mde_paired_by_correlation: list[CorrelationMde]
+    n_paired_for_observed_delta_ir: list[CorrelationSampleSize]
+    mde_mcnemar_by_discordant_share: list[DiscordantMde]
+    mde_refusal_unpaired: float
+    mde_ir_engaged_unpaired: float
+    epoch_mde_multiplier: list[EpochMultiplier]
+    method: str
+
+
+@dataclass(frozen=True)
+class IcCorrection:
+    """IC among engaged corrected for the IC judge's error (Rogan–Gladen)."""
+
+    label: str
+    sensitivity: float
+    specificity: float
+    baseline_ir_engaged: float
+    treatment_ir_engaged: float
+    ir_engaged_difference: float
+    method: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AggregateBounds(JsonResult):
+    """What arm-level aggregates support; ``to_json()`` is the ``bounds`` JSON
+    (docs/analysis-json.md). NaN marks a quantity the aggregates do not identify."""
+
+    mode: str = "aggregate"
+    baseline: ArmFigures
+    treatment: ArmFigures
+    delta_ir: ZTest
+    delta_refusal: ZTest
+    ir_engaged_difference: ZTest
+    decomposition: AggregateDecomposition
+    sace_bounds: Pair
+    sace_bounds_method: str
+    trimmed_arm: str
+    trimming_share: float
+    principal_ignorability: float
+    tipping_point: float
+    tipping_point_stratum: str
+    tipping_point_sign_identified: bool
+    manski_bounds: Pair
+    defier_sensitivity: list[DefierBounds]
+    settings: BootstrapSettings
+    mean_dominance: MeanDominance | None = optional()
+    causal_decomposition: list[CausalSplit] | None = optional()
+    sace_bounds_ci: Pair
+    sace_bounds_ci_detail: ImbensManskiDetail
+    power: AggregatePower
+    judge_correction: IcCorrection | None = optional()
+    warnings: list[str]
+
+
+def _z_test(d: float, se: float) -> ZTest:
     z = d / se if se > 0 else math.nan
     p = float(2 * sps.norm.sf(abs(z))) if se > 0 else math.nan
     half = 1.959963984540054 * se
-    return {"estimate": d, "se": se, "ci": [d - half, d + half], "z": z, "p_value": p}
+    return ZTest(d, se, (d - half, d + half), z, p)
 
 
 def denominator_warnings(name: str, pct: float, n: int) -> list[str]:
@@ -73,29 +271,26 @@ def denominator_warnings(name: str, pct: float, n: int) -> list[str]:
     ]
 
 
-def _arm(ir: float, r: float, n: int) -> dict[str, Any]:
+def _pair(ci: ConfidenceInterval) -> Pair:
+    return (ci.low, ci.high)
+
+
+def _arm(ir: float, r: float, n: int) -> ArmFigures:
     e = 1 - r
     # Clipped: 0.45 / (1 - 0.55) is 1.0000000000000002 in floating point, not a probability.
     p = min(max(ir / e, 0.0), 1.0) if e > 0 else math.nan
     n_eng = e * n
-    return {
-        "ir": ir,
-        "refusal": r,
-        "engaged": e,
-        "ir_engaged": p,
-        "n": n,
-        "n_engaged": n_eng,
-        "ci": {
-            "ir": wilson_interval(ir, n).as_list(),
-            "refusal": wilson_interval(r, n).as_list(),
-            "ir_engaged": wilson_interval(p, n_eng).as_list(),
-        },
-    }
+    ci = ArmIntervals(
+        _pair(wilson_interval(ir, n)),
+        _pair(wilson_interval(r, n)),
+        _pair(wilson_interval(p, n_eng)),
+    )
+    return ArmFigures(ir, r, e, p, n, n_eng, ci)
 
 
 def _im_ci(
     ir0: float, r0: float, ir1: float, r1: float, n: int, n_boot: int, seed: int
-) -> dict[str, Any]:
+) -> tuple[Pair, ImbensManskiDetail]:
     """Parametric bootstrap of the aggregates (arms independent) → SE(L), SE(U) → Imbens–Manski.
 
     With no engaged response in an arm there is no always-engager to bound: the CI is NaN and
@@ -103,15 +298,10 @@ def _im_ci(
     """
     e0, e1 = 1 - r0, 1 - r1
     if min(e0, e1) <= 0:
-        return {
-            "ci": [math.nan, math.nan],
-            "critical_value": math.nan,
-            "se": {"lower": math.nan, "upper": math.nan},
-            "union_ci": [math.nan, math.nan],
-            "share_resamples_same_direction": math.nan,
-            "n_boot": n_boot,
-            "method": NOT_IDENTIFIED,
-        }
+        nan = math.nan
+        return (nan, nan), ImbensManskiDetail(
+            nan, BoundErrors(nan, nan), (nan, nan), nan, n_boot, NOT_IDENTIFIED
+        )
     p0, p1 = min(ir0 / e0, 1.0), min(ir1 / e1, 1.0)
     rng = np.random.default_rng(seed)
     m0 = rng.binomial(n, e0, n_boot)
@@ -127,194 +317,215 @@ def _im_ci(
         max(-1.0, point.lower - 1.959963984540054 * se_l),
         min(1.0, point.upper + 1.959963984540054 * se_u),
     )
-    return {
-        "ci": ci.as_list(),
-        "critical_value": c,
-        "se": {"lower": se_l, "upper": se_u},
-        "union_ci": union.as_list(),
-        "share_resamples_same_direction": float(np.mean((m1 <= m0) if e1 <= e0 else (m1 >= m0))),
-        "n_boot": n_boot,
-        "method": (
+    return _pair(ci), ImbensManskiDetail(
+        critical_value=c,
+        se=BoundErrors(se_l, se_u),
+        union_ci=_pair(union),
+        share_resamples_same_direction=float(np.mean((m1 <= m0) if e1 <= e0 else (m1 >= m0))),
+        n_boot=n_boot,
+        method=(
             "Imbens-Manski (2004) CI; SEs of the bounds from a parametric bootstrap of the "
             "aggregates (arms independent, binomial engaged and IC counts)"
         ),
-    }
+    )
+
+
+@dataclass(frozen=True)
+class ArmAggregate:
+    """One arm's published headline figures, as proportions in [0, 1].
+
+    Args:
+        ir: Headline IR (IC over all responses, refusals counted as no IC).
+        refusal: Refusal rate.
+    """
+
+    ir: float
+    refusal: float
 
 
 def aggregate_bounds(
-    baseline_ir: float,
-    baseline_refusal: float,
-    treatment_ir: float,
-    treatment_refusal: float,
+    baseline: ArmAggregate,
+    treatment: ArmAggregate,
     n: int,
     *,
     n_boot: int = 2000,
     seed: int = 0,
-    ic_sensitivity: float | None = None,
-    ic_specificity: float | None = None,
-) -> dict[str, Any]:
-    """Everything statistics.md §3 derives from arm-level aggregates (proportions in [0, 1]).
+    ic_rates: JudgeRates | None = None,
+) -> AggregateBounds:
+    """Everything statistics.md §3 derives from arm-level aggregates.
 
     Args:
-        baseline_ir: Headline IR at baseline (IC over all responses).
-        baseline_refusal: Refusal rate at baseline.
-        treatment_ir: Headline IR under treatment.
-        treatment_refusal: Refusal rate under treatment.
+        baseline: IR and refusal rate at baseline.
+        treatment: IR and refusal rate under treatment.
         n: Scenarios per arm (one draw each assumed).
         n_boot: Parametric bootstrap replicates for the Imbens–Manski CI.
         seed: Seed of the bootstrap.
-        ic_sensitivity: Judge sensitivity for IC, to apply Rogan–Gladen to IC among engaged.
-        ic_specificity: Judge specificity for IC.
+        ic_rates: The IC judge's sensitivity and specificity, to apply Rogan–Gladen to IC among
+            engaged.
 
     Returns:
-        A JSON-ready dict (the ``bounds`` command's output contract, docs/analysis-json.md).
+        The typed result; ``.to_json()`` is the ``bounds`` command's JSON (docs/analysis-json.md).
     """
-    for name, v in (
-        ("baseline IR", baseline_ir),
-        ("baseline refusal", baseline_refusal),
-        ("treatment IR", treatment_ir),
-        ("treatment refusal", treatment_refusal),
-    ):
-        if not 0 <= v <= 1:
-            raise ValueError(f"{name} must lie in [0, 1], got {v}")
-    if n < 2:
-        raise ValueError("n must be at least 2")
-    for name, ir, r in (
-        ("baseline", baseline_ir, baseline_refusal),
-        ("treatment", treatment_ir, treatment_refusal),
-    ):
-        if ir > 1 - r + 1e-12:
-            raise ValueError(f"{name}: IR {ir} exceeds the engaged share {1 - r}")
-    ir0, r0, ir1, r1 = baseline_ir, baseline_refusal, treatment_ir, treatment_refusal
-    base, treat = _arm(ir0, r0, n), _arm(ir1, r1, n)
-    e0, e1 = base["engaged"], treat["engaged"]
-    p0, p1 = base["ir_engaged"], treat["ir_engaged"]
-    dec = decompose(e0, p0, e1, p1)
-    lee = lee_bounds(e0, p0, e1, p1)
-    tip = tipping_point(ir0, e0, ir1, e1)
-    out: dict[str, Any] = {
-        "mode": "aggregate",
-        "baseline": base,
-        "treatment": treat,
-        "delta_ir": _z_test(ir1 - ir0, math.sqrt(ir0 * (1 - ir0) / n + ir1 * (1 - ir1) / n)),
-        "delta_refusal": _z_test(r1 - r0, math.sqrt(r0 * (1 - r0) / n + r1 * (1 - r1) / n)),
-        "ir_engaged_difference": _z_test(
-            p1 - p0,
-            math.sqrt(p0 * (1 - p0) / base["n_engaged"] + p1 * (1 - p1) / treat["n_engaged"])
-            if min(e0, e1) > 0
+    _check_aggregates(baseline, treatment, n)
+    base = _arm(baseline.ir, baseline.refusal, n)
+    treat = _arm(treatment.ir, treatment.refusal, n)
+    lee = lee_bounds(base.engaged, base.ir_engaged, treat.engaged, treat.ir_engaged)
+    tip = tipping_point(base.ir, base.engaged, treat.ir, treat.engaged)
+    identified = min(base.engaged, treat.engaged) > 0
+    im_ci, im_detail = _im_ci(
+        baseline.ir, baseline.refusal, treatment.ir, treatment.refusal, n, n_boot, seed
+    )
+    dominance = _mean_dominance(lee, base, treat) if lee.trimmed_arm == "baseline" else None
+    return AggregateBounds(
+        baseline=base,
+        treatment=treat,
+        delta_ir=_z_test(treat.ir - base.ir, _unpaired_se(base.ir, n, treat.ir, n)),
+        delta_refusal=_z_test(
+            treat.refusal - base.refusal, _unpaired_se(base.refusal, n, treat.refusal, n)
+        ),
+        ir_engaged_difference=_z_test(
+            treat.ir_engaged - base.ir_engaged,
+            _unpaired_se(base.ir_engaged, base.n_engaged, treat.ir_engaged, treat.n_engaged)
+            if identified
             else math.nan,
         ),
-        "decomposition": {
-            "total": dec.total,
-            "refusal_part": dec.refusal_part,
-            "behaviour_part": dec.behaviour_part,
-            "order_a": {"refusal_part": dec.order_a[0], "behaviour_part": dec.order_a[1]},
-            "order_b": {"refusal_part": dec.order_b[0], "behaviour_part": dec.order_b[1]},
-            "refusal_share_of_total": dec.refusal_part / dec.total if dec.total else math.nan,
-            "method": "Kitagawa/Shapley symmetric split; orders A and B sequential (descriptive)",
-        },
-        "sace_bounds": [lee.lower, lee.upper],
-        "sace_bounds_method": "Lee (2009) / Zhang-Rubin (2003) sharp bounds under monotonicity"
-        if min(e0, e1) > 0
+        decomposition=_decomposition(
+            decompose(base.engaged, base.ir_engaged, treat.engaged, treat.ir_engaged)
+        ),
+        sace_bounds=(lee.lower, lee.upper),
+        sace_bounds_method="Lee (2009) / Zhang-Rubin (2003) sharp bounds under monotonicity"
+        if identified
         else NOT_IDENTIFIED,
-        "trimmed_arm": lee.trimmed_arm,
-        "trimming_share": lee.trimming_share,
-        "principal_ignorability": lee.principal_ignorability,
-        "tipping_point": tip.value,
-        "tipping_point_stratum": tip.stratum,
-        "tipping_point_sign_identified": tip.sign_identified,
-        "manski_bounds": list(manski_bounds(ir0, r0, ir1, r1)),
-        "defier_sensitivity": [
-            {"max_defier_share": d, "bounds": list(defier_bounds(e0, p0, e1, p1, d))}
+        trimmed_arm=lee.trimmed_arm,
+        trimming_share=lee.trimming_share,
+        principal_ignorability=lee.principal_ignorability,
+        tipping_point=tip.value,
+        tipping_point_stratum=tip.stratum,
+        tipping_point_sign_identified=tip.sign_identified,
+        manski_bounds=manski_bounds(baseline.ir, baseline.refusal, treatment.ir, treatment.refusal),
+        defier_sensitivity=[
+            DefierBounds(
+                d, defier_bounds(base.engaged, base.ir_engaged, treat.engaged, treat.ir_engaged, d)
+            )
             for d in DEFIER_SHARES
         ],
-        "settings": {"seed": seed, "bootstrap": n_boot},
-    }
-    if lee.trimmed_arm == "baseline":
-        pi = lee.principal_ignorability
-        out["mean_dominance"] = {
-            "always_engagers_at_least_as_ic_prone": [lee.lower, pi],
-            "always_engagers_at_most_as_ic_prone": [pi, lee.upper],
-        }
-        if e0 > e1 > 0:
-            q = e1 / e0
-            rows = []
-            for mu_ee in (p1 - lee.upper, p0, p1 - lee.lower):
-                mu_er = (p0 - q * mu_ee) / (1 - q)
-                rows.append(
-                    {
-                        "baseline_ic_always_engagers": mu_ee,
-                        "baseline_ic_newly_refused": mu_er,
-                        "behaviour_part": e1 * (p1 - mu_ee),
-                        "refusal_part": -(e0 - e1) * mu_er,
-                    }
-                )
-            out["causal_decomposition"] = rows
-    im = _im_ci(ir0, r0, ir1, r1, n, n_boot, seed)
-    out["sace_bounds_ci"] = im.pop("ci")
-    out["sace_bounds_ci_detail"] = im
-    out["power"] = _power(base, treat, n)
-    if ic_sensitivity is not None and ic_specificity is not None:
-        rg0 = rogan_gladen(p0, base["n_engaged"], ic_sensitivity, ic_specificity)
-        rg1 = rogan_gladen(p1, treat["n_engaged"], ic_sensitivity, ic_specificity)
-        out["judge_correction"] = {
-            "label": "ic",
-            "sensitivity": ic_sensitivity,
-            "specificity": ic_specificity,
-            "baseline_ir_engaged": rg0.estimate,
-            "treatment_ir_engaged": rg1.estimate,
-            "ir_engaged_difference": rg1.estimate - rg0.estimate,
-            "method": rg0.method + "; applied to IC among engaged",
-        }
-    warnings: list[str] = []
-    warnings += denominator_warnings("baseline IR", ir0 * 100, n)
-    warnings += denominator_warnings("treatment IR", ir1 * 100, n)
-    out["warnings"] = warnings
-    return out
+        settings=BootstrapSettings(seed, n_boot),
+        mean_dominance=dominance[0] if dominance else None,
+        causal_decomposition=dominance[1] if dominance else None,
+        sace_bounds_ci=im_ci,
+        sace_bounds_ci_detail=im_detail,
+        power=_power(base, treat, n),
+        judge_correction=None if ic_rates is None else _ic_correction(base, treat, ic_rates),
+        warnings=[
+            *denominator_warnings("baseline IR", baseline.ir * 100, n),
+            *denominator_warnings("treatment IR", treatment.ir * 100, n),
+        ],
+    )
 
 
-def _power(base: dict[str, Any], treat: dict[str, Any], n: int) -> dict[str, Any]:
-    ir0, ir1 = base["ir"], treat["ir"]
-    r0, r1 = base["refusal"], treat["refusal"]
-    p0, p1 = base["ir_engaged"], treat["ir_engaged"]
+def _unpaired_se(p0: float, n0: float, p1: float, n1: float) -> float:
+    """Standard error of p1 − p0 for two independent proportions."""
+    return math.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
+
+
+def _check_aggregates(baseline: ArmAggregate, treatment: ArmAggregate, n: int) -> None:
+    """Every figure a proportion, IR within the engaged share, at least two scenarios."""
+    for name, arm in (("baseline", baseline), ("treatment", treatment)):
+        for what, v in (("IR", arm.ir), ("refusal", arm.refusal)):
+            if not 0 <= v <= 1:
+                raise ValueError(f"{name} {what} must lie in [0, 1], got {v}")
+    if n < 2:
+        raise ValueError("n must be at least 2")
+    for name, arm in (("baseline", baseline), ("treatment", treatment)):
+        if arm.ir > 1 - arm.refusal + 1e-12:
+            raise ValueError(f"{name}: IR {arm.ir} exceeds the engaged share {1 - arm.refusal}")
+
+
+def _decomposition(dec: Decomposition) -> AggregateDecomposition:
+    return AggregateDecomposition(
+        total=dec.total,
+        refusal_part=dec.refusal_part,
+        behaviour_part=dec.behaviour_part,
+        order_a=PartSplit(*dec.order_a),
+        order_b=PartSplit(*dec.order_b),
+        refusal_share_of_total=dec.refusal_part / dec.total if dec.total else math.nan,
+        method="Kitagawa/Shapley symmetric split; orders A and B sequential (descriptive)",
+    )
+
+
+def _mean_dominance(
+    lee: LeeBounds, base: ArmFigures, treat: ArmFigures
+) -> tuple[MeanDominance, list[CausalSplit] | None]:
+    """Halves of the bounds under mean dominance and, when the treatment engages less, the
+    causal split of ΔIR at the bounds and at principal ignorability (baseline trimmed)."""
+    pi = lee.principal_ignorability
+    halves = MeanDominance((lee.lower, pi), (pi, lee.upper))
+    e0, e1 = base.engaged, treat.engaged
+    p0, p1 = base.ir_engaged, treat.ir_engaged
+    if not e0 > e1 > 0:
+        return halves, None
+    q = e1 / e0
+    rows = []
+    for mu_ee in (p1 - lee.upper, p0, p1 - lee.lower):
+        mu_er = (p0 - q * mu_ee) / (1 - q)
+        rows.append(CausalSplit(mu_ee, mu_er, e1 * (p1 - mu_ee), -(e0 - e1) * mu_er))
+    return halves, rows
+
+
+def _ic_correction(base: ArmFigures, treat: ArmFigures, rates: JudgeRates) -> IcCorrection:
+    """Rogan–Gladen corrected IC among engaged in both arms (rates treated as known)."""
+    se, sp = rates.sensitivity, rates.specificity
+    rg0 = rogan_gladen(base.ir_engaged, base.n_engaged, se, sp)
+    rg1 = rogan_gladen(treat.ir_engaged, treat.n_engaged, se, sp)
+    return IcCorrection(
+        label="ic",
+        sensitivity=se,
+        specificity=sp,
+        baseline_ir_engaged=rg0.estimate,
+        treatment_ir_engaged=rg1.estimate,
+        ir_engaged_difference=rg1.estimate - rg0.estimate,
+        method=rg0.method + "; applied to IC among engaged",
+    )
+
+
+def _power(base: ArmFigures, treat: ArmFigures, n: int) -> AggregatePower:
+    ir0, ir1 = base.ir, treat.ir
+    r0, r1 = base.refusal, treat.refusal
+    p0, p1 = base.ir_engaged, treat.ir_engaged
     up_ir, up_r, up_p = ir1 >= ir0, r1 >= r0, p1 >= p0
     d = ir1 - ir0
     v0, v1 = ir0 * (1 - ir0), ir1 * (1 - ir1)
     k2 = z_sum() ** 2
-    return {
-        "alpha": 0.05,
-        "target_power": 0.80,
-        "mde_unpaired": unpaired_mde(ir0, n, n, increase=up_ir),
-        "power_observed_delta_ir_unpaired": unpaired_power(ir0, ir1, n, n),
-        "mde_paired_by_correlation": [
-            {"correlation": rho, "mde": paired_mde_binary(ir0, n, rho, increase=up_ir)}
+    return AggregatePower(
+        alpha=0.05,
+        target_power=0.80,
+        mde_unpaired=unpaired_mde(ir0, n, n, increase=up_ir),
+        power_observed_delta_ir_unpaired=unpaired_power(ir0, ir1, n, n),
+        mde_paired_by_correlation=[
+            CorrelationMde(rho, paired_mde_binary(ir0, n, rho, increase=up_ir))
             for rho in CORRELATIONS
         ],
-        "n_paired_for_observed_delta_ir": [
-            {
-                "correlation": rho,
-                "n": k2 * max(v0 + v1 - 2 * rho * math.sqrt(v0 * v1), 0.0) / d**2
-                if d
-                else math.inf,
-            }
+        n_paired_for_observed_delta_ir=[
+            CorrelationSampleSize(
+                rho,
+                k2 * max(v0 + v1 - 2 * rho * math.sqrt(v0 * v1), 0.0) / d**2 if d else math.inf,
+            )
             for rho in CORRELATIONS
         ],
-        "mde_mcnemar_by_discordant_share": [
-            {"discordant_share": psi, "mde": mcnemar_mde(psi, n)} for psi in DISCORDANT_SHARES
+        mde_mcnemar_by_discordant_share=[
+            DiscordantMde(psi, mcnemar_mde(psi, n)) for psi in DISCORDANT_SHARES
         ],
-        "mde_refusal_unpaired": unpaired_mde(r0, n, n, increase=up_r),
-        "mde_ir_engaged_unpaired": unpaired_mde(
-            p0, base["n_engaged"], treat["n_engaged"], increase=up_p
-        )
-        if base["n_engaged"] > 0 and treat["n_engaged"] > 0
+        mde_refusal_unpaired=unpaired_mde(r0, n, n, increase=up_r),
+        mde_ir_engaged_unpaired=unpaired_mde(p0, base.n_engaged, treat.n_engaged, increase=up_p)
+        if base.n_engaged > 0 and treat.n_engaged > 0
         else math.nan,
-        "epoch_mde_multiplier": [
-            {"icc": icc, "epochs": k, "multiplier": epoch_mde_multiplier(icc, k)}
+        epoch_mde_multiplier=[
+            EpochMultiplier(icc, k, epoch_mde_multiplier(icc, k))
             for icc in (0.3, 0.5, 0.8)
             for k in (1, 3, 5, 10)
         ],
-        "method": (
+        method=(
             "two-sided pooled-variance z-test (Fleiss) for unpaired MDEs; paired MDE solves "
             "delta = 2.802*sqrt((v0+v1-2*rho*sqrt(v0*v1))/N); McNemar MDE from Connor (1987)"
         ),
-    }
+    )

@@ -11,7 +11,7 @@ no I/O; the CLI reads records and writes the JSON.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -292,21 +292,22 @@ class _PairedTests:
         target: dict[str, Any],
         key: str = "p_value",
         test_key: str = "test",
-    ) -> None:
-        """Register a test of counts a/n per scenario (scenarios empty in an arm drop out)."""
+    ) -> dict[str, Any]:
+        """Register a test of counts a/n per scenario (scenarios empty in an arm drop out);
+        returns ``target``, whose p value is written now (McNemar) or when the tests run."""
         keep = (n0 > 0) & (n1 > 0)
         if not keep.any():
             target[key], target[test_key] = None, "no scenario informative in both conditions"
-            return
-        if np.all(n0[keep] == 1) and np.all(n1[keep] == 1):
+        elif np.all(n0[keep] == 1) and np.all(n1[keep] == 1):
             b = int(((a0 == 1) & (a1 == 0) & keep).sum())
             c = int(((a0 == 0) & (a1 == 1) & keep).sum())
             res = mcnemar_midp(b, c)
             target[key], target[test_key] = _f(res.pvalue), res.method
-            return
-        d = np.full(self.n, np.nan)
-        d[keep] = a1[keep] / n1[keep] - a0[keep] / n0[keep]
-        self.add_differences(d, target, key, test_key)
+        else:
+            d = np.full(self.n, np.nan)
+            d[keep] = a1[keep] / n1[keep] - a0[keep] / n0[keep]
+            self.add_differences(d, target, key, test_key)
+        return target
 
     def add_differences(
         self, d: np.ndarray, target: dict[str, Any], key: str = "p_value", test_key: str = "test"
@@ -357,8 +358,7 @@ def _delta(
         "method": method,
         "test": "",
     }
-    tests.add(a0, n0, a1, n1, out)
-    return out
+    return tests.add(a0, n0, a1, n1, out)
 
 
 def _both_engaged(
@@ -475,9 +475,7 @@ def _share_shift(
     }
     if n_scenarios is not None:
         rec["n_scenarios"] = n_scenarios
-    rec["test"] = ""
-    tests.add(a0, n0, a1, n1, rec)
-    return rec
+    return tests.add(a0, n0, a1, n1, {**rec, "test": ""})
 
 
 def _reasoning_shift(
@@ -985,40 +983,24 @@ def analyze_records(
     conditions, comparisons = _with_constructs(
         states, conditions, comparisons, judges, partial_as, n_boot, seed
     )
-    pairs = judge_pairs(sub, judges) if judge_sensitivity else []
-    if len(pairs) > 1:
-        runs: dict[str, list[JudgeRunResult]] = {
-            c.treatment: [run_result(c, judges.engagement, judges.ic, True)] for c in comparisons
-        }
-        for eng, icj in pairs[1:]:
-            try:
-                alt = analyze_records(
-                    sub,
-                    baseline=baseline,
-                    treatments=treatments,
-                    model=model,
-                    partial_as=partial_as,
-                    engagement_judge=eng,
-                    ic_judge=icj,
-                    reasoning_judge=judges.reasoning,
-                    n_boot=min(n_boot, 1000),
-                    seed=seed,
-                    judge_sensitivity=False,
-                )
-            except InputError:
-                for t in treatments:
-                    runs[t].append(failed_run(eng, icj))
-                continue
-            for c in alt.comparisons:
-                runs[c.treatment].append(run_result(c, eng, icj, False))
-        comparisons = [
-            replace(
-                c,
-                judge_sensitivity=runs[c.treatment],
-                verdict=None if c.verdict is None else with_agreement(c.verdict, runs[c.treatment]),
+    if judge_sensitivity:
+
+        def rerun(eng: str, icj: str) -> Analysis:
+            return analyze_records(
+                sub,
+                baseline=baseline,
+                treatments=treatments,
+                model=model,
+                partial_as=partial_as,
+                engagement_judge=eng,
+                ic_judge=icj,
+                reasoning_judge=judges.reasoning,
+                n_boot=min(n_boot, 1000),
+                seed=seed,
+                judge_sensitivity=False,
             )
-            for c in comparisons
-        ]
+
+        comparisons = _with_judge_sensitivity(comparisons, judge_pairs(sub, judges), rerun)
     partial = _partial_sensitivity(
         {partial_as: counts, other: scenario_counts(states, other)}, baseline, treatments
     )
@@ -1045,6 +1027,42 @@ def analyze_records(
         if gold_res is None
         else decode(GoldSummary, {**gold_res.summary, "notices": list(gold_res.notices)}, "gold"),
     )
+
+
+def _with_judge_sensitivity(
+    comparisons: list[Comparison],
+    pairs: Sequence[tuple[str, str]],
+    rerun: Callable[[str, str], Analysis],
+) -> list[Comparison]:
+    """Each comparison with the main estimands under every other (engagement, IC) judge pair.
+
+    ``pairs[0]`` is the analysis' own pair; ``rerun`` analyses the same data under another pair
+    (a pair whose labels cannot carry the analysis is recorded as failed, not dropped). With one
+    pair there is nothing to compare and the comparisons come back unchanged.
+    """
+    if len(pairs) < 2:
+        return comparisons
+    chosen_eng, chosen_ic = pairs[0]
+    runs: dict[str, list[JudgeRunResult]] = {
+        c.treatment: [run_result(c, chosen_eng, chosen_ic, True)] for c in comparisons
+    }
+    for eng, icj in pairs[1:]:
+        try:
+            alt = rerun(eng, icj)
+        except InputError:
+            for c in comparisons:
+                runs[c.treatment].append(failed_run(eng, icj))
+            continue
+        for c in alt.comparisons:
+            runs[c.treatment].append(run_result(c, eng, icj, False))
+    return [
+        replace(
+            c,
+            judge_sensitivity=runs[c.treatment],
+            verdict=None if c.verdict is None else with_agreement(c.verdict, runs[c.treatment]),
+        )
+        for c in comparisons
+    ]
 
 
 def _with_constructs(

@@ -126,7 +126,7 @@ def _effect(analysis: Analysis, treatment: str, smoke: bool) -> ModelEffect:
     if comp is None:
         raise InputError(
             f"the analysis of {analysis.model!r} has no comparison with {treatment!r}",
-            field="--treatment",
+            field="treatment",
         )
     be = comp.both_engaged
     return ModelEffect(
@@ -165,7 +165,7 @@ def paired_differences(
         if arm not in counts.index.get_level_values("condition"):
             raise InputError(
                 f"model {analysis.model!r} has no responses in condition {arm!r}",
-                field="--treatment",
+                field="treatment",
             )
         arms[arm] = counts.xs(arm, level="condition")
     base, treat = arms[analysis.baseline], arms[treatment]
@@ -261,12 +261,12 @@ def cross_model(
         InputError: Fewer than two analyses, or analyses of different baselines.
     """
     if len(analyses) < 2:
-        raise InputError("a cross-model comparison needs at least two models", field="--model")
+        raise InputError("a cross-model comparison needs at least two models", field="models")
     baselines = {a.baseline for a in analyses}
     if len(baselines) != 1:
         raise InputError(
             f"the analyses use different baselines ({', '.join(sorted(baselines))})",
-            field="--baseline",
+            field="baseline",
         )
     chosen = treatment or analyses[0].treatments[0]
     smoke_models = set(

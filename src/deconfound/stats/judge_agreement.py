@@ -8,15 +8,95 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 import pandas as pd
 
 from deconfound.records.schema import RESPONSE_KEY
 from deconfound.stats.agreement import AgreementResult, agreement, krippendorff_alpha, prevalence
+from deconfound.stats.contract import JsonResult
 from deconfound.stats.label_views import VIEWS, LabelView
 
 ALL_GROUP: Final = "(all conditions)"
+
+Bounds = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    """Two judges' agreement on the responses both labelled (figures rounded to 6 places; None
+    where undefined, e.g. kappa when expected agreement is 1)."""
+
+    judge_a: str
+    judge_b: str
+    n: int
+    categories: list[str]
+    observed: float | None
+    cohen_kappa: float | None
+    gwet_ac1: float | None
+    krippendorff_alpha: float | None
+    pabak: float | None
+    prevalence_a: dict[str, float | None]
+    prevalence_b: dict[str, float | None]
+    confusion: dict[str, dict[str, int]]
+    kappa_ci: Bounds | None
+    ac1_ci: Bounds | None
+
+    @classmethod
+    def of(cls, judge_a: str, judge_b: str, res: AgreementResult) -> PairAgreement:
+        def ci(bounds: tuple[float, float] | None) -> Bounds | None:
+            return None if bounds is None else (_rounded(bounds[0]), _rounded(bounds[1]))
+
+        return cls(
+            judge_a=judge_a,
+            judge_b=judge_b,
+            n=res.n,
+            categories=[str(c) for c in res.categories],
+            observed=_rounded(res.observed),
+            cohen_kappa=_rounded(res.cohen_kappa),
+            gwet_ac1=_rounded(res.gwet_ac1),
+            krippendorff_alpha=_rounded(res.krippendorff_alpha),
+            pabak=_rounded(res.pabak),
+            prevalence_a={str(k): _rounded(v) for k, v in res.prevalence_a.items()},
+            prevalence_b={str(k): _rounded(v) for k, v in res.prevalence_b.items()},
+            confusion=res.confusion.to_dict(),
+            kappa_ci=ci(res.kappa_ci),
+            ac1_ci=ci(res.ac1_ci),
+        )
+
+
+@dataclass(frozen=True)
+class GroupAgreement:
+    """One group of responses (all conditions, or one condition) under one label view."""
+
+    n_responses: int
+    prevalence: dict[str, dict[str, float | None]]
+    n_labelled: dict[str, int]
+    krippendorff_alpha_all_judges: float | None
+    pairs: dict[str, PairAgreement]
+
+
+@dataclass(frozen=True)
+class ViewAgreement:
+    """One label view: the column it reads, the judges that label it, and its groups."""
+
+    column: str
+    judges: list[str]
+    groups: dict[str, GroupAgreement]
+
+
+@dataclass(frozen=True)
+class AgreementReport(JsonResult):
+    """``deconfound agreement --json``: the records it read, the bootstrap size and every view.
+
+    ``labels`` maps a view name to its :class:`ViewAgreement`; groups are ``(all conditions)``
+    then each condition, pairs are named ``"<judge_a> vs <judge_b>"``.
+    """
+
+    records: str
+    n_boot: int
+    labels: dict[str, ViewAgreement]
 
 
 def _wide(df: pd.DataFrame, view: LabelView) -> pd.DataFrame:
@@ -35,16 +115,16 @@ def _cells(series: pd.Series) -> list[str | None]:
     return [None if pd.isna(v) else str(v) for v in series.tolist()]
 
 
-def _rounded(v: float) -> float | None:
-    return None if math.isnan(v) else round(v, 6)
+def _rounded(v: float | None) -> float | None:
+    return None if v is None or math.isnan(v) else round(float(v), 6)
 
 
 def _group(
     g: pd.DataFrame, judges: list[str], view: LabelView, n_boot: int, seed: int
-) -> dict[str, Any]:
+) -> GroupAgreement:
     """Prevalence, all-judge alpha and every pair's agreement within one group of responses."""
     values = {j: _cells(g[j]) for j in judges}
-    pairs: dict[str, Any] = {}
+    pairs: dict[str, PairAgreement] = {}
     for ja, jb in itertools.combinations(judges, 2):
         res: AgreementResult = agreement(
             values[ja],
@@ -54,19 +134,19 @@ def _group(
             n_boot=n_boot,
             seed=seed,
         )
-        pairs[f"{ja} vs {jb}"] = {"judge_a": ja, "judge_b": jb, **res.to_dict()}
+        pairs[f"{ja} vs {jb}"] = PairAgreement.of(ja, jb, res)
     units = [list(row) for row in zip(*values.values(), strict=True)]
     alpha = krippendorff_alpha(units, view.categories)
-    return {
-        "n_responses": len(g),
-        "prevalence": {
-            j: {k: _rounded(v) for k, v in prevalence(values[j], view.categories).items()}
+    return GroupAgreement(
+        n_responses=len(g),
+        prevalence={
+            j: {str(k): _rounded(v) for k, v in prevalence(values[j], view.categories).items()}
             for j in judges
         },
-        "n_labelled": {j: sum(v is not None for v in values[j]) for j in judges},
-        "krippendorff_alpha_all_judges": _rounded(alpha),
-        "pairs": pairs,
-    }
+        n_labelled={j: sum(v is not None for v in values[j]) for j in judges},
+        krippendorff_alpha_all_judges=_rounded(alpha),
+        pairs=pairs,
+    )
 
 
 def _disagreements(wide: pd.DataFrame, judges: list[str], name: str) -> pd.DataFrame:
@@ -81,7 +161,7 @@ def _disagreements(wide: pd.DataFrame, judges: list[str], name: str) -> pd.DataF
 
 def agreement_report(
     df: pd.DataFrame, labels: list[str], *, n_boot: int = 2000, seed: int = 0
-) -> tuple[dict[str, Any], pd.DataFrame]:
+) -> tuple[dict[str, ViewAgreement], pd.DataFrame]:
     """Pairwise agreement per label view and per condition, plus the disagreeing responses.
 
     Args:
@@ -91,14 +171,14 @@ def agreement_report(
         seed: Bootstrap seed.
 
     Returns:
-        (report dict, disagreements frame). The report maps each view to its judges and, for
-        all conditions together and for each condition, per-judge prevalence, Krippendorff's
-        alpha over all judges, and every judge pair's :class:`AgreementResult` as a dict.
+        (views, disagreements frame). Each view labelled by two or more judges maps to its
+        :class:`ViewAgreement`: for all conditions together and for each condition, per-judge
+        prevalence, Krippendorff's alpha over all judges and every judge pair's agreement.
     """
     unknown = [n for n in labels if n not in VIEWS]
     if unknown:
         raise ValueError(f"labels: unknown view(s) {unknown}; views are {', '.join(VIEWS)}")
-    report: dict[str, Any] = {}
+    report: dict[str, ViewAgreement] = {}
     disagreements: list[pd.DataFrame] = []
     for name in labels:
         view = VIEWS[name]
@@ -109,11 +189,11 @@ def agreement_report(
         groups: dict[str, pd.DataFrame] = {ALL_GROUP: wide}
         for cond in sorted(wide["condition"].unique(), key=str):
             groups[str(cond)] = wide[wide["condition"] == cond]
-        report[name] = {
-            "column": view.column,
-            "judges": judges,
-            "groups": {g: _group(frame, judges, view, n_boot, seed) for g, frame in groups.items()},
-        }
+        report[name] = ViewAgreement(
+            view.column,
+            judges,
+            {g: _group(frame, judges, view, n_boot, seed) for g, frame in groups.items()},
+        )
         dis = _disagreements(wide, judges, name)
         if len(dis):
             disagreements.append(dis)

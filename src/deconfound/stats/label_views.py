@@ -71,7 +71,9 @@ def _narrow_refusal(df: pd.DataFrame) -> pd.Series:
     role. A decline without an ``in_role`` label has no narrow label (None), never a guess."""
     out: list[str | None] = []
     for e, r in zip(df["engagement"].tolist(), df["in_role"].tolist(), strict=True):
-        if e == "engaged":
+        if not isinstance(e, str):  # a judge without engagement labels (null, pd.NA)
+            out.append(None)
+        elif e == "engaged":
             out.append("not_refusal")
         elif e in ("refusal", "partial") and isinstance(r, bool | np.bool_):
             out.append("not_refusal" if r else "refusal")

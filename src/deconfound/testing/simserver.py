@@ -35,7 +35,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -43,11 +42,13 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from aiohttp import web
+
+from deconfound.run.local import patched_environ
 
 FaultKind = Literal["rate_limit", "server_error", "hang", "truncated", "reset", "malformed"]
 #: The transient faults injected by default. ``malformed`` (a complete HTTP 200 whose JSON is cut
@@ -76,21 +77,6 @@ _CODE_KIND: Final[dict[str, ResponseKind]] = {v: k for k, v in _KIND_CODE.items(
 #: The marker appended to every simulated response: ``[sim:<ref>:<kind code>]``.
 MARKER_RE: Final = re.compile(r"\[sim:([0-9a-f]{12}):([RPIN])\]")
 DEFAULT_API_KEY: Final = "sk-test-SECRET-123"
-
-
-@contextlib.contextmanager
-def patched_environ(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of the block, restoring the old values."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Importers: other runners' result files -> a validated records table.
 
 ``IMPORTERS`` maps a format name (the CLI's ``--format``) to a function taking a list of paths
-and keyword options and returning a validated table. The Inspect importer is loaded lazily
-because it pulls in ``inspect_ai.analysis`` and lives in its own module.
+and that format's keyword options and returning a validated table. The Inspect importer is
+loaded lazily because it pulls in ``inspect_ai.analysis`` and lives in its own module.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ def import_inspect(
     model: str | None = None,
     conditions: Sequence[str] = (),
     scenarios: str | Path | None = None,
-    **_: Any,
 ) -> pd.DataFrame:
     """Import Inspect ``.eval`` logs via ``deconfound.records.inspect_logs`` (loaded on use).
 
@@ -54,27 +53,12 @@ def import_inspect(
     return validate(table)
 
 
-def _aei(
-    paths: list[Path], *, study: str | None = None, model: str | None = None, **_: Any
-) -> pd.DataFrame:
-    return import_aei(paths, study=study, model=model)
-
-
-def _table(
-    paths: list[Path],
-    *,
-    study: str | None = None,
-    model: str | None = None,
-    mapping: dict[str, str] | str | None = None,
-    **_: Any,
-) -> pd.DataFrame:
-    return import_table(paths, study=study, model=model, mapping=mapping)
-
-
-#: Format name -> importer(paths, *, study=None, model=None, mapping=None) -> records table.
+#: Format name -> importer(paths, *, study=None, model=None, <the format's own options>) ->
+#: records table. Each importer takes only its own options (the CLI passes ``mapping`` to
+#: ``table`` only, ``conditions`` and ``scenarios`` to ``inspect`` only).
 IMPORTERS: Final[dict[str, Callable[..., pd.DataFrame]]] = {
-    "aei": _aei,
-    "table": _table,
+    "aei": import_aei,
+    "table": import_table,
     "inspect": import_inspect,
 }
 

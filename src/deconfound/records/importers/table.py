@@ -57,16 +57,16 @@ def parse_mapping(spec: str | None) -> dict[str, str]:
         target, source = target.strip(), source.strip()
         if not sep or not target or not source:
             raise InputError(
-                f"bad mapping {part.strip()!r}; write records_column=your_column", field="--map"
+                f"bad mapping {part.strip()!r}; write records_column=your_column", field="mapping"
             )
         if target not in COLUMN_BY_NAME and target not in PSEUDO_COLUMNS:
             raise InputError(
                 f"{target!r} is not a records column; columns are "
                 f"{', '.join(COLUMN_BY_NAME)} (and {', '.join(PSEUDO_COLUMNS)})",
-                field="--map",
+                field="mapping",
             )
         if target in mapping:
-            raise InputError(f"{target!r} is mapped twice", field="--map")
+            raise InputError(f"{target!r} is mapped twice", field="mapping")
         mapping[target] = source
     return mapping
 
