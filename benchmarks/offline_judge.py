@@ -135,22 +135,41 @@ def xstest_extra(
     return x, [it.label for it in xs], weight
 
 
+def scenario_half(items: Sequence[CorpusItem]) -> np.ndarray:
+    """0/1 per item: scenario ids in sorted order alternate between halves (so each category,
+    whose ids sort together, is split about evenly)."""
+    ids = sorted({it.scenario_id for it in items})
+    half = {s: i % 2 for i, s in enumerate(ids)}
+    return np.array([half[it.scenario_id] for it in items])
+
+
 def offline_lomo(
     items: list[CorpusItem],
     pooled: np.ndarray | None,
     variant: Variant,
     lex: np.ndarray,
     xs: Sequence[XSTestItem] = (),
+    *,
+    scenario_halves: bool = False,
 ) -> tuple[list[dict[str, str]], np.ndarray]:
-    """Held-out predictions for every item, and the held-out engagement confidences."""
+    """Held-out predictions for every item, and the held-out engagement confidences.
+
+    With ``scenario_halves`` each fold also holds out half of the scenarios: the held-out
+    model's answers to one half are labelled by heads fitted on the other models' answers to
+    the other half only (new model *and* new scenarios).
+    """
     models = np.array([it.model for it in items])
     texts = [it.response for it in items]
     prompts = [it.prompt for it in items]
+    half = scenario_half(items) if scenario_halves else np.zeros(len(items), dtype=int)
     preds: list[dict[str, str]] = [{} for _ in items]
     logits = np.zeros((len(items), 3))
-    for m in sorted(set(models.tolist())):
-        test = np.flatnonzero(models == m)
-        train = np.flatnonzero(models != m)
+    folds = [
+        (m, h) for m in sorted(set(models.tolist())) for h in ((0, 1) if scenario_halves else (0,))
+    ]
+    for m, h in folds:
+        test = np.flatnonzero((models == m) & (half == h))
+        train = np.flatnonzero((models != m) & ((half != h) if scenario_halves else True))
         spec = fit_spec(
             [texts[i] for i in train],
             terms=variant.terms,
@@ -188,7 +207,10 @@ def offline_lomo(
                 preds[i][target] = lab[row]
             if target == "engagement":
                 logits[test] = xte @ tuned.fit.weights.T + tuned.fit.bias
-        print(f"  {variant.name}: held out {m}", file=sys.stderr)
+        print(
+            f"  {variant.name}: held out {m}" + (f" x half {h}" if scenario_halves else ""),
+            file=sys.stderr,
+        )
     # calibrated confidence of model m: a temperature fitted on the other models' held-out logits
     y = np.array([TARGETS["engagement"].index(it.engagement) for it in items])
     conf = np.zeros(len(items))
@@ -453,6 +475,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the full tables (with confusions) here")
     ap.add_argument("--no-xstest", action="store_true")
     ap.add_argument(
+        "--scenario-halves",
+        action="store_true",
+        help="also hold out half of the scenarios in every fold (new model and new scenarios)",
+    )
+    ap.add_argument(
         "--measured",
         type=Path,
         help="also write the shipped judges' LOMO kappa (src/deconfound/judges/data/"
@@ -518,6 +545,12 @@ def main() -> None:
         lines += fmt_ci(t)
         lines.append(f"  targets: {targets_met(t, TARGET_VIEWS)}")
         lines.append(f"  held-out engagement confidence: ECE {ece:.3f}")
+        if args.scenario_halves:
+            sp, _ = offline_lomo(items, pooled, v, lexm, xs, scenario_halves=True)
+            ts = kappa_table(items, sp, ci=True)
+            entry["lomo_scenario_halves"] = ts
+            lines += fmt_table("  the same, held-out model AND held-out half of the scenarios", ts)
+            lines += fmt_ci(ts)
         if "xstest" in entry:
             how = (
                 "held out by XSTest subject"
