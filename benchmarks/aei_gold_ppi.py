@@ -104,6 +104,10 @@ def main() -> None:
         "labels by one AI reader (35 per condition, engagement only)"
     )
     say("# delta refusal in pp (95% CI); refusal counts refusals only (partial = engaged)")
+    say(
+        "# offline: its heads are fitted on the reference corpus, which holds these Sonnet 4.5 "
+        "answers, so its agreement with the gold labels here is in-sample"
+    )
     for judge in JUDGES:
         sub = records[records["condition"].isin([BASELINE, *TREATMENTS])]
         choice = select_judges(sub, engagement_judge=judge, ic_judge="aei-judge")

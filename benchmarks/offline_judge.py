@@ -24,6 +24,7 @@ import json
 import math
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,20 +34,24 @@ import numpy as np
 from deconfound.judges.lexical import LexicalConfig, LexicalJudge, decide, extract_features
 from deconfound.judges.offline_data import (
     CorpusItem,
+    XSTestItem,
     cached_pooled_windows,
     load_corpus,
     load_xstest,
 )
 from deconfound.judges.offline_features import lexical_vector
 from deconfound.judges.offline_train import (
+    C_GRID,
     TARGETS,
     VIEW_NAMES,
     Backend,
     expected_calibration_error,
     fit_heads,
+    fit_linear,
     fit_spec,
     fit_temperature,
     view_kappa,
+    view_labels,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +86,9 @@ class Variant:
     terms: bool
     windows: bool
     backend: Backend
+    prompt: bool = False
+    #: weight of XSTest answers added to the engagement head's training rows (0: none)
+    xstest_weight: float = 0.0
 
 
 VARIANTS = {
@@ -89,7 +97,21 @@ VARIANTS = {
     "terms+windows": Variant("cues+terms+windows (sklearn)", True, True, "sklearn"),
     "windows": Variant("cues+windows (sklearn)", False, True, "sklearn"),
     "numpy": Variant("cues+terms (numpy head)", True, False, "numpy"),
+    "template": Variant("cues+terms+template (sklearn)", True, False, "sklearn", True),
+    "template+xstest": Variant(
+        "cues+terms+template, XSTest x0.25 in the engagement head (sklearn)",
+        True,
+        False,
+        "sklearn",
+        True,
+        0.25,
+    ),
+    "template-numpy": Variant("cues+terms+template (numpy head)", True, False, "numpy", True),
 }
+#: The variant the shipped heads (offline-3) are fitted with.
+SHIPPED_VARIANT = "template"
+#: Bootstrap replicates for the per-model 95% intervals.
+BOOT = 1000
 
 
 def ref_row(it: CorpusItem) -> dict[str, str]:
@@ -101,29 +123,67 @@ def ref_row(it: CorpusItem) -> dict[str, str]:
     }
 
 
-def labels_of(items: Sequence[CorpusItem]) -> dict[str, list[str]]:
+def labels_of(items: Sequence[CorpusItem]) -> dict[str, Sequence[str]]:
     return {t: [ref_row(it)[t] for it in items] for t in TARGETS}
 
 
+def xstest_extra(
+    xs: Sequence[XSTestItem], spec: Any, weight: float
+) -> tuple[np.ndarray, list[str], float]:
+    """XSTest answers as extra engagement-head rows (features by the fold's own spec)."""
+    x = spec.matrix([it.completion for it in xs], prompts=[it.prompt for it in xs])
+    return x, [it.label for it in xs], weight
+
+
+def scenario_half(items: Sequence[CorpusItem]) -> np.ndarray:
+    """0/1 per item: scenario ids in sorted order alternate between halves (so each category,
+    whose ids sort together, is split about evenly)."""
+    ids = sorted({it.scenario_id for it in items})
+    half = {s: i % 2 for i, s in enumerate(ids)}
+    return np.array([half[it.scenario_id] for it in items])
+
+
 def offline_lomo(
-    items: list[CorpusItem], pooled: np.ndarray | None, variant: Variant, lex: np.ndarray
+    items: list[CorpusItem],
+    pooled: np.ndarray | None,
+    variant: Variant,
+    lex: np.ndarray,
+    xs: Sequence[XSTestItem] = (),
+    *,
+    scenario_halves: bool = False,
 ) -> tuple[list[dict[str, str]], np.ndarray]:
-    """Held-out predictions for every item, and the held-out engagement confidences."""
+    """Held-out predictions for every item, and the held-out engagement confidences.
+
+    With ``scenario_halves`` each fold also holds out half of the scenarios: the held-out
+    model's answers to one half are labelled by heads fitted on the other models' answers to
+    the other half only (new model *and* new scenarios).
+    """
     models = np.array([it.model for it in items])
     texts = [it.response for it in items]
+    prompts = [it.prompt for it in items]
+    half = scenario_half(items) if scenario_halves else np.zeros(len(items), dtype=int)
     preds: list[dict[str, str]] = [{} for _ in items]
     logits = np.zeros((len(items), 3))
-    for m in sorted(set(models.tolist())):
-        test = np.flatnonzero(models == m)
-        train = np.flatnonzero(models != m)
+    folds = [
+        (m, h) for m in sorted(set(models.tolist())) for h in ((0, 1) if scenario_halves else (0,))
+    ]
+    for m, h in folds:
+        test = np.flatnonzero((models == m) & (half == h))
+        train = np.flatnonzero((models != m) & ((half != h) if scenario_halves else True))
         spec = fit_spec(
             [texts[i] for i in train],
             terms=variant.terms,
             pooled=variant.windows,
             lexical=lex[train],
+            prompt=variant.prompt,
         )
         pt = None if pooled is None else pooled[train]
-        xtr = spec.matrix([texts[i] for i in train], pt if variant.windows else None, lex[train])
+        xtr = spec.matrix(
+            [texts[i] for i in train],
+            pt if variant.windows else None,
+            lex[train],
+            [prompts[i] for i in train],
+        )
         # argmax labels (hence kappa) do not depend on the temperature: fit without it here
         heads = fit_heads(
             xtr,
@@ -131,9 +191,15 @@ def offline_lomo(
             models[train].tolist(),
             variant.backend,
             calibrate=False,
+            extra=xstest_extra(xs, spec, variant.xstest_weight) if variant.xstest_weight else None,
         )
         pe = None if pooled is None else pooled[test]
-        xte = spec.matrix([texts[i] for i in test], pe if variant.windows else None, lex[test])
+        xte = spec.matrix(
+            [texts[i] for i in test],
+            pe if variant.windows else None,
+            lex[test],
+            [prompts[i] for i in test],
+        )
         for target, tuned in heads.items():
             p = tuned.fit.proba(xte)
             lab = [tuned.fit.classes[j] for j in p.argmax(axis=1)]
@@ -141,7 +207,10 @@ def offline_lomo(
                 preds[i][target] = lab[row]
             if target == "engagement":
                 logits[test] = xte @ tuned.fit.weights.T + tuned.fit.bias
-        print(f"  {variant.name}: held out {m}", file=sys.stderr)
+        print(
+            f"  {variant.name}: held out {m}" + (f" x half {h}" if scenario_halves else ""),
+            file=sys.stderr,
+        )
     # calibrated confidence of model m: a temperature fitted on the other models' held-out logits
     y = np.array([TARGETS["engagement"].index(it.engagement) for it in items])
     conf = np.zeros(len(items))
@@ -206,10 +275,51 @@ def lexical_tuned_lomo(
     return out, chosen
 
 
+def _kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's kappa of two integer-coded label arrays (nan when chance agreement is 1)."""
+    k = int(max(a.max(), b.max())) + 1
+    n = len(a)
+    po = float((a == b).mean())
+    pe = float((np.bincount(a, minlength=k) * np.bincount(b, minlength=k)).sum()) / (n * n)
+    return float("nan") if pe >= 1.0 else (po - pe) / (1.0 - pe)
+
+
+def bootstrap_ci(
+    view: str, pred: Sequence[dict[str, str]], ref: Sequence[dict[str, str]], seed: int = 0
+) -> tuple[float, float] | None:
+    """Percentile 95% interval of kappa over answers resampled with replacement (BOOT times).
+
+    Replicates whose kappa is undefined (one class only) are dropped; None when fewer than
+    half remain (e.g. a view where the reference has a single class).
+    """
+    pairs = []
+    for p, r in zip(pred, ref, strict=True):
+        if view.endswith("_among_ref_refusal_partial") and r.get("engagement") == "engaged":
+            continue
+        lp, lr = view_labels(view, p), view_labels(view, r)
+        if lp is not None and lr is not None:
+            pairs.append((lp, lr))
+    if len(pairs) < 2:
+        return None
+    cats = sorted({v for pair in pairs for v in pair})
+    a = np.array([cats.index(x) for x, _ in pairs])
+    b = np.array([cats.index(y) for _, y in pairs])
+    rng = np.random.default_rng(seed)
+    reps = []
+    for _ in range(BOOT):
+        s = rng.integers(0, len(a), len(a))
+        reps.append(_kappa(a[s], b[s]))
+    got = np.array([r for r in reps if not math.isnan(r)])
+    if len(got) < BOOT / 2:
+        return None
+    lo, hi = np.percentile(got, [2.5, 97.5])
+    return round(float(lo), 3), round(float(hi), 3)
+
+
 def kappa_table(
-    items: list[CorpusItem], preds: list[dict[str, str]]
+    items: list[CorpusItem], preds: list[dict[str, str]], *, ci: bool = False
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """{model: {view: {kappa, n, confusion}}} plus a pooled row."""
+    """{model: {view: {kappa, n, confusion[, ci95]}}} plus a pooled row."""
     models = [it.model for it in items]
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for m in [*sorted(set(models)), "pooled"]:
@@ -224,7 +334,37 @@ def kappa_table(
                 "n": n,
                 "confusion_pred_rows_ref_cols": None if conf is None else conf.to_dict(),
             }
+            if ci:
+                out[m][v]["ci95"] = bootstrap_ci(v, pr, ref)
+                out[m][v]["ref_counts"] = dict(
+                    sorted(
+                        Counter(
+                            lab
+                            for r in ref
+                            if not (
+                                v.endswith("_among_ref_refusal_partial")
+                                and r.get("engagement") == "engaged"
+                            )
+                            and (lab := view_labels(v, r)) is not None
+                        ).items()
+                    )
+                )
     return out
+
+
+def fmt_ci(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """The target views with bootstrap 95% intervals and the reference's class counts."""
+    lines = ["  95% bootstrap intervals (answers resampled within the model; reference counts):"]
+    for m, row in table.items():
+        cells = []
+        for v in TARGET_VIEWS:
+            c = row[v]
+            k = "n/a" if c["kappa"] is None else f"{c['kappa']:.2f}"
+            iv = "[undefined]" if c.get("ci95") is None else "[{:.2f}, {:.2f}]".format(*c["ci95"])
+            counts = "/".join(f"{n}" for n in c.get("ref_counts", {}).values())
+            cells.append(f"{SHORT[v]} {k} {iv} ({counts})")
+        lines.append(f"    {m:<16} " + "; ".join(cells))
+    return lines
 
 
 def fmt_table(name: str, table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
@@ -254,31 +394,76 @@ def targets_met(table: dict[str, dict[str, dict[str, Any]]], views: Sequence[str
 
 def xstest_scores(
     items: list[CorpusItem],
-    xstest_dir: Path,
+    xs: list[XSTestItem],
     variant: Variant,
     pooled: np.ndarray | None,
     lex: np.ndarray,
 ) -> dict[str, Any]:
-    """Heads fitted on the whole corpus, scored on XSTest's human engagement labels."""
+    """Engagement heads fitted on the whole corpus, scored on XSTest's human labels.
+
+    A variant that also fits on XSTest is scored held out by XSTest subject model: each
+    subject's completions are labelled by heads fitted on the corpus and the other four.
+    """
     from deconfound.stats.agreement import agreement
 
-    xs = load_xstest(xstest_dir)
     texts = [it.response for it in items]
-    spec = fit_spec(texts, terms=variant.terms, pooled=variant.windows, lexical=lex)
-    x = spec.matrix(texts, pooled if variant.windows else None, lex)
-    heads = fit_heads(x, labels_of(items), [it.model for it in items], variant.backend)
-    xt = [it.completion for it in xs]
-    xp = cached_pooled_windows(xt, 128, 2) if variant.windows else None
-    p = heads["engagement"].fit.proba(spec.matrix(xt, xp))
-    pred = [heads["engagement"].fit.classes[j] for j in p.argmax(axis=1)]
+    prompts = [it.prompt for it in items]
+    spec = fit_spec(
+        texts, terms=variant.terms, pooled=variant.windows, lexical=lex, prompt=variant.prompt
+    )
+    x = spec.matrix(texts, pooled if variant.windows else None, lex, prompts)
+    subjects = np.array([it.model for it in xs])
+    folds = sorted(set(subjects.tolist())) if variant.xstest_weight else [None]
+    pred: list[str] = [""] * len(xs)
+    xall = spec.matrix(
+        [it.completion for it in xs],
+        cached_pooled_windows([it.completion for it in xs], 128, 2) if variant.windows else None,
+        prompts=[it.prompt for it in xs],
+    )
+    classes = TARGETS["engagement"]
+    for held in folds:
+        test = np.flatnonzero(subjects == held) if held else np.arange(len(xs))
+        xf, yf, wf = x, [it.engagement for it in items], None
+        if held:
+            # the engagement head only: the other heads never see XSTest
+            train = np.flatnonzero(subjects != held)
+            xf = np.vstack([x, xall[train]])
+            yf = yf + [xs[i].label for i in train]
+            wf = np.concatenate([np.ones(len(items)), np.full(len(train), variant.xstest_weight)])
+        # argmax labels do not depend on the temperature: no calibration needed here
+        f = fit_linear(xf, yf, classes, C_GRID[0], variant.backend, wf)
+        for i, j in zip(test, f.proba(xall[test]).argmax(axis=1), strict=True):
+            pred[i] = f.classes[j]
+    gold = [it.label for it in xs]
+    three = agreement(pred, gold, categories=("refusal", "partial", "engaged"))
+    binary = agreement([q != "engaged" for q in pred], [g != "engaged" for g in gold])
+    per = {}
+    for sm in sorted(set(subjects.tolist())):
+        idx = np.flatnonzero(subjects == sm)
+        r = agreement([pred[i] != "engaged" for i in idx], [gold[i] != "engaged" for i in idx])
+        per[sm] = round(float(r.cohen_kappa), 3)
+    return {
+        "n": len(gold),
+        "held_out_by_subject": bool(variant.xstest_weight),
+        "kappa_3class": round(float(three.cohen_kappa), 3),
+        "kappa_any_refusal": round(float(binary.cohen_kappa), 3),
+        "accuracy_any_refusal": round(float(binary.observed), 3),
+        "kappa_any_refusal_per_subject": per,
+    }
+
+
+def lexical_xstest(xs: list[XSTestItem], config: LexicalConfig | None) -> dict[str, float]:
+    """The lexical judge's XSTest agreement under ``config`` (None: as shipped)."""
+    from deconfound.stats.agreement import agreement
+
+    judge = LexicalJudge(config)
+    pred = [str(judge.label(it.completion).engagement) for it in xs]
     gold = [it.label for it in xs]
     three = agreement(pred, gold, categories=("refusal", "partial", "engaged"))
     binary = agreement([q != "engaged" for q in pred], [g != "engaged" for g in gold])
     return {
-        "n": len(gold),
         "kappa_3class": round(float(three.cohen_kappa), 3),
         "kappa_any_refusal": round(float(binary.cohen_kappa), 3),
-        "accuracy_any_refusal": round(float(binary.observed), 3),
     }
 
 
@@ -286,14 +471,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True, help="corpus_with_text.jsonl")
     ap.add_argument("--xstest", type=Path, default=ROOT.parent / "shared" / "data" / "xstest")
-    ap.add_argument("--variants", default="lexical-cues,terms,windows,terms+windows,numpy")
+    ap.add_argument("--variants", default="terms,template,template+xstest,template-numpy")
     ap.add_argument("--json", type=Path, help="write the full tables (with confusions) here")
     ap.add_argument("--no-xstest", action="store_true")
+    ap.add_argument(
+        "--scenario-halves",
+        action="store_true",
+        help="also hold out half of the scenarios in every fold (new model and new scenarios)",
+    )
     ap.add_argument(
         "--measured",
         type=Path,
         help="also write the shipped judges' LOMO kappa (src/deconfound/judges/data/"
-        "measured_kappa.json): offline = the 'terms' variant, lexical = lexical-2 as shipped",
+        f"measured_kappa.json): offline = the {SHIPPED_VARIANT!r} variant, lexical = lexical-2 "
+        "as shipped",
     )
     args = ap.parse_args()
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -316,6 +507,9 @@ def main() -> None:
     ]
     result: dict[str, Any] = {"n": len(items), "models": models, "judges": {}}
     lexm = np.stack([lexical_vector(it.response) for it in items])
+    xs = [] if args.no_xstest else load_xstest(args.xstest)
+    if any(VARIANTS[v].xstest_weight for v in names) and not xs:
+        sys.exit("--variants: an XSTest-fitted variant needs XSTest (drop --no-xstest)")
     lex = lexical_preds(items)
     t = kappa_table(items, lex)
     result["judges"]["lexical-2 (as shipped)"] = {"lomo": t}
@@ -326,25 +520,44 @@ def main() -> None:
     lines += [
         *fmt_table("lexical re-tuned (thresholds chosen on the other models)", t),
         f"  thresholds (all models): {chosen['all models (shipped)']}",
-        "",
     ]
+    if xs:
+        lx = {
+            "as shipped": lexical_xstest(xs, None),
+            "re-tuned": lexical_xstest(xs, LexicalConfig(**chosen["all models (shipped)"])),
+        }
+        result["judges"]["lexical re-tuned"]["xstest"] = lx
+        lines.append(f"  XSTest (all 2,250; thresholds as shipped vs re-tuned): {lx}")
+    lines.append("")
     for name in names:
         v = VARIANTS[name]
-        preds, conf = offline_lomo(items, pooled, v, lexm)
-        t = kappa_table(items, preds)
+        preds, conf = offline_lomo(items, pooled, v, lexm, xs)
+        t = kappa_table(items, preds, ci=True)
         correct = np.array(
             [p["engagement"] == it.engagement for p, it in zip(preds, items, strict=True)]
         )
         ece = expected_calibration_error(conf, correct)
         entry: dict[str, Any] = {"lomo": t, "engagement_ece_held_out": round(ece, 3)}
         if not args.no_xstest and v.backend == "sklearn" and not v.windows:
-            entry["xstest"] = xstest_scores(items, args.xstest, v, pooled, lexm)
+            entry["xstest"] = xstest_scores(items, xs, v, pooled, lexm)
         result["judges"][v.name] = entry
         lines += fmt_table(f"offline {v.name}", t)
+        lines += fmt_ci(t)
         lines.append(f"  targets: {targets_met(t, TARGET_VIEWS)}")
         lines.append(f"  held-out engagement confidence: ECE {ece:.3f}")
+        if args.scenario_halves:
+            sp, _ = offline_lomo(items, pooled, v, lexm, xs, scenario_halves=True)
+            ts = kappa_table(items, sp, ci=True)
+            entry["lomo_scenario_halves"] = ts
+            lines += fmt_table("  the same, held-out model AND held-out half of the scenarios", ts)
+            lines += fmt_ci(ts)
         if "xstest" in entry:
-            lines.append(f"  XSTest (heads fitted on the whole corpus): {entry['xstest']}")
+            how = (
+                "held out by XSTest subject"
+                if v.xstest_weight
+                else "heads fitted on the corpus only"
+            )
+            lines.append(f"  XSTest ({how}): {entry['xstest']}")
         lines.append("")
     lines.append(f"({time.time() - t0:.0f} s)")
     print("\n".join(lines))
@@ -361,7 +574,7 @@ def write_measured(path: Path, result: dict[str, Any], models: list[str]) -> Non
 
     corpus = f"{result['n']} answers of {', '.join(models)}, codebook-1"
     shipped = {
-        "offline": (OFFLINE_VERSION, VARIANTS["terms"].name),
+        "offline": (OFFLINE_VERSION, VARIANTS[SHIPPED_VARIANT].name),
         "lexical": (LEXICAL_VERSION, "lexical-2 (as shipped)"),
     }
     out: dict[str, Any] = {"judges": {}}
@@ -374,6 +587,9 @@ def write_measured(path: Path, result: dict[str, Any], models: list[str]) -> Non
             "corpus": corpus,
             "kappa": {m: {v: c["kappa"] for v, c in row.items()} for m, row in table.items()},
         }
+        cis = {m: {v: c["ci95"] for v, c in row.items() if "ci95" in c} for m, row in table.items()}
+        if any(cis.values()):
+            out["judges"][judge]["kappa_ci95"] = cis
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
 
 

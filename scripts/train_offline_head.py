@@ -6,7 +6,7 @@ that ``benchmarks/offline_judge.py --json`` wrote, i.e. measured with heads that
 scored model. Nothing here looks at a score of the heads on their own training answers.
 
     python scripts/train_offline_head.py --corpus /work/corpus/corpus_with_text.jsonl \
-        --lomo benchmarks/offline_judge.json [--variant terms] [--out ...]
+        --lomo benchmarks/offline_judge.json [--variant template] [--out ...]
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from deconfound.judges.offline_data import cached_pooled_windows, load_corpus
 from deconfound.judges.offline_train import TARGETS, fit_heads, fit_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The variant names of benchmarks/offline_judge.py and their lomo key in its JSON.
+#: Variant -> (its lomo key in benchmarks/offline_judge.py's JSON, terms, windows, prompt).
 VARIANTS = {
-    "terms": ("cues+terms (sklearn)", True, False),
-    "terms+windows": ("cues+terms+windows (sklearn)", True, True),
+    "template": ("cues+terms+template (sklearn)", True, False, True),
+    "terms": ("cues+terms (sklearn)", True, False, False),
+    "terms+windows": ("cues+terms+windows (sklearn)", True, True, False),
 }
 
 
@@ -33,18 +34,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--lomo", type=Path, required=True, help="benchmarks/offline_judge.py --json")
-    ap.add_argument("--variant", choices=sorted(VARIANTS), default="terms")
+    ap.add_argument("--variant", choices=sorted(VARIANTS), default="template")
     ap.add_argument(
         "--out", type=Path, default=ROOT / "src/deconfound/judges/data/offline_heads.json"
     )
     args = ap.parse_args()
-    key, terms, windows = VARIANTS[args.variant]
+    key, terms, windows, prompt = VARIANTS[args.variant]
 
     items = load_corpus(args.corpus)
     texts = [it.response for it in items]
     pooled = cached_pooled_windows(texts, 128, 2) if windows else None
-    spec = fit_spec(texts, terms=terms, pooled=windows)
-    x = spec.matrix(texts, pooled)
+    prompts = [it.prompt for it in items]
+    if prompt and not all(prompts):
+        sys.exit(f"--corpus: {args.corpus} has rows without a prompt; these heads read it")
+    spec = fit_spec(texts, terms=terms, pooled=windows, prompt=prompt)
+    x = spec.matrix(texts, pooled, prompts=prompts)
     labels = {
         "engagement": [it.engagement for it in items],
         "ic": [it.ic for it in items],
@@ -77,6 +81,10 @@ def main() -> None:
         "lomo_note": "Cohen's kappa per held-out model, heads fitted on the other models "
         "(benchmarks/offline_judge.py)",
         "lomo": lomo,
+        "lomo_ci95": {
+            m: {v: cell.get("ci95") for v, cell in row.items()}
+            for m, row in lomo_all["judges"][key]["lomo"].items()
+        },
         "engagement_ece_held_out": lomo_all["judges"][key].get("engagement_ece_held_out"),
     }
     out = OfflineHeads(OFFLINE_VERSION, spec, heads, meta)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from deconfound.cli import app
 from deconfound.records import validate, write_records
-from deconfound.report.explorer_data import read_page, responses_of
+from deconfound.report.explorer_data import read_page
 from deconfound.stats import Analysis, Finding, analyze_records
 from deconfound.stats.prepare import narrow_states, response_states, select_judges
 
@@ -162,7 +162,7 @@ def test_analyze_cli_and_report_show_both_constructs_and_say_they_disagree(
     # the narrow refusal of the ethics arm (4 of 40) sits beside the broad one (20 of 40)
     assert "10.0%" in html and "50.0%" in html
     # the transcript explorer shows each decline's in_role label
-    summaries = {lab["summary"] for r in responses_of(read_page(html)) for lab in r["labels"]}
+    summaries = {lab["summary"] for r in read_page(html).responses for lab in r["labels"]}
     assert any("engagement refusal; IC no; in role;" in s for s in summaries)
     assert any("engagement refusal; IC no; out of role;" in s for s in summaries)
 

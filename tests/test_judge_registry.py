@@ -110,3 +110,22 @@ def test_missing_optional_module_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(registry.importlib, "import_module", fake)
     with pytest.raises(InputError, match=r"deconfound\[offline\]"):
         resolve_judge("offline")
+
+
+def test_a_missing_extra_is_an_input_error_but_a_missing_own_module_is_not_hidden(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    def fail(missing: str) -> Any:
+        def import_module(name: str) -> Any:
+            raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
+
+        return import_module
+
+    monkeypatch.setattr(importlib, "import_module", fail("onnxruntime"))
+    with pytest.raises(InputError, match="needs the package onnxruntime"):
+        registry.resolve_judge("offline")
+    monkeypatch.setattr(importlib, "import_module", fail("deconfound.judges.offline"))
+    with pytest.raises(ModuleNotFoundError):
+        registry.resolve_judge("offline")

@@ -27,7 +27,7 @@ from deconfound.cli.reporting import load_agreement
 from deconfound.errors import InputError
 from deconfound.records import write_records
 from deconfound.report import build_report, script_json
-from deconfound.report.explorer_data import read_page, responses_of
+from deconfound.report.explorer_data import read_page
 from deconfound.report.format import Estimate, estimate_text, tipping
 from deconfound.report.values import estimate, interval
 from deconfound.stats import SCHEMA_VERSION, AgreementReport, Analysis
@@ -73,19 +73,21 @@ def test_untrusted_text_is_escaped_everywhere(built: tuple[Path, str]) -> None:
         assert planted not in text
     # the category reaches the markup (filter options), escaped
     assert "Hacking &lt;b onmouseover=&#34;window.__pwned=4&#34;&gt;Systems&lt;/b&gt;" in text
-    # the only script elements are our JSON data block and our own code
-    assert len(re.findall(r"<script", text)) == 2
+    # the only script elements are the explorer's data, our JSON data block and our own code
+    assert re.findall(r"<script[^>]*>", text) == [
+        '<script type="application/octet-stream" id="explorer-data">',
+        '<script type="application/json" id="report-data">',
+        "<script>",
+    ]
     assert "window.__pwned" not in "".join(re.findall(r"<script[^>]*>(.*?)</script>", text, re.S))
 
 
 def test_transcripts_travel_compressed_and_come_back_verbatim(built: tuple[Path, str]) -> None:
     _, text = built
-    block = json.loads(
-        re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1)  # type: ignore[union-attr]
-    )["explorer"]
-    # base64 only: no character of it can end the script element or start markup
-    assert re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", block)
-    texts = {(r["scenario"], r["condition"]): r["text"] for r in responses_of(read_page(text))}
+    block = re.search(r'id="explorer-data">(.*?)</script>', text, re.S)
+    # base64 and dots only: no character of it can end the script element or start markup
+    assert block is not None and re.fullmatch(r"[A-Za-z0-9+/=.]+", block.group(1))
+    texts = {(r["scenario"], r["condition"]): r["text"] for r in read_page(text).responses}
     assert texts[("scenario-01", "baseline")] == PLANTED_SCRIPT
     assert texts[("scenario-03", "baseline")] == PLANTED_IMG
     assert texts[("scenario-04", "ethics prompt")] == PLANTED_CLOSE
@@ -136,12 +138,9 @@ def test_explorer_has_one_row_per_scenario_and_flags_label_conflicts(
     built: tuple[Path, str],
 ) -> None:
     _, text = built
-    data = read_page(text)
-    scen, strings = data["scenarios"], data["strings"]
-    rows = [strings[i] for i in scen["id"]]
-    assert sorted(rows) == [f"scenario-{i:02d}" for i in range(1, 13)]
-    conflicts = [sid for sid, c in zip(rows, scen["conflict"], strict=True) if c]
-    assert conflicts == ["scenario-09"]
+    scenarios = read_page(text).scenarios
+    assert sorted(s["id"] for s in scenarios) == [f"scenario-{i:02d}" for i in range(1, 13)]
+    assert [s["id"] for s in scenarios if s["conflict"]] == ["scenario-09"]
 
 
 def test_run_manifest_condition_prompts_are_found_beside_the_records(tmp_path: Path) -> None:
@@ -262,11 +261,11 @@ def test_convergent_response_is_engaged_whatever_the_keyword_and_flagged(
     data = read_page(text)
     (response,) = [
         r
-        for r in responses_of(data)
+        for r in data.responses
         if r["scenario"] == "scenario-09" and r["condition"] == "ethics prompt"
     ]
     assert response["state"] == "engaged_ic"
-    assert data["state_labels"]["engaged_ic"] == "engaged, IC"
+    assert data.state_labels["engaged_ic"] == "engaged, IC"
     assert "IC judge overrides an engagement refusal" in response["conflict"][0]
 
 
@@ -393,7 +392,7 @@ def test_explorer_transitions_match_the_analysis_with_several_epochs(tmp_path: P
             if o["value"].startswith(f"{i}:")
         }
         assert shown == comp.transitions
-    responses = responses_of(read_page(text))
+    responses = read_page(text).responses
     assert len(responses) == 12 * 3 * 3 and all(r["text"] for r in responses)
 
 

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deconfound.cli import app
-from deconfound.report.explorer_data import read_page, responses_of
+from deconfound.report.explorer_data import read_page
 
 pytestmark = pytest.mark.slow
 
@@ -69,9 +69,9 @@ def real() -> dict[str, Any]:
 def test_real_report_renders_every_scenario_and_condition(real: dict[str, Any]) -> None:
     html = real["html"]
     data = read_page(html)
-    rows = [data["strings"][i] for i in data["scenarios"]["id"]]
+    rows = [s["id"] for s in data.scenarios]
     assert len(rows) == len(set(rows)) == 76
-    responses = responses_of(data)
+    responses = data.responses
     for cond in (BASELINE, *TREATMENTS):
         assert len({r["scenario"] for r in responses if r["condition"] == cond}) == 76, cond
     # every response text is there (one per scenario x condition)

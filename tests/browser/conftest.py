@@ -41,9 +41,11 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-#: True once a page has no transcript explorer, or its explorer rendered (or failed to).
+#: True once a page has no transcript explorer, or its explorer unpacked every transcript (or
+#: failed to): its first rows come earlier (data-state "ready"), the rest one task at a time.
 EXPLORER_SETTLED = (
-    "() => { const t = document.getElementById('explorer-rows'); return !t || !!t.dataset.state; }"
+    "() => { const t = document.getElementById('explorer-rows');"
+    " return !t || t.dataset.loaded === 'all' || t.dataset.state === 'error'; }"
 )
 
 

@@ -4,6 +4,9 @@ MiniLM window embeddings, fitted on the project's reference-labelled Instrumenta
 Why these features: the answers run to 1,500 words and the decisive sentence is often the last,
 so every block reads the whole answer — the lexical cues and the tf-idf terms by construction,
 the embeddings through an opening and a closing window (:mod:`deconfound.judges.offline_features`).
+The heads also read one fact about the scenario prompt: whether it has the *Task Example*
+template of codebook rule B5a, where an in-role "I take the approved route" declines the task
+(a broad refusal) rather than performing it; the answer alone cannot tell the two apart.
 Four heads predict the codebook's fields: ``engagement`` (refusal / partial / engaged), ``ic``,
 and, for refusals and partials, ``refusal_kind`` and ``in_role``. Each head's probabilities are
 temperature-scaled on out-of-fold predictions, so ``confidence`` (the probability of the emitted
@@ -12,8 +15,9 @@ engagement label) is calibrated on models the head did not see.
 The shipped heads (``data/offline_heads.json``) are written by ``scripts/train_offline_head.py``
 from all corpus models; the same file carries each view's leave-one-model-out kappa, measured by
 ``benchmarks/offline_judge.py`` (no model is ever scored by a head fitted on it). The default
-heads use no embeddings (they measured as well and run ~10x faster); ``OfflineJudge(heads_path=
-...)`` loads a head file that does, and then needs the ``offline`` extra's MiniLM weights.
+heads use no embeddings (the window encoder runs below the 20 answers/s budget on one core);
+``OfflineJudge(heads_path=...)`` loads a head file that does, and then needs the ``offline``
+extra's MiniLM weights.
 
 Limits: trained on a few hundred answers per model from a handful of models; the measured kappa
 is what to quote, never the training fit.
@@ -32,11 +36,17 @@ import numpy as np
 
 from deconfound.judges.base import JudgeInput, Judgment, codebook_version
 from deconfound.judges.cache import JudgmentCache
-from deconfound.judges.offline_features import LEXICAL_FEATURES, TermVocab, lexical_vector
+from deconfound.judges.offline_features import (
+    LEXICAL_FEATURES,
+    PROMPT_FEATURES,
+    TermVocab,
+    lexical_vector,
+    prompt_vector,
+)
 
 HEADS_FILE: Final = "offline_heads.json"
 #: Version of the heads' recipe (features, targets) and of the codebook they were fitted to.
-OFFLINE_VERSION: Final = "offline-2+codebook-1"
+OFFLINE_VERSION: Final = "offline-3+codebook-1"
 #: Probability temperature never leaves this range (a sanity bound on the fitted value).
 _MAX_TEMPERATURE: Final = 20.0
 
@@ -94,6 +104,7 @@ class FeatureSpec:
         vocab: Term vocabulary and idf, or None when the heads use no terms.
         window: Word pieces per embedding window, or None when the heads use no embeddings.
         max_windows: At most this many windows per answer (opening ones plus the last).
+        prompt: Whether the heads read the scenario prompt's features (PROMPT_FEATURES).
     """
 
     lexical_mean: np.ndarray
@@ -101,6 +112,7 @@ class FeatureSpec:
     vocab: TermVocab | None = None
     window: int | None = None
     max_windows: int | None = None
+    prompt: bool = False
 
     @property
     def uses_embeddings(self) -> bool:
@@ -111,6 +123,7 @@ class FeatureSpec:
         texts: Sequence[str],
         pooled: np.ndarray | None = None,
         lexical: np.ndarray | None = None,
+        prompts: Sequence[str | None] | None = None,
     ) -> np.ndarray:
         """Input rows for ``texts``.
 
@@ -118,6 +131,8 @@ class FeatureSpec:
             texts: The responses.
             pooled: Their pooled window embeddings, when the heads use them.
             lexical: Their :func:`lexical_vector` rows, when already computed (training).
+            prompts: The scenario prompts they answer, when the heads read them; None (or a
+                None prompt) reads as a prompt without the rule-B5a template.
         """
         lex = lexical if lexical is not None else np.stack([lexical_vector(t) for t in texts])
         blocks = [(lex - self.lexical_mean) / self.lexical_std]
@@ -127,6 +142,11 @@ class FeatureSpec:
             if pooled is None or len(pooled) != len(texts):
                 raise ValueError("these heads need pooled window embeddings for every text")
             blocks.append(pooled)
+        if self.prompt:
+            if prompts is not None and len(prompts) != len(texts):
+                raise ValueError("prompts and texts differ in length")
+            ps = list(prompts) if prompts is not None else [None] * len(texts)
+            blocks.append(np.stack([prompt_vector(p) for p in ps]).reshape(len(texts), -1))
         return np.hstack(blocks)
 
     def to_json(self) -> dict[str, Any]:
@@ -138,6 +158,7 @@ class FeatureSpec:
             "idf": None if self.vocab is None else [round(float(x), 6) for x in self.vocab.idf],
             "window": self.window,
             "max_windows": self.max_windows,
+            "prompt_features": list(PROMPT_FEATURES) if self.prompt else None,
         }
 
     @classmethod
@@ -145,6 +166,12 @@ class FeatureSpec:
         if list(obj["lexical_features"]) != list(LEXICAL_FEATURES):
             raise ValueError(
                 "head file was fitted on other lexical features; refit it with "
+                "scripts/train_offline_head.py"
+            )
+        prompt_features = obj.get("prompt_features")
+        if prompt_features is not None and list(prompt_features) != list(PROMPT_FEATURES):
+            raise ValueError(
+                "head file was fitted on other prompt features; refit it with "
                 "scripts/train_offline_head.py"
             )
         vocab = None
@@ -156,6 +183,7 @@ class FeatureSpec:
             vocab,
             obj.get("window"),
             obj.get("max_windows"),
+            prompt_features is not None,
         )
 
 
@@ -279,9 +307,15 @@ class OfflineJudge:
             **fields,
         )
 
-    def probabilities(self, texts: list[str]) -> list[dict[str, dict[str, float]]]:
-        """Per text and head, the calibrated class probabilities (texts must be non-empty)."""
-        x = self.heads.features.matrix(texts, self._pooled(texts))
+    def probabilities(
+        self, texts: list[str], prompts: Sequence[str | None] | None = None
+    ) -> list[dict[str, dict[str, float]]]:
+        """Per text and head, the calibrated class probabilities (texts must be non-empty).
+
+        ``prompts`` are the scenarios the texts answer; heads that read them (rule B5a depends
+        on the scenario's template) treat a missing prompt as one without that template.
+        """
+        x = self.heads.features.matrix(texts, self._pooled(texts), prompts=prompts)
         per_head = {k: h.proba(x) for k, h in self.heads.heads.items()}
         return [
             {
@@ -291,12 +325,22 @@ class OfflineJudge:
             for i in range(len(texts))
         ]
 
-    def label_many(self, texts: Sequence[str | None]) -> list[Judgment]:
-        """Label a batch synchronously, in order; empty or missing responses are ``missing``."""
+    def label_many(
+        self, texts: Sequence[str | None], prompts: Sequence[str | None] | None = None
+    ) -> list[Judgment]:
+        """Label a batch synchronously, in order; empty or missing responses are ``missing``.
+
+        Pass the scenario ``prompts`` when known (one per text): the heads read them.
+        """
+        if prompts is not None and len(prompts) != len(texts):
+            raise ValueError(f"prompts: {len(prompts)} given for {len(texts)} texts")
         out: list[Judgment | None] = [None] * len(texts)
         todo = [i for i, t in enumerate(texts) if t is not None and t.strip()]
         if todo:
-            probs = self.probabilities([str(texts[i]) for i in todo])
+            probs = self.probabilities(
+                [str(texts[i]) for i in todo],
+                None if prompts is None else [prompts[i] for i in todo],
+            )
             for row, i in enumerate(todo):
                 out[i] = self._judgment(probs[row])
         missing = Judgment(
@@ -307,15 +351,15 @@ class OfflineJudge:
         )
         return [j if j is not None else missing for j in out]
 
-    def label(self, text: str | None) -> Judgment:
-        """Label one response synchronously."""
-        return self.label_many([text])[0]
+    def label(self, text: str | None, prompt: str | None = None) -> Judgment:
+        """Label one response (to ``prompt``, when known) synchronously."""
+        return self.label_many([text], [prompt])[0]
 
     async def judge(self, item: JudgeInput) -> Judgment:
         """Label one response (Judge protocol), from the cache when it holds the answer."""
         if self.cache is not None and (hit := self.cache.get(self.id, self.version, item)):
             return hit
-        result = self.label(item.response)
+        result = self.label(item.response, item.prompt)
         if self.cache is not None:
             self.cache.put(self.id, self.version, item, result)
         return result

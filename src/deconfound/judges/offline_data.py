@@ -127,6 +127,7 @@ class CorpusItem:
     ic: str
     refusal_kind: str
     in_role: str
+    prompt: str = ""
 
 
 def load_corpus(path: str | Path) -> list[CorpusItem]:
@@ -170,6 +171,7 @@ def load_corpus(path: str | Path) -> list[CorpusItem]:
                     ic=ic,
                     refusal_kind=str(row.get("refusal_kind") or ""),
                     in_role=_IN_ROLE.get(str(row.get("in_role") or "").lower(), ""),
+                    prompt=str(row.get("prompt") or ""),
                 )
             )
     return items

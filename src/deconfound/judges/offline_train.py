@@ -32,6 +32,9 @@ TARGETS: dict[str, tuple[str, ...]] = {
 }
 #: C is fixed (not tuned: a full nested search cost ~20 min per variant on this machine).
 C_GRID: tuple[float, ...] = (1.0,)
+#: Group name of training rows borrowed from another data set (XSTest): always fitted on,
+#: never held out, never used to choose C or the temperature.
+EXTRA_GROUP: str = "(extra)"
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,15 @@ def _sample_weights(y: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _fit_numpy(x: np.ndarray, y: np.ndarray, k: int, c: float) -> tuple[np.ndarray, np.ndarray]:
+def _fit_numpy(
+    x: np.ndarray, y: np.ndarray, k: int, c: float, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Class-balanced multinomial logistic regression with L2 penalty |W|²/(2C), L-BFGS."""
     d = x.shape[1]
     onehot = np.eye(k)[y]
     sw = _sample_weights(y, k)[:, None]
+    if weights is not None:
+        sw = sw * np.asarray(weights, dtype=np.float64)[:, None]
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta[: k * d].reshape(k, d)
@@ -72,12 +79,14 @@ def _fit_numpy(x: np.ndarray, y: np.ndarray, k: int, c: float) -> tuple[np.ndarr
     return res.x[: k * d].reshape(k, d), res.x[k * d :]
 
 
-def _fit_sklearn(x: np.ndarray, y: np.ndarray, k: int, c: float) -> tuple[np.ndarray, np.ndarray]:
+def _fit_sklearn(
+    x: np.ndarray, y: np.ndarray, k: int, c: float, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     present = np.unique(y)
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=weights)
     w = np.zeros((k, x.shape[1]))
     b = np.full(k, -30.0)  # a class absent from training is never predicted
     if len(present) == 2:
@@ -98,8 +107,13 @@ def fit_linear(
     classes: tuple[str, ...],
     c: float,
     backend: Backend = "sklearn",
+    weights: np.ndarray | None = None,
 ) -> LinearFit:
-    """Fit one head on ``labels`` (each one of ``classes``); classes absent get no mass."""
+    """Fit one head on ``labels`` (each one of ``classes``); classes absent get no mass.
+
+    ``weights`` multiply the class-balanced sample weights (e.g. to down-weight rows borrowed
+    from another data set).
+    """
     unknown = sorted(set(labels) - set(classes))
     if unknown:
         raise ValueError(f"labels outside {classes}: {unknown}")
@@ -112,9 +126,9 @@ def fit_linear(
         b[present[0]] = 0.0
         return LinearFit(classes, w, b, 1.0, c)
     if backend == "sklearn":
-        w, b = _fit_sklearn(x, y, k, c)
+        w, b = _fit_sklearn(x, y, k, c, weights)
     else:
-        w, b = _fit_numpy(x, y, k, c)
+        w, b = _fit_numpy(x, y, k, c, weights)
         absent = np.setdiff1d(np.arange(k), present)
         b[absent] = -30.0
     return LinearFit(classes, w, b, 1.0, c)
@@ -150,16 +164,21 @@ def fit_tuned(
     grid: Sequence[float] = C_GRID,
     *,
     calibrate: bool = True,
+    weights: np.ndarray | None = None,
 ) -> TunedFit:
     """Fit one head; with several C values or ``calibrate``, use leave-one-group-out logits.
 
     C is chosen by the out-of-fold log loss and the temperature is fitted to the out-of-fold
     logits at that C, so both are set on answers of models the fold's head did not see.
+    Rows of group :data:`EXTRA_GROUP` (borrowed from another data set) are always fitted on and
+    never held out or scored.
     """
     labels = list(labels)
     g = np.asarray(groups)
     y = np.array([classes.index(v) for v in labels], dtype=int)
-    uniq = sorted(set(g.tolist()))
+    uniq = sorted(set(g.tolist()) - {EXTRA_GROUP})
+    scored = g != EXTRA_GROUP
+    wts = None if weights is None else np.asarray(weights, dtype=np.float64)
     scores: dict[float, float] = {}
     logits_at: dict[float, np.ndarray] = {}
     if len(grid) > 1 or (calibrate and len(uniq) > 1):
@@ -168,18 +187,23 @@ def fit_tuned(
             for m in uniq:
                 out = g == m
                 f = fit_linear(
-                    x[~out], [labels[i] for i in np.flatnonzero(~out)], classes, c, backend
+                    x[~out],
+                    [labels[i] for i in np.flatnonzero(~out)],
+                    classes,
+                    c,
+                    backend,
+                    None if wts is None else wts[~out],
                 )
                 logits[out] = x[out] @ f.weights.T + f.bias
             z = logits - logits.max(axis=1, keepdims=True)
             logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            scores[c] = -float(np.maximum(logp[np.arange(len(y)), y], -30).mean())
+            scores[c] = -float(np.maximum(logp[np.arange(len(y)), y], -30)[scored].mean())
             logits_at[c] = logits
     best = min(grid, key=lambda c: (scores.get(c, 0.0), c))
     temp = 1.0
     if calibrate and best in logits_at:
-        temp = fit_temperature(np.clip(logits_at[best], -60, 60), y)
-    f = fit_linear(x, labels, classes, best, backend)
+        temp = fit_temperature(np.clip(logits_at[best][scored], -60, 60), y[scored])
+    f = fit_linear(x, labels, classes, best, backend, wts)
     return TunedFit(LinearFit(classes, f.weights, f.bias, temp, best), scores)
 
 
@@ -211,6 +235,7 @@ def fit_spec(
     max_windows: int | None = 2,
     max_terms: int = 3000,
     lexical: np.ndarray | None = None,
+    prompt: bool = False,
 ) -> Any:
     """A FeatureSpec fitted on training texts only (lexical scaling, term vocabulary)."""
     from deconfound.judges.offline import FeatureSpec
@@ -221,7 +246,12 @@ def fit_spec(
     std[std == 0] = 1.0
     vocab = TermVocab.fit(list(texts), max_terms=max_terms) if terms else None
     return FeatureSpec(
-        lex.mean(axis=0), std, vocab, window if pooled else None, max_windows if pooled else None
+        lex.mean(axis=0),
+        std,
+        vocab,
+        window if pooled else None,
+        max_windows if pooled else None,
+        prompt,
     )
 
 
@@ -240,22 +270,28 @@ def fit_heads(
     backend: Backend = "sklearn",
     *,
     calibrate: bool = True,
+    extra: tuple[np.ndarray, Sequence[str], float] | None = None,
 ) -> dict[str, TunedFit]:
-    """All four heads; temperatures (when ``calibrate``) from leave-one-group-out logits."""
+    """All four heads; temperatures (when ``calibrate``) from leave-one-group-out logits.
+
+    ``extra`` = (rows, engagement labels, weight): further answers (XSTest) the engagement head
+    is also fitted on, each with that weight; they never choose C or the temperature.
+    """
     out: dict[str, TunedFit] = {}
     g = np.asarray(groups)
     for target, classes in TARGETS.items():
         rows = target_rows(target, labels["engagement"])
         y = [str(labels[target][i]) for i in rows]
         keep = [i for i, v in zip(rows, y, strict=True) if v in classes]
-        out[target] = fit_tuned(
-            x[keep],
-            [str(labels[target][i]) for i in keep],
-            g[keep].tolist(),
-            classes,
-            backend,
-            calibrate=calibrate,
-        )
+        xs, ys, gs = x[keep], [str(labels[target][i]) for i in keep], g[keep].tolist()
+        wts = None
+        if extra is not None and target == "engagement":
+            ex, ey, ew = extra
+            xs = np.vstack([xs, ex])
+            ys = ys + [str(v) for v in ey]
+            gs = gs + [EXTRA_GROUP] * len(ey)
+            wts = np.concatenate([np.ones(len(keep)), np.full(len(ey), float(ew))])
+        out[target] = fit_tuned(xs, ys, gs, classes, backend, calibrate=calibrate, weights=wts)
     return out
 
 

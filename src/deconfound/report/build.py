@@ -35,7 +35,7 @@ from deconfound.report.explorer import (
     state_counts,
     state_label,
 )
-from deconfound.report.explorer_data import encode, explorer_payload
+from deconfound.report.explorer_data import encode_blocks, explorer_blocks
 from deconfound.report.format import (
     Estimate,
     ci_text,
@@ -788,13 +788,9 @@ def _render(
             estimands={k: v for k, v in ESTIMANDS.items()},
             provenance=provenance,
             files=files,
-            data_json=script_json(
-                {
-                    "transitions": transition_options,
-                    "explorer": encode(
-                        explorer_payload(rows, display, row_tokens, comparisons_short)
-                    ),
-                }
+            data_json=script_json({"transitions": transition_options}),
+            explorer_data=encode_blocks(
+                explorer_blocks(rows, display, row_tokens, comparisons_short)
             ),
             css=Markup(_asset("report.css")),
             js=Markup(js),
