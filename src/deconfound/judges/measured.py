@@ -9,6 +9,7 @@ A judge whose version differs from the measured one gets no figures: they would 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -57,13 +58,18 @@ class MeasuredKappa:
         )
 
 
-def _load() -> dict[str, Any]:
-    text = (
+@functools.cache
+def _text() -> str:
+    # read once per process: analyze looks judges up once per label and per sensitivity rerun
+    return (
         resources.files("deconfound.judges")
         .joinpath("data", MEASURED_FILE)
         .read_text(encoding="utf-8")
     )
-    out: dict[str, Any] = json.loads(text)
+
+
+def _load() -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(_text())  # parsed per call: callers get their own dicts
     return out
 
 
