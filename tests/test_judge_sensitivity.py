@@ -4,6 +4,7 @@ verdict question, "depends on the judge" instead of a plain yes, and no reasonin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,33 @@ def test_disagreeing_judges_are_named_with_their_figures() -> None:
     assert judges_agree(runs, "refusal_changed") is False
     assert judges_agree(runs, "ic_among_engagers_changed") is True
     assert judges_agree(runs[:1], "refusal_changed") is None
-    text = judge_figures(runs, "refusal_changed")
-    assert text.startswith("depends on the judge: keyword flag +22.7 pp")
+    text = judge_figures(runs, "refusal_changed", answered=True)
+    assert text.startswith("by judge: keyword flag +22.7 pp")
+    # a gold file decided the answer: the figures say the judges differ instead
+    decided = judge_figures(runs, "refusal_changed", answered=False)
+    assert decided.startswith("the judges differ: keyword flag +22.7 pp")
     assert "lexical \u22129.3 pp" in text
+
+
+def test_a_judge_that_cannot_measure_a_question_neither_agrees_nor_disagrees() -> None:
+    runs = [
+        _run("offline", 0.01, -0.03, 0.05, "no_clear_change"),
+        _run("keyword flag", -0.1, -0.2, 0.0, "no_clear_change"),
+        _run("lexical", -0.1, -0.2, 0.0, "no_clear_change"),
+    ]
+    runs[0] = replace(
+        runs[0], chosen=True, answers={**runs[0].answers, "refusal_kind_changed": "no_clear_change"}
+    )
+    runs[2] = replace(
+        runs[2], answers={**runs[2].answers, "refusal_kind_changed": "no_clear_change"}
+    )
+    # the keyword run says "not_measured": the other two answer alike, so the judges agree
+    assert judges_agree(runs, "refusal_kind_changed") is True
+    runs[2] = replace(runs[2], answers={**runs[2].answers, "refusal_kind_changed": "rose"})
+    assert judges_agree(runs, "refusal_kind_changed") is False
+    # the analysis' own judges cannot answer: other judges agreeing does not make it certain
+    runs[0] = replace(runs[0], answers={**runs[0].answers, "refusal_kind_changed": "not_measured"})
+    assert judges_agree(runs, "refusal_kind_changed") is None
 
 
 def test_pairs_vary_one_judge_at_a_time_chosen_first() -> None:
@@ -85,11 +110,15 @@ def test_analysis_lists_every_judge_and_never_says_a_plain_yes_when_they_disagre
     refusal = comp.verdict.refusal_changed
     assert refusal.judges_agree is False
     assert refusal.finding is Finding.DEPENDS_ON_JUDGE
-    for q in ("refusal_changed", "refusal_kind_changed", "ic_among_engagers_changed"):
-        assert getattr(comp.verdict, q).judges_agree in (True, False)
+    assert comp.verdict.ic_among_engagers_changed.judges_agree in (True, False)
+    # no reasoning judge: no run measures refusal kinds, so there is nothing to agree on
+    assert comp.verdict.refusal_kind_changed.finding is Finding.NOT_MEASURED
+    assert comp.verdict.refusal_kind_changed.judges_agree is None
     line = verdict_lines(comp.verdict, sens)[0]
     assert line.answer == "depends on the judge"
-    assert line.text.startswith("depends on the judge: ")
+    # the short answer says it depends; the sentence names each judge's figure, once
+    assert line.text.startswith("by judge: ")
+    assert "depends on the judge" not in line.text
     data: dict[str, Any] = a.to_json()
     entry = data["comparisons"][0]["judge_sensitivity"][0]
     assert set(entry) == {

@@ -131,27 +131,65 @@ def _gold_values(gold: pd.DataFrame, partial_as: PartialAs) -> pd.DataFrame:
     return pd.DataFrame(out, index=gold.index)
 
 
-def _match(
-    states: pd.DataFrame, gold: pd.DataFrame, conditions: Sequence[str]
+def _ignore(
+    gold: pd.DataFrame, unwanted: pd.Series, column: str, what: str, notices: list[str]
+) -> pd.DataFrame:
+    """Drop the rows ``unwanted`` marks, saying how many and which ``column`` values they named."""
+    n = int(unwanted.sum())
+    if n:
+        names = ", ".join(sorted(set(gold.loc[unwanted, column].astype(str))))
+        notices.append(f"{n} gold row(s) for {what} not in this analysis ignored: {names}")
+    return gold[~unwanted]
+
+
+def _for_this_analysis(
+    states: pd.DataFrame,
+    gold: pd.DataFrame,
+    conditions: Sequence[str],
+    model: str | None,
 ) -> tuple[pd.DataFrame, int, list[str]]:
-    """Attach each gold row to its response; rows of other conditions are ignored."""
+    """The gold rows about this analysis' model, studies and conditions; the rest ignored.
+
+    A gold file may hold several models' or studies' labels (the reference corpus does); rows
+    for others are ignored with a notice. A file none of whose rows is for this analysis is an
+    error: every figure would silently rest on zero gold labels.
+    """
     notices: list[str] = []
-    wanted = gold["condition"].isin(list(conditions))
-    ignored = int((~wanted).sum())
-    if ignored:
-        other = sorted(set(gold.loc[~wanted, "condition"].astype(str)))
-        notices.append(
-            f"{ignored} gold row(s) for condition(s) not in this analysis ignored: "
-            + ", ".join(other)
+    g = gold
+    if model is not None and "model" in g.columns:
+        g = _ignore(g, g["model"].notna() & (g["model"] != model), "model", "model(s)", notices)
+    if "study" in g.columns:
+        studies = set(states["study"].astype(str))
+        other = g["study"].notna() & ~g["study"].isin(studies)
+        g = _ignore(g, other, "study", "study(ies)", notices)
+    g = _ignore(g, ~g["condition"].isin(list(conditions)), "condition", "condition(s)", notices)
+    if len(gold) and not len(g):
+        about = [f"conditions {', '.join(map(repr, conditions))}"]
+        about.append(f"study {', '.join(sorted(set(states['study'].astype(str))))}")
+        if model is not None:
+            about.insert(0, f"model {model}")
+        raise InputError(
+            f"none of the {len(gold)} gold rows is for this analysis ({'; '.join(about)}): "
+            + "; ".join(notices)
+            + ". Check the model, study and condition names (a 'study' or 'model' column that "
+            "names another study or model excludes the row; leave it out to match any)",
+            field="gold",
         )
-    g = gold[wanted].copy()
+    return g.copy(), len(gold) - len(g), notices
+
+
+def _match(
+    states: pd.DataFrame, gold: pd.DataFrame, conditions: Sequence[str], model: str | None
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """Attach each gold row to its response; rows of other models, studies, conditions ignored."""
+    g, ignored, notices = _for_this_analysis(states, gold, conditions, model)
     g["epoch"] = g["epoch"].astype(int)
     keys = list(_GOLD_KEY)
     resp = states[[*keys, "study"]].copy()
     resp["epoch"] = resp["epoch"].astype(int)
     resp["_row"] = np.arange(len(resp))
     merged = g.merge(resp, on=keys, how="left", suffixes=("", "_rec"))
-    if "study" in g.columns:
+    if "study" in g.columns and len(merged):
         given = merged["study"].notna()
         merged = merged[~given | (merged["study"] == merged["study_rec"]) | merged["_row"].isna()]
     missing = merged["_row"].isna()
@@ -200,6 +238,7 @@ def gold_estimates(
     treatments: Sequence[str],
     partial_as: PartialAs = "engaged",
     confidence: float = 0.95,
+    model: str | None = None,
 ) -> GoldAnalysis:
     """PPI++ and gold-only figures for every condition and comparison.
 
@@ -211,9 +250,10 @@ def gold_estimates(
         treatments: Treatment conditions.
         partial_as: The analysis' partial-refusal convention.
         confidence: Two-sided level.
+        model: The analysed model: gold rows naming another model are ignored.
     """
     conditions = [baseline, *treatments]
-    merged, ignored, notices = _match(states, gold, conditions)
+    merged, ignored, notices = _match(states, gold, conditions, model)
     judge = _judge_values(states, partial_as)
     frame = pd.concat(
         [
