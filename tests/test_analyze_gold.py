@@ -3,6 +3,7 @@ the refusal verdict from PPI, and gold files that do not fit the records."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,31 @@ def test_a_gold_file_with_no_row_for_this_analysis_is_an_error_naming_the_file(
     assert res.exit_code == 2
     assert str(gold) in res.output and "none of the 10 gold rows is for this analysis" in res.output
     assert "another-model" in res.output
+    assert not out.exists()
+
+
+def test_a_gold_label_made_on_another_text_is_an_error_naming_its_line(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    path, records = study
+    g = _gold(records, 10)
+    texts = records.drop_duplicates(["condition", "scenario_id", "epoch"]).set_index(
+        ["condition", "scenario_id", "epoch"]
+    )["response"]
+    g["response_sha256"] = [
+        hashlib.sha256(texts[(c, s, e)].encode("utf-8")).hexdigest()
+        for c, s, e in zip(g["condition"], g["scenario_id"], g["epoch"], strict=True)
+    ]
+    gold = tmp_path / "gold.csv"
+    g.to_csv(gold, index=False)
+    assert _run(path, gold, tmp_path / "ok.json").exit_code == 0  # the digests of these texts
+    g.loc[6, "response_sha256"] = hashlib.sha256(b"a different answer").hexdigest()
+    g.to_csv(gold, index=False)
+    out = tmp_path / "a.json"
+    res = _run(path, gold, out)
+    assert res.exit_code == 2
+    assert "line 8" in res.output and "made on another text" in res.output
+    assert "field 'response_sha256'" in res.output
     assert not out.exists()
 
 

@@ -17,7 +17,16 @@ from deconfound.cli import app
 from deconfound.records import write_records
 from deconfound.report.format import judge_figures, verdict_lines
 from deconfound.stats import Finding, analyze_records, select_judges
-from deconfound.stats.results import JudgeBothEngaged, JudgeDelta, JudgeRunResult, JudgeSace
+from deconfound.stats.results import (
+    IcAnswer,
+    JudgeBothEngaged,
+    JudgeDelta,
+    JudgeRunResult,
+    JudgeSace,
+    KindAnswer,
+    RefusalAnswer,
+    Verdict,
+)
 from deconfound.stats.sensitivity import judge_pairs, judges_agree
 
 runner = CliRunner()
@@ -233,3 +242,39 @@ def test_report_draws_an_unlabelled_segment(tmp_path: Path, share: float) -> Non
     assert res.exit_code == 0, res.output
     html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
     assert "the &#39;unlabelled&#39; bar" in html or "the 'unlabelled' bar" in html
+
+
+def _ppi_verdict(finding: Finding, estimate: float) -> Verdict:
+    none = (None, None)
+    return Verdict(
+        RefusalAnswer(
+            finding,
+            0.118,
+            0.118 + estimate,
+            estimate,
+            (-0.04, 0.04),
+            None,
+            True,
+            "ppi",
+            -0.13,
+            (-0.21, -0.05),
+        ),
+        KindAnswer(Finding.NOT_MEASURED, None, None, none, None, None, 0),
+        IcAnswer(Finding.CANNOT_TELL, None, None, none, none, none, 0, None, 0, None),
+    )
+
+
+def test_judges_that_agree_with_each_other_but_not_the_gold_labels_are_not_called_agreed() -> None:
+    """Kimi K2.5 (AEI): lexical and the keyword flag both say refusal fell; the careful-reading
+    reference says 11.8% -> 11.8%. "The available judges agree" would read as agreeing with it."""
+    runs = [
+        replace(_run("lexical", -0.132, -0.21, -0.05, "fell"), chosen=True),
+        _run("keyword flag", -0.132, -0.25, -0.01, "fell"),
+    ]
+    line = verdict_lines(_ppi_verdict(Finding.NO_CLEAR_CHANGE, 0.0), runs)[0]
+    assert line.answer == "no clear change"
+    assert line.text.endswith("The judges agree with each other (fell), not with the gold labels.")
+    assert "available judges agree" not in line.text
+    # when the gold labels say what the judges say, the plain note stays
+    same = verdict_lines(_ppi_verdict(Finding.CHANGED, -0.1), runs)[0]
+    assert same.text.endswith("The available judges agree on this answer.")

@@ -383,7 +383,8 @@ def analyze(
         about_gold = exc.location is not None or exc.field == "gold"
         if gold is None or exc.path is not None or not about_gold:
             raise
-        raise InputError(exc.message, path=gold, location=exc.location) from exc
+        field = None if exc.field == "gold" else exc.field
+        raise InputError(exc.message, path=gold, location=exc.location, field=field) from exc
     for warning in coverage_warnings(
         table, [baseline, *treatment], model=models[0] if models else str(table["model"].iloc[0])
     ):

@@ -210,6 +210,21 @@ def _agreement_note(agree: bool | None) -> str:
     return " The available judges agree on this answer." if agree else ""
 
 
+def _refusal_agreement_note(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> str:
+    """Whether the judges agree; with gold labels, also whether they agree with the gold."""
+    if a.basis != "ppi" or a.judges_agree is not True:
+        return _agreement_note(a.judges_agree)
+    said = next((r.answers.get("refusal_changed") for r in runs if r.chosen), None)
+    gold = a.finding.value
+    if a.finding is Finding.CHANGED and a.estimate is not None:
+        gold = "rose" if a.estimate > 0 else "fell"
+    if said is None or said == gold:
+        return _agreement_note(True)
+    return (
+        f" The judges agree with each other ({said.replace('_', ' ')}), not with the gold labels."
+    )
+
+
 def _refusal(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
     if a.finding is Finding.NOT_TESTED:
         text = "Refusal change could not be tested."
@@ -233,7 +248,7 @@ def _refusal(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
             runs, "refusal_changed", answered=a.finding is Finding.DEPENDS_ON_JUDGE
         )
         text = f"{figures}. {lead}{text}"
-    text += _agreement_note(a.judges_agree)
+    text += _refusal_agreement_note(a, runs)
     return VerdictLine(
         "refusal_changed",
         "refusal changed",

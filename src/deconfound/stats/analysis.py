@@ -964,6 +964,7 @@ def analyze_records(
             treatments=list(treatments),
             partial_as=partial_as,
             model=model,
+            responses=sub,
         )
         if gold is not None
         else None

@@ -9,6 +9,7 @@ information at all). Stratified gold samples are weighted by their inclusion pro
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,8 +179,34 @@ def _for_this_analysis(
     return g.copy(), len(gold) - len(g), notices
 
 
+def _check_digests(merged: pd.DataFrame, responses: pd.DataFrame) -> None:
+    """A gold label whose ``response_sha256`` is not its response's text is an error."""
+    given = merged[merged["response_sha256"].notna()]
+    if not len(given):
+        return
+    texts = responses.drop_duplicates([*_GOLD_KEY, "study"])[[*_GOLD_KEY, "study", "response"]]
+    texts = texts.assign(epoch=texts["epoch"].astype(int))
+    both = given.merge(
+        texts, left_on=[*_GOLD_KEY, "study_rec"], right_on=[*_GOLD_KEY, "study"], how="left"
+    )
+    for row in both.itertuples(index=False):
+        text = row.response if isinstance(row.response, str) else ""
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != row.response_sha256:
+            raise InputError(
+                f"the gold label was made on another text: response_sha256 differs from the "
+                f"records' response for scenario {row.scenario_id!r}, condition "
+                f"{row.condition!r}, epoch {row.epoch}",
+                location=f"line {row.line}" if "line" in both.columns else None,
+                field="response_sha256",
+            )
+
+
 def _match(
-    states: pd.DataFrame, gold: pd.DataFrame, conditions: Sequence[str], model: str | None
+    states: pd.DataFrame,
+    gold: pd.DataFrame,
+    conditions: Sequence[str],
+    model: str | None,
+    responses: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, int, list[str]]:
     """Attach each gold row to its response; rows of other models, studies, conditions ignored."""
     g, ignored, notices = _for_this_analysis(states, gold, conditions, model)
@@ -200,6 +227,8 @@ def _match(
             f"condition {row['condition']!r}, epoch {int(row['epoch'])}",
             location=f"line {int(row['line'])}" if "line" in row else None,
         )
+    if responses is not None and "response_sha256" in merged.columns:
+        _check_digests(merged, responses)
     dup = merged["_row"].duplicated()
     if dup.any():
         row = merged[dup].iloc[0]
@@ -239,6 +268,7 @@ def gold_estimates(
     partial_as: PartialAs = "engaged",
     confidence: float = 0.95,
     model: str | None = None,
+    responses: pd.DataFrame | None = None,
 ) -> GoldAnalysis:
     """PPI++ and gold-only figures for every condition and comparison.
 
@@ -251,9 +281,11 @@ def gold_estimates(
         partial_as: The analysis' partial-refusal convention.
         confidence: Two-sided level.
         model: The analysed model: gold rows naming another model are ignored.
+        responses: The analysed records (keys, study, response): with them, a gold row's
+            ``response_sha256`` is checked against its response's text.
     """
     conditions = [baseline, *treatments]
-    merged, ignored, notices = _match(states, gold, conditions, model)
+    merged, ignored, notices = _match(states, gold, conditions, model, responses)
     judge = _judge_values(states, partial_as)
     frame = pd.concat(
         [
