@@ -31,6 +31,8 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
     and gold labels ``engagement`` (refusal/partial/engaged) and/or ``ic`` (true/false); a blank
     label means "not labelled". Optional ``response_sha256``: the digest of the text that was
     labelled, so a label is never applied to a different text that shares its key. Optional
+    ``in_role`` (true/false) on refusals and partials gives the narrow refusal construct gold
+    labels too (docs/codebook.md). Optional
     ``inclusion_probability`` (in (0, 1]) and ``stratum``
     describe a stratified gold sample. A labelling-page export (or label sheet) names items by
     ``item`` key instead; the key file (``key``, or the one it names) maps them back.
@@ -89,6 +91,13 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
                 f"expected true/false, got {ic!r}", path=path, location=line, field="ic"
             )
         row["gold_ic"] = None if not ic else ic in _TRUE
+        if "in_role" in raw.columns:
+            role = str(rec.get("in_role", "") or "").strip().lower()
+            if role and role not in _TRUE | _FALSE:
+                raise InputError(
+                    f"expected true/false, got {role!r}", path=path, location=line, field="in_role"
+                )
+            row["gold_in_role"] = None if not role else role in _TRUE
         prob = str(rec.get("inclusion_probability", "") or "").strip()
         if prob:
             try:
