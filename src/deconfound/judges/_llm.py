@@ -206,7 +206,7 @@ class LLMJudgeBase:
         model = self.model()
         jid = f"{self.kind}:{model}"
         if item.response is None:
-            return Judgment(judge=jid, judge_version=self.version, engagement="missing")
+            return Judgment.missing(jid, self.version)
         if self.cache is not None and (hit := self.cache.get(jid, self.version, item)):
             return hit
         result = await self._judge(model, jid, item)
