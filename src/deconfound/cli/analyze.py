@@ -371,9 +371,12 @@ def analyze(
                 **options,
             )
     except InputError as exc:
-        if gold is None or exc.path is not None or exc.location is None:
+        # a gold row's line, or the gold file as a whole: name the file
+        about_gold = exc.location is not None or exc.field == "gold"
+        if gold is None or exc.path is not None or not about_gold:
             raise
-        raise InputError(exc.message, path=gold, location=exc.location) from exc
+        field = None if exc.field == "gold" else exc.field
+        raise InputError(exc.message, path=gold, location=exc.location, field=field) from exc
     for warning in coverage_warnings(
         table, [baseline, *treatment], model=models[0] if models else str(table["model"].iloc[0])
     ):

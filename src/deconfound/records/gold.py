@@ -7,6 +7,7 @@ problem is an input error naming the file, the line and the column.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,6 +21,7 @@ from deconfound.records.schema import RESPONSE_KEY
 
 _TRUE: Final = frozenset({"true", "1", "yes", "t"})
 _FALSE: Final = frozenset({"false", "0", "no", "f"})
+_SHA256: Final = re.compile(r"[0-9a-f]{64}")
 
 
 def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
@@ -27,7 +29,9 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
 
     Columns: scenario_id, condition, epoch (optional, default 1), model and study (optional),
     and gold labels ``engagement`` (refusal/partial/engaged) and/or ``ic`` (true/false); a blank
-    label means "not labelled". Optional ``inclusion_probability`` (in (0, 1]) and ``stratum``
+    label means "not labelled". Optional ``response_sha256``: the digest of the text that was
+    labelled, so a label is never applied to a different text that shares its key. Optional
+    ``inclusion_probability`` (in (0, 1]) and ``stratum``
     describe a stratified gold sample. A labelling-page export (or label sheet) names items by
     ``item`` key instead; the key file (``key``, or the one it names) maps them back.
     """
@@ -102,6 +106,16 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
             row["inclusion_probability"] = 1.0
         if "stratum" in raw.columns:
             row["stratum"] = str(rec.get("stratum", "") or "").strip() or None
+        if "response_sha256" in raw.columns:
+            digest = str(rec.get("response_sha256", "") or "").strip().lower()
+            if digest and not _SHA256.fullmatch(digest):
+                raise InputError(
+                    f"expected 64 hex digits, got {digest!r}",
+                    path=path,
+                    location=line,
+                    field="response_sha256",
+                )
+            row["response_sha256"] = digest or None
         ident = (row["study"], row["model"], row["scenario_id"], row["condition"], row["epoch"])
         if ident in seen:
             raise InputError(

@@ -951,7 +951,13 @@ def analyze_records(
     }
     gold_res = (
         gold_estimates(
-            states, gold, baseline=baseline, treatments=list(treatments), partial_as=partial_as
+            states,
+            gold,
+            baseline=baseline,
+            treatments=list(treatments),
+            partial_as=partial_as,
+            model=model,
+            responses=sub,
         )
         if gold is not None
         else None
