@@ -232,14 +232,7 @@ def _condition_correction(
             # from their gold counts (Wald intervals cover badly near 0 and 1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 p_boot = (w @ _col(c, num)) / (w @ _col(c, den))
-            rg = rogan_gladen_bootstrap(
-                cond[key]["estimate"],
-                p_boot,
-                cal.sensitivity,
-                cal.specificity,
-                int(n_pos),
-                int(n_neg),
-            )
+            rg = rogan_gladen_bootstrap(cond[key]["estimate"], p_boot, cal)
         else:
             rg = rogan_gladen(
                 cond[key]["estimate"],
