@@ -257,3 +257,16 @@ def test_inclusion_probabilities_reweight_an_oversampled_gold_set(
         assert got == pytest.approx(true, abs=1e-9)
         unweighted = float((sample.loc[sample["condition"] == c, "engagement"] == "refusal").mean())
         assert abs(unweighted - true) > 0.1
+
+
+def test_an_in_role_label_that_is_not_true_or_false_names_its_line_and_field(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    path, records = study
+    g = _gold(records, 5)
+    g["in_role"] = ["true", "", "false", "maybe", ""]
+    gold = tmp_path / "gold.csv"
+    g.to_csv(gold, index=False)
+    res = _run(path, gold, tmp_path / "a.json")
+    assert res.exit_code == 2
+    assert "line 5" in res.output and "field 'in_role'" in res.output and "'maybe'" in res.output

@@ -55,10 +55,16 @@ def _gold_row(
     if eng and eng not in ENGAGEMENT_VALID:
         raise bad(f"{eng!r} is not one of {', '.join(ENGAGEMENT_VALID)}", "engagement")
     row["gold_engagement"] = eng or None
-    ic = _cell(rec, "ic", lower=True)
-    if ic and ic not in _TRUE | _FALSE:
-        raise bad(f"expected true/false, got {ic!r}", "ic")
-    row["gold_ic"] = None if not ic else ic in _TRUE
+
+    def boolean(col: str) -> bool | None:
+        text = _cell(rec, col, lower=True)
+        if text and text not in _TRUE | _FALSE:
+            raise bad(f"expected true/false, got {text!r}", col)
+        return None if not text else text in _TRUE
+
+    row["gold_ic"] = boolean("ic")
+    if "in_role" in columns:
+        row["gold_in_role"] = boolean("in_role")
     if prob := _cell(rec, "inclusion_probability"):
         try:
             row["inclusion_probability"] = float(prob)
@@ -85,6 +91,8 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
     and gold labels ``engagement`` (refusal/partial/engaged) and/or ``ic`` (true/false); a blank
     label means "not labelled". Optional ``response_sha256``: the digest of the text that was
     labelled, so a label is never applied to a different text that shares its key. Optional
+    ``in_role`` (true/false) on refusals and partials gives the narrow refusal construct gold
+    labels too (docs/codebook.md). Optional
     ``inclusion_probability`` (in (0, 1]) and ``stratum``
     describe a stratified gold sample. A labelling-page export (or label sheet) names items by
     ``item`` key instead; the key file (``key``, or the one it names) maps them back.

@@ -403,6 +403,9 @@ def constructs_sentence(c: ComparisonConstructs) -> str:
             f"{c.note or 'not measured'}. Only the broad answers are shown."
         )
     lines = construct_lines(c)
+    if all(ln.agree is None for ln in lines):
+        why = c.note or "neither construct answers any question"
+        return f"The broad and narrow answers are not compared: {why}."
     differ = [ln for ln in lines if ln.agree is False]
     if not differ:
         return "The broad and narrow refusal constructs give the same answer to every question."

@@ -132,6 +132,37 @@ def _gold_values(gold: pd.DataFrame, partial_as: PartialAs) -> pd.DataFrame:
     return pd.DataFrame(out, index=gold.index)
 
 
+def narrow_gold(gold: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
+    """Gold rows under the narrow refusal construct, or None and why the file cannot give them.
+
+    The mapping is :func:`~deconfound.stats.prepare.narrow_states`' applied to gold labels: an
+    in-role refusal or partial is engagement (without IC unless the gold says IC), an
+    out-of-role partial without IC is a refusal, and a decline without an ``in_role`` label
+    cannot be placed (its engagement label is dropped, never guessed).
+    """
+    if "gold_in_role" not in gold.columns:
+        return None, "the gold file has no in_role column"
+    eng = gold["gold_engagement"].astype(object)
+    role = gold["gold_in_role"].astype(object)
+    ic = gold["gold_ic"].astype(object)
+    declined = eng.isin(["refusal", "partial"]).to_numpy(bool)
+    inside = declined & (role == True).to_numpy(bool)  # noqa: E712
+    outside = declined & (role == False).to_numpy(bool)  # noqa: E712
+    if declined.any() and not (inside | outside).any():
+        return None, "the gold file gives no in_role label on its refusals and partials"
+    ic_true = (ic == True).to_numpy(bool)  # noqa: E712
+    out = gold.copy()
+    new_eng = eng.to_numpy(dtype=object).copy()
+    new_ic = ic.to_numpy(dtype=object).copy()
+    new_eng[inside] = "engaged"
+    new_ic[inside & ~ic_true] = False
+    new_eng[outside & (eng == "partial").to_numpy(bool) & ~ic_true] = "refusal"
+    new_eng[declined & ~(inside | outside)] = None
+    out["gold_engagement"] = new_eng
+    out["gold_ic"] = new_ic
+    return out, None
+
+
 def _ignore(
     gold: pd.DataFrame, unwanted: pd.Series, column: str, what: str, notices: list[str]
 ) -> pd.DataFrame:
