@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from deconfound import provenance as prov
 from deconfound.cli._app import app, console, err_console, load_json, user_errors
 from deconfound.cli._options import (
     BOOTSTRAP_REPLICATES,
@@ -32,6 +30,7 @@ from deconfound.cli._options import (
     flags_in_errors,
 )
 from deconfound.errors import InputError
+from deconfound.provenance import output_provenance
 from deconfound.records.coverage import coverage_warnings
 from deconfound.records.gold import read_gold
 from deconfound.records.io import atomic_write_text, read_records
@@ -39,12 +38,14 @@ from deconfound.report.format import (
     CONSTRUCTS,
     ci_text,
     estimate_text,
+    judge_validity,
     p_text,
     pct,
     pp,
     tipping,
 )
 from deconfound.report.view import ConditionView, read_comparisons, read_conditions
+from deconfound.report.writing import write_analysis
 from deconfound.stats.aggregate import AggregateBounds, ArmAggregate, aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
@@ -62,18 +63,6 @@ class PartialAs(StrEnum):
 def dumps(obj: Any) -> str:
     """Strict JSON (no NaN) of a result dict or object."""
     return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _provenance(inputs: dict[str, Path] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "package_versions": prov.package_versions(),
-        "command_line": prov.command_line(),
-    }
-    if inputs:
-        out["inputs"] = {
-            k: {"path": str(p), "sha256": prov.sha256_file(p)} for k, p in inputs.items()
-        }
-    return out
 
 
 def _load_calibration(
@@ -390,6 +379,10 @@ def analyze(
         for notice in analysis.gold.notices:
             err_console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     _summary(analysis)
+    j = analysis.judges
+    console.print(
+        escape(judge_validity(table, j.engagement, j.ic, gold=gold is not None)), highlight=False
+    )
     _, html = write_analysis(analysis, table, inputs, json_out=json_out, report_dir=report)
     console.print(f"wrote {escape(str(json_out))}")
     if html is not None:
@@ -479,36 +472,6 @@ def _cross_summary(cm: Any) -> None:
             f"{p_text(test.p_value) or 'p n/a'} ({test.n_models} models, {test.n_scenarios} "
             "scenarios, scenario-clustered)"
         )
-
-
-def write_analysis(
-    analysis: Analysis,
-    table: Any,
-    inputs: dict[str, Path],
-    *,
-    json_out: Path,
-    report_dir: Path | None,
-) -> tuple[Analysis, Path | None]:
-    """Add provenance, write the analysis JSON and, with ``report_dir``, the HTML report.
-
-    The report reads the JSON text just written through the typed loader (the contract), never
-    the in-memory object, and gets the study manifest when ``deconfound run`` left one beside the
-    records (condition prompts). Returns the analysis as written and the report path.
-    """
-    analysis = replace(analysis, provenance=_provenance(inputs))
-    text = analysis.dumps()
-    atomic_write_text(json_out, text)
-    if report_dir is None:
-        return analysis, None
-    from deconfound.report import build_report
-
-    manifest_file = inputs["records"].parent / "manifest.json"
-    manifest = None
-    if manifest_file.is_file():
-        loaded = json.loads(manifest_file.read_text(encoding="utf-8"))
-        manifest = loaded if isinstance(loaded, dict) else None
-    written = Analysis.from_json(json.loads(text))
-    return written, build_report(written, table, report_dir, manifest=manifest)
 
 
 def _num(x: float, fmt: str, missing: str = "not identified") -> str:
@@ -604,5 +567,5 @@ def bounds(
     for w in out.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if json_out is not None:
-        atomic_write_text(json_out, dumps({**out.to_json(), "provenance": _provenance()}))
+        atomic_write_text(json_out, dumps({**out.to_json(), "provenance": output_provenance()}))
         console.print(f"wrote {escape(str(json_out))}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +23,65 @@ from deconfound.records.schema import RESPONSE_KEY
 _TRUE: Final = frozenset({"true", "1", "yes", "t"})
 _FALSE: Final = frozenset({"false", "0", "no", "f"})
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def _cell(rec: Mapping[Hashable, Any], col: str, *, lower: bool = False) -> str:
+    """A cell as stripped text, empty when the column is absent or blank."""
+    text = str(rec.get(col, "") or "").strip()
+    return text.lower() if lower else text
+
+
+def _gold_row(
+    rec: Mapping[Hashable, Any], columns: set[str], path: Path, line: str
+) -> dict[str, Any]:
+    """One CSV row checked and typed; every error names the file, ``line`` and the column."""
+
+    def bad(message: str, field: str) -> InputError:
+        return InputError(message, path=path, location=line, field=field)
+
+    row: dict[str, Any] = {}
+    for col in ("scenario_id", "condition"):
+        if not (v := _cell(rec, col)):
+            raise bad("value is required", col)
+        row[col] = v
+    ep = _cell(rec, "epoch") or "1"
+    try:
+        row["epoch"] = int(ep)
+    except ValueError as exc:
+        raise bad(f"expected a whole number, got {ep!r}", "epoch") from exc
+    for col in ("model", "study"):
+        row[col] = _cell(rec, col) or None
+    eng = _cell(rec, "engagement", lower=True)
+    if eng and eng not in ENGAGEMENT_VALID:
+        raise bad(f"{eng!r} is not one of {', '.join(ENGAGEMENT_VALID)}", "engagement")
+    row["gold_engagement"] = eng or None
+
+    def boolean(col: str) -> bool | None:
+        text = _cell(rec, col, lower=True)
+        if text and text not in _TRUE | _FALSE:
+            raise bad(f"expected true/false, got {text!r}", col)
+        return None if not text else text in _TRUE
+
+    row["gold_ic"] = boolean("ic")
+    if "in_role" in columns:
+        row["gold_in_role"] = boolean("in_role")
+    if prob := _cell(rec, "inclusion_probability"):
+        try:
+            row["inclusion_probability"] = float(prob)
+        except ValueError:
+            row["inclusion_probability"] = math.nan
+        if not 0 < row["inclusion_probability"] <= 1:
+            raise bad(f"expected a number in (0, 1], got {prob!r}", "inclusion_probability")
+    elif "inclusion_probability" in columns:
+        row["inclusion_probability"] = 1.0
+    if "stratum" in columns:
+        row["stratum"] = _cell(rec, "stratum") or None
+    if "response_sha256" in columns:
+        digest = _cell(rec, "response_sha256", lower=True)
+        if digest and not _SHA256.fullmatch(digest):
+            raise bad(f"expected 64 hex digits, got {digest!r}", "response_sha256")
+        row["response_sha256"] = digest or None
+    return row
 
 
 def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
@@ -58,73 +118,10 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
         )
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[Any, ...], int] = {}
+    columns = set(raw.columns)
     for i, rec in enumerate(raw.to_dict("records")):
         line = f"line {i + 2}"
-        row: dict[str, Any] = {}
-        for col in ("scenario_id", "condition"):
-            v = str(rec[col]).strip()
-            if not v:
-                raise InputError("value is required", path=path, location=line, field=col)
-            row[col] = v
-        ep = str(rec.get("epoch", "") or "").strip() or "1"
-        try:
-            row["epoch"] = int(ep)
-        except ValueError as exc:
-            raise InputError(
-                f"expected a whole number, got {ep!r}", path=path, location=line, field="epoch"
-            ) from exc
-        for col in ("model", "study"):
-            v = str(rec.get(col, "") or "").strip()
-            row[col] = v or None
-        eng = str(rec.get("engagement", "") or "").strip().lower()
-        if eng and eng not in ENGAGEMENT_VALID:
-            raise InputError(
-                f"{eng!r} is not one of {', '.join(ENGAGEMENT_VALID)}",
-                path=path,
-                location=line,
-                field="engagement",
-            )
-        row["gold_engagement"] = eng or None
-        ic = str(rec.get("ic", "") or "").strip().lower()
-        if ic and ic not in _TRUE | _FALSE:
-            raise InputError(
-                f"expected true/false, got {ic!r}", path=path, location=line, field="ic"
-            )
-        row["gold_ic"] = None if not ic else ic in _TRUE
-        if "in_role" in raw.columns:
-            role = str(rec.get("in_role", "") or "").strip().lower()
-            if role and role not in _TRUE | _FALSE:
-                raise InputError(
-                    f"expected true/false, got {role!r}", path=path, location=line, field="in_role"
-                )
-            row["gold_in_role"] = None if not role else role in _TRUE
-        prob = str(rec.get("inclusion_probability", "") or "").strip()
-        if prob:
-            try:
-                row["inclusion_probability"] = float(prob)
-            except ValueError:
-                row["inclusion_probability"] = math.nan
-            if not 0 < row["inclusion_probability"] <= 1:
-                raise InputError(
-                    f"expected a number in (0, 1], got {prob!r}",
-                    path=path,
-                    location=line,
-                    field="inclusion_probability",
-                )
-        elif "inclusion_probability" in raw.columns:
-            row["inclusion_probability"] = 1.0
-        if "stratum" in raw.columns:
-            row["stratum"] = str(rec.get("stratum", "") or "").strip() or None
-        if "response_sha256" in raw.columns:
-            digest = str(rec.get("response_sha256", "") or "").strip().lower()
-            if digest and not _SHA256.fullmatch(digest):
-                raise InputError(
-                    f"expected 64 hex digits, got {digest!r}",
-                    path=path,
-                    location=line,
-                    field="response_sha256",
-                )
-            row["response_sha256"] = digest or None
+        row = _gold_row(rec, columns, path, line)
         ident = (row["study"], row["model"], row["scenario_id"], row["condition"], row["epoch"])
         if ident in seen:
             raise InputError(
@@ -138,12 +135,32 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def match_gold(gold: pd.DataFrame, df: pd.DataFrame, gold_path: Path) -> pd.DataFrame:
+def match_gold(
+    gold: pd.DataFrame, df: pd.DataFrame, gold_path: Path
+) -> tuple[pd.DataFrame, list[str]]:
     """Attach each gold row to exactly one response (study, model) of the records table.
 
+    Rows whose ``study`` or ``model`` names one the records do not hold are ignored, with a
+    notice (one gold file may label several studies: the reference corpus holds five models).
     Errors name the gold file and line: no matching response, or responses of several
-    study/model pairs (add ``model`` and ``study`` columns to choose).
+    study/model pairs (add ``model`` and ``study`` columns to choose), or no row left at all.
     """
+    notices: list[str] = []
+    for col in ("model", "study"):
+        held = set(df[col].astype(str))
+        other = gold[col].notna() & ~gold[col].astype(str).isin(held)
+        if other.any():
+            names = ", ".join(sorted(set(gold.loc[other, col].astype(str))))
+            notices.append(
+                f"{int(other.sum())} gold row(s) for a {col} the records do not hold ignored: "
+                f"{names}"
+            )
+            gold = gold[~other]
+    if not len(gold):
+        raise InputError(
+            "no gold row is for a model and study of the records: " + "; ".join(notices),
+            path=gold_path,
+        )
     responses = df.drop_duplicates(list(RESPONSE_KEY))[list(RESPONSE_KEY)].copy()
     responses["epoch"] = responses["epoch"].astype(int)
     for col in ("study", "model", "scenario_id", "condition"):
@@ -186,4 +203,4 @@ def match_gold(gold: pd.DataFrame, df: pd.DataFrame, gold_path: Path) -> pd.Data
                 location=line,
             )
         matched.append({**rec, "study": cands[0][0], "model": cands[0][1]})
-    return pd.DataFrame(matched)
+    return pd.DataFrame(matched), notices
