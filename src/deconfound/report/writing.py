@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deconfound.errors import InputError
 from deconfound.provenance import output_provenance
-from deconfound.records.io import atomic_write_text
+from deconfound.records.io import atomic_write_text, read_records
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.results import Analysis
 
@@ -53,9 +53,9 @@ def write_analysis(
     return written, build_report(written, table, report_dir, manifest=manifest)
 
 
-def file_slug(text: str) -> str:
-    """A model or condition name as a file-name part (``model`` when nothing usable is left)."""
-    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-") or "model"
+def file_slug(text: str, empty: str = "model") -> str:
+    """A model or condition name as a file-name part (``empty`` when nothing usable is left)."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-") or empty
 
 
 def write_model_analyses(
@@ -131,3 +131,61 @@ def write_model_analyses(
         )
         for cm in comparisons
     ]
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    """One model's analysis after ``deconfound run``: the files written, or why there are none.
+
+    Args:
+        model: The model.
+        analysis: The analysis as written (None when it could not be made; ``error`` says why).
+        json_path: Where its analysis JSON goes.
+        html: Its report, when written.
+        smoke: The model is a smoke model (a plumbing check, not a finding).
+        error: Why there is no analysis.
+    """
+
+    model: str
+    analysis: Analysis | None
+    json_path: Path
+    html: Path | None
+    smoke: bool
+    error: str | None = None
+
+
+def write_run_analyses(
+    records_path: Path, log_dir: Path, *, baseline: str, treatments: Sequence[str]
+) -> list[RunAnalysis]:
+    """Analyse a finished run's records per model and write each analysis and report into
+    ``log_dir`` (``analysis.json``/``report``, suffixed ``-<model>`` when there are several).
+
+    An input error (e.g. nothing valid to count) is kept as that model's ``error``, never raised:
+    the run's records are already written and must not be undone by a failed analysis.
+    """
+    table = read_records(records_path)
+    models = sorted(str(m) for m in table["model"].dropna().unique())
+    smoke = set(
+        str(m) for m in table.loc[table["smoke_model"].fillna(False).astype(bool), "model"].unique()
+    )
+    out = []
+    for model in models:
+        # no fallback name here: a run has always named these files this way
+        suffix = "" if len(models) == 1 else "-" + file_slug(model, empty="")
+        json_out = log_dir / f"analysis{suffix}.json"
+        try:
+            analysis = analyze_records(
+                table, baseline=baseline, treatments=list(treatments), model=model
+            )
+            written, html = write_analysis(
+                analysis,
+                table,
+                {"records": records_path},
+                json_out=json_out,
+                report_dir=log_dir / f"report{suffix}",
+            )
+        except InputError as exc:
+            out.append(RunAnalysis(model, None, json_out, None, model in smoke, str(exc)))
+            continue
+        out.append(RunAnalysis(model, written, json_out, html, model in smoke))
+    return out
