@@ -43,6 +43,22 @@ def test_an_arm_that_refuses_everything_gives_not_identified_bounds(tmp_path: Pa
     assert out["manski_bounds"] == pytest.approx([-1.0, 0.73])
 
 
+def test_an_arm_that_refuses_everything_leaves_the_ic_correction_not_identified(
+    tmp_path: Path,
+) -> None:
+    """It used to stop with a traceback: NaN IC-among-engaged went into Rogan-Gladen."""
+    out = _bounds(
+        tmp_path,
+        *("--baseline-ir", "0", "--baseline-refusal", "100"),
+        *("--treatment-ir", "18.42", "--treatment-refusal", "34.21", "--n", "76"),
+        *("--ic-se", "0.9", "--ic-sp", "0.8"),
+    )
+    corr = out["judge_correction"]
+    assert isinstance(corr, dict)
+    assert corr["ir_engaged_difference"] is None
+    assert str(corr["method"]).startswith("not identified: an arm has no engaged responses")
+
+
 def test_ic_in_every_engaged_response_is_a_defined_zero_width_effect(tmp_path: Path) -> None:
     out = _bounds(
         tmp_path,

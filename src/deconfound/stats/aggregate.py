@@ -457,8 +457,23 @@ def _mean_dominance(
 
 
 def _ic_correction(base: ArmFigures, treat: ArmFigures, rates: JudgeRates) -> IcCorrection:
-    """Rogan–Gladen corrected IC among engaged in both arms (rates treated as known)."""
+    """Rogan–Gladen corrected IC among engaged in both arms (rates treated as known).
+
+    An arm with no engaged responses has no IC among engaged to correct: NaN, said in ``method``.
+    """
     se, sp = rates.sensitivity, rates.specificity
+    if not (base.n_engaged > 0 and treat.n_engaged > 0):
+        nan = float("nan")
+        return IcCorrection(
+            label="ic",
+            sensitivity=se,
+            specificity=sp,
+            baseline_ir_engaged=nan,
+            treatment_ir_engaged=nan,
+            ir_engaged_difference=nan,
+            method="not identified: an arm has no engaged responses, so there is no IC among "
+            "engaged to correct",
+        )
     rg0 = rogan_gladen(base.ir_engaged, base.n_engaged, se, sp)
     rg1 = rogan_gladen(treat.ir_engaged, treat.n_engaged, se, sp)
     return IcCorrection(
