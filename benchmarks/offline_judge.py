@@ -301,6 +301,8 @@ def bootstrap_ci(
             pairs.append((lp, lr))
     if len(pairs) < 2:
         return None
+    if len({r for _, r in pairs}) < 2:
+        return None  # the reference has one class: kappa is undefined, not 0
     cats = sorted({v for pair in pairs for v in pair})
     a = np.array([cats.index(x) for x, _ in pairs])
     b = np.array([cats.index(y) for _, y in pairs])
@@ -329,27 +331,42 @@ def kappa_table(
         out[m] = {}
         for v in VIEW_NAMES:
             k, n, conf = view_kappa(v, pr, ref)
+            counts = reference_counts(v, ref)
+            # one reference class: kappa is undefined whatever the judge says (not 0)
+            undefined = len(counts) < 2
             out[m][v] = {
-                "kappa": None if math.isnan(k) else round(k, 3),
+                "kappa": None if undefined or math.isnan(k) else round(k, 3),
                 "n": n,
                 "confusion_pred_rows_ref_cols": None if conf is None else conf.to_dict(),
+                "ref_counts": counts,
+                "undefined": undefined,
             }
             if ci:
                 out[m][v]["ci95"] = bootstrap_ci(v, pr, ref)
-                out[m][v]["ref_counts"] = dict(
-                    sorted(
-                        Counter(
-                            lab
-                            for r in ref
-                            if not (
-                                v.endswith("_among_ref_refusal_partial")
-                                and r.get("engagement") == "engaged"
-                            )
-                            and (lab := view_labels(v, r)) is not None
-                        ).items()
-                    )
-                )
     return out
+
+
+def reference_counts(view: str, ref: Sequence[dict[str, str]]) -> dict[str, int]:
+    """The reference's class counts on a view (rows where the view is defined)."""
+    return dict(
+        sorted(
+            Counter(
+                lab
+                for r in ref
+                if not (
+                    view.endswith("_among_ref_refusal_partial") and r.get("engagement") == "engaged"
+                )
+                and (lab := view_labels(view, r)) is not None
+            ).items()
+        )
+    )
+
+
+def _cell(c: dict[str, Any]) -> str:
+    """A kappa as printed: 'undef' where the reference has one class, 'n/a' where absent."""
+    if c.get("undefined"):
+        return "undef"
+    return "n/a" if c["kappa"] is None else f"{c['kappa']:.2f}"
 
 
 def fmt_ci(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
@@ -359,7 +376,7 @@ def fmt_ci(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
         cells = []
         for v in TARGET_VIEWS:
             c = row[v]
-            k = "n/a" if c["kappa"] is None else f"{c['kappa']:.2f}"
+            k = _cell(c)
             iv = "[undefined]" if c.get("ci95") is None else "[{:.2f}, {:.2f}]".format(*c["ci95"])
             counts = "/".join(f"{n}" for n in c.get("ref_counts", {}).values())
             cells.append(f"{SHORT[v]} {k} {iv} ({counts})")
@@ -372,23 +389,32 @@ def fmt_table(name: str, table: dict[str, dict[str, dict[str, Any]]]) -> list[st
     for m, row in table.items():
         cells = []
         for v in VIEW_NAMES:
-            k = row[v]["kappa"]
-            cells.append(f"{'n/a' if k is None else f'{k:.2f}':>9}")
+            cells.append(f"{_cell(row[v]):>9}")
         lines.append("  " + f"{m:<16}" + "".join(cells))
     return lines
 
 
+def worst_model(table: dict[str, dict[str, dict[str, Any]]], view: str) -> float:
+    """The worst held-out model's kappa on a view; undefined cells (one reference class) are
+    left out, a missing kappa of a defined cell counts as -1."""
+    return min(
+        (row[view]["kappa"] if row[view]["kappa"] is not None else -1.0)
+        for m, row in table.items()
+        if m != "pooled" and not row[view].get("undefined")
+    )
+
+
 def targets_met(table: dict[str, dict[str, dict[str, Any]]], views: Sequence[str]) -> str:
-    worst = {
-        v: min(
-            (row[v]["kappa"] if row[v]["kappa"] is not None else -1.0)
-            for m, row in table.items()
-            if m != "pooled"
-        )
+    worst = {v: worst_model(table, v) for v in views}
+    undefined = {
+        v: [m for m, row in table.items() if m != "pooled" and row[v].get("undefined")]
         for v in views
     }
     return ", ".join(
-        f"{SHORT[v]} min {k:.2f} ({'>=0.7' if k >= 0.7 else 'below 0.7'})" for v, k in worst.items()
+        f"{SHORT[v]} min {k:.2f} ({'>=0.7' if k >= 0.7 else 'below 0.7'}"
+        + "".join(f"; {m} undefined" for m in undefined[v])
+        + ")"
+        for v, k in worst.items()
     )
 
 
@@ -587,6 +613,13 @@ def write_measured(path: Path, result: dict[str, Any], models: list[str]) -> Non
             "corpus": corpus,
             "kappa": {m: {v: c["kappa"] for v, c in row.items()} for m, row in table.items()},
         }
+        undefined = {
+            m: {v: {"reference_counts": c["ref_counts"]} for v, c in row.items() if c["undefined"]}
+            for m, row in table.items()
+        }
+        if any(undefined.values()):
+            # kappa is null there: the reference has one class (never read as 0)
+            out["judges"][judge]["undefined"] = {m: row for m, row in undefined.items() if row}
         cis = {m: {v: c["ci95"] for v, c in row.items() if "ci95" in c} for m, row in table.items()}
         if any(cis.values()):
             out["judges"][judge]["kappa_ci95"] = cis

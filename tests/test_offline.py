@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -362,3 +363,67 @@ def test_extra_rows_are_fitted_on_but_never_choose_the_temperature() -> None:
     heavy = fit_heads(x, labels, groups, extra=(extra_x, ["refusal"] * n, 5.0))["engagement"]
     p_ref = heavy.fit.proba(extra_x)[:, heavy.fit.classes.index("refusal")]
     assert p_ref.mean() > base.fit.proba(extra_x)[:, 0].mean() + 0.2
+
+
+# ------------------------------------------------------- undefined kappa (one reference class)
+
+
+def test_summary_names_a_one_class_reference_cell_undefined_instead_of_printing_zero() -> None:
+    from deconfound.judges.measured import MeasuredKappa
+
+    view = "in_role_among_ref_refusal_partial"
+    m = MeasuredKappa(
+        "offline",
+        "offline-9",
+        "test corpus",
+        {"a": {view: 0.54}, "b": {view: 0.12}, "c": {view: None}, "pooled": {view: 0.7}},
+        {"c": {view: {"yes": 26}}},
+    )
+    text = m.summary()
+    assert "in_role 0.12–0.54 (pooled 0.70, c undefined (reference has one class))" in text
+    assert "0.00" not in text
+    assert m.is_undefined("c", view) and not m.is_undefined("a", view)
+
+
+def test_shipped_measurement_stores_llama_in_role_as_undefined_with_its_reference_counts() -> None:
+    from importlib import resources
+
+    from deconfound.judges.measured import measured_kappa as shipped
+
+    view = "in_role_among_ref_refusal_partial"
+    data = json.loads(
+        resources.files("deconfound.judges").joinpath("data", "measured_kappa.json").read_text()
+    )["judges"]["offline"]
+    assert data["kappa"]["llama-4-maverick"][view] is None
+    counts = data["undefined"]["llama-4-maverick"][view]["reference_counts"]
+    assert list(counts) == ["yes"] and counts["yes"] > 0
+    m = shipped("offline", data["version"])
+    assert m is not None
+    assert "llama-4-maverick undefined (reference has one class)" in m.summary()
+
+
+def test_benchmark_kappa_table_marks_a_one_class_reference_undefined() -> None:
+    import importlib.util
+
+    from deconfound.judges.offline_data import CorpusItem
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "offline_judge.py"
+    spec = importlib.util.spec_from_file_location("offline_judge_bench", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # its dataclasses look their module up
+    spec.loader.exec_module(bench)
+
+    def item(model: str, eng: str, in_role: str) -> CorpusItem:
+        return CorpusItem(model, "s", "c", "text", eng, "false", "capability", in_role)
+
+    items = [item("m1", "refusal", "yes"), item("m1", "refusal", "yes")]
+    items += [item("m2", "refusal", "yes"), item("m2", "partial", "no")]
+    preds = [{"engagement": "refusal", "in_role": v, "ic": "false"} for v in ("yes", "no")] * 2
+    table = bench.kappa_table(items, preds, ci=True)
+    cell = table["m1"]["in_role_among_ref_refusal_partial"]
+    # the judge agrees on 1 of 2: kappa would print 0.00; the reference has one class
+    assert cell["undefined"] and cell["kappa"] is None and cell["ci95"] is None
+    assert cell["ref_counts"] == {"yes": 2}
+    assert not table["m2"]["in_role_among_ref_refusal_partial"]["undefined"]
+    assert bench.worst_model(table, "in_role_among_ref_refusal_partial") == 1.0
