@@ -95,7 +95,9 @@ def test_an_undefined_cell_makes_the_judge_unmeasured_never_passing_or_zero(
     view = "engagement_3class"
     monkeypatch.setattr(
         "deconfound.stats.prepare.measured_kappa",
-        lambda judge, version=None: _undefined_cell_measurement(view) if judge == "offline" else None,
+        lambda judge, version=None: (
+            _undefined_cell_measurement(view) if judge == "offline" else None
+        ),
     )
     assert shipped_kappa("offline", "offline-9", view) is None
     chosen = select_judges(sim, kappa=shipped_kappa)

@@ -4,8 +4,9 @@
 id and version), Cohen's kappa per corpus model and view, each model scored by a judge fitted or
 tuned without it (leave-one-model-out). A cell where the model's reference labels have one class
 only (llama-4-maverick's refusals are all in role) has no kappa: it is stored as null with the
-reference's class counts under ``undefined``, and read as "not measured", never as 0. The report's methods section prints it, so a reader sees
-how far the judge that produced the figures agrees with careful reading on models it never saw.
+reference's class counts under ``undefined``, and read as "not measured", never as 0. The
+report's methods section prints it, so a reader sees how far the judge that produced the figures
+agrees with careful reading on models it never saw.
 A judge whose version differs from the measured one gets no figures: they would not be its own.
 """
 
