@@ -548,3 +548,17 @@ def test_heads_file_round_trips_its_decoding_and_rejects_an_unknown_one() -> Non
     assert OfflineHeads.from_json(json.loads(json.dumps(obj))).decoding == heads.decoding
     with pytest.raises(ValueError, match="decoding"):
         OfflineHeads.from_json({**obj, "decoding": "vote"})
+
+
+def test_temperature_fit_stays_inside_the_bound_the_heads_accept() -> None:
+    """Out-of-fold logits that carry no signal want an unbounded temperature; the fit stops at
+    the heads' own bound instead of producing a head that cannot be built."""
+    from deconfound.judges.offline import MAX_TEMPERATURE
+    from deconfound.judges.offline_train import fit_temperature
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=50.0, size=(400, 4))
+    y = rng.integers(0, 4, size=400)
+    t = fit_temperature(logits, y)
+    assert 0 < t <= MAX_TEMPERATURE
+    LinearHead(("a", "b", "c", "d"), np.zeros((4, 2)), np.zeros(4), t)

@@ -54,7 +54,7 @@ HEADS_FILE: Final = "offline_heads.json"
 #: Version of the heads' recipe (features, targets) and of the codebook they were fitted to.
 OFFLINE_VERSION: Final = "offline-4+codebook-1"
 #: Probability temperature never leaves this range (a sanity bound on the fitted value).
-_MAX_TEMPERATURE: Final = 20.0
+MAX_TEMPERATURE: Final = 20.0
 #: How the engagement and IC heads' probabilities become labels: ``independent`` (each argmax),
 #: ``gated`` (no IC where the engagement label is refusal) or ``joint`` (the most probable
 #: (engagement, IC) pair among those the corpus has: a refusal with IC never occurs in it, and the
@@ -102,8 +102,8 @@ class LinearHead:
             raise ValueError("head weights do not match its classes")
         if self.bias.shape != (len(self.classes),):
             raise ValueError("head bias does not match its classes")
-        if not 0 < self.temperature <= _MAX_TEMPERATURE:
-            raise ValueError(f"temperature must be in (0, {_MAX_TEMPERATURE}]")
+        if not 0 < self.temperature <= MAX_TEMPERATURE:
+            raise ValueError(f"temperature must be in (0, {MAX_TEMPERATURE}]")
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, n_classes)."""

@@ -11,6 +11,7 @@ the held-out model never informs its own scores.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-from deconfound.judges.offline import LinearHead
+from deconfound.judges.offline import MAX_TEMPERATURE, LinearHead
 
 Backend = Literal["sklearn", "numpy"]
 
@@ -143,8 +144,9 @@ def fit_temperature(proba_logits: np.ndarray, y: np.ndarray) -> float:
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return -float(logp[np.arange(len(y)), y].mean())
 
-    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(np.exp(res.x))
+    # the upper bound is the heads' own sanity bound (LinearHead rejects a larger temperature)
+    res = minimize_scalar(nll, bounds=(-3.0, math.log(MAX_TEMPERATURE)), method="bounded")
+    return float(min(np.exp(res.x), MAX_TEMPERATURE))
 
 
 @dataclass(frozen=True)
