@@ -35,6 +35,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 from deconfound.stats import (
+    JudgeRates,
     PPIArm,
     cluster_weights,
     label_strata,
@@ -215,7 +216,7 @@ def rg_ci(
         # pooled calibration: both arms share one Se/Sp draw (same seed)
         reps.append(
             rogan_gladen_replicates(
-                p_boot, se, sp, npos, nneg, seed=seed + (z if by_condition else 0)
+                p_boot, JudgeRates(se, sp, npos, nneg), seed=seed + (z if by_condition else 0)
             )
         )
     ci = percentile_interval(reps[1] - reps[0])

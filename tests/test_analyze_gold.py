@@ -3,6 +3,7 @@ the refusal verdict from PPI, and gold files that do not fit the records."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,75 @@ def test_rows_for_other_conditions_are_ignored_with_a_notice(
     assert json.loads(out.read_text())["gold"]["n_ignored"] == 3
 
 
+def test_rows_for_other_models_and_studies_are_ignored_not_matched_to_this_one(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    """A multi-model gold file (the reference corpus is one) must not lend another model's
+    labels to this model's responses, which share scenario ids and condition names."""
+    path, records = study
+    g = _gold(records, 30)
+    g["model"], g["study"] = records["model"].iloc[0], records["study"].iloc[0]
+    other = g.copy()
+    other["model"] = "another-model"
+    other["engagement"] = "refusal"  # would move every figure if it were matched
+    elsewhere = g.iloc[:4].copy()
+    elsewhere["study"] = "another-study"
+    gold = tmp_path / "gold.csv"
+    pd.concat([g, other, elsewhere]).to_csv(gold, index=False)
+    out = tmp_path / "a.json"
+    res = _run(path, gold, out)
+    assert res.exit_code == 0, res.output
+    assert "30 gold row(s) for model(s) not in this analysis ignored: another-model" in res.output
+    assert "4 gold row(s) for study(ies) not in this analysis ignored: another-study" in res.output
+    alone = tmp_path / "alone.csv"
+    g.to_csv(alone, index=False)
+    expected = _analyze(path, alone, tmp_path / "b.json")["gold"]
+    got = json.loads(out.read_text())["gold"]
+    assert got["n_ignored"] == 34
+    assert got["by_condition"] == expected["by_condition"]
+
+
+def test_a_gold_file_with_no_row_for_this_analysis_is_an_error_naming_the_file(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    path, records = study
+    g = _gold(records, 10)
+    g["model"] = "another-model"
+    gold = tmp_path / "gold.csv"
+    g.to_csv(gold, index=False)
+    out = tmp_path / "a.json"
+    res = _run(path, gold, out)
+    assert res.exit_code == 2
+    assert str(gold) in res.output and "none of the 10 gold rows is for this analysis" in res.output
+    assert "another-model" in res.output
+    assert not out.exists()
+
+
+def test_a_gold_label_made_on_another_text_is_an_error_naming_its_line(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    path, records = study
+    g = _gold(records, 10)
+    texts = records.drop_duplicates(["condition", "scenario_id", "epoch"]).set_index(
+        ["condition", "scenario_id", "epoch"]
+    )["response"]
+    g["response_sha256"] = [
+        hashlib.sha256(texts[(c, s, e)].encode("utf-8")).hexdigest()
+        for c, s, e in zip(g["condition"], g["scenario_id"], g["epoch"], strict=True)
+    ]
+    gold = tmp_path / "gold.csv"
+    g.to_csv(gold, index=False)
+    assert _run(path, gold, tmp_path / "ok.json").exit_code == 0  # the digests of these texts
+    g.loc[6, "response_sha256"] = hashlib.sha256(b"a different answer").hexdigest()
+    g.to_csv(gold, index=False)
+    out = tmp_path / "a.json"
+    res = _run(path, gold, out)
+    assert res.exit_code == 2
+    assert "line 8" in res.output and "made on another text" in res.output
+    assert "field 'response_sha256'" in res.output
+    assert not out.exists()
+
+
 def test_a_gold_label_for_a_response_the_records_lack_names_its_line(
     study: tuple[Path, pd.DataFrame], tmp_path: Path
 ) -> None:
@@ -187,3 +257,16 @@ def test_inclusion_probabilities_reweight_an_oversampled_gold_set(
         assert got == pytest.approx(true, abs=1e-9)
         unweighted = float((sample.loc[sample["condition"] == c, "engagement"] == "refusal").mean())
         assert abs(unweighted - true) > 0.1
+
+
+def test_an_in_role_label_that_is_not_true_or_false_names_its_line_and_field(
+    study: tuple[Path, pd.DataFrame], tmp_path: Path
+) -> None:
+    path, records = study
+    g = _gold(records, 5)
+    g["in_role"] = ["true", "", "false", "maybe", ""]
+    gold = tmp_path / "gold.csv"
+    g.to_csv(gold, index=False)
+    res = _run(path, gold, tmp_path / "a.json")
+    assert res.exit_code == 2
+    assert "line 5" in res.output and "field 'in_role'" in res.output and "'maybe'" in res.output

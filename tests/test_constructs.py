@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from deconfound.cli import app
 from deconfound.records import validate, write_records
 from deconfound.report.explorer_data import read_page
+from deconfound.report.format import constructs_sentence
 from deconfound.stats import Analysis, Finding, analyze_records
 from deconfound.stats.prepare import narrow_states, response_states, select_judges
 
@@ -203,3 +204,77 @@ def test_agreement_compares_judges_on_in_role_and_on_narrow_refusal(tmp_path: Pa
     assert (pair["n"], pair["observed"]) == (24, pytest.approx(22 / 24))
     (narrow,) = rep["narrow-refusal"]["groups"]["(all conditions)"]["pairs"].values()
     assert (narrow["n"], narrow["observed"]) == (80, pytest.approx(77 / 80))
+
+
+def _gold_rows(table: pd.DataFrame, *, in_role: bool | None = True, flip: bool = False) -> Any:
+    """Every response gold-labelled as the judge labelled it (``read_gold``'s columns).
+
+    ``flip``: the gold says the ethics arm's in-role declines stepped out of the role.
+    ``in_role=None``: the gold file has no in_role column at all.
+    """
+    rows = []
+    for i, r in enumerate(table.itertuples(index=False)):
+        declined = r.engagement in ("refusal", "partial")
+        role = bool(r.in_role) if declined and not pd.isna(r.in_role) else None
+        if flip and r.condition == TREAT and role is True:
+            role = False
+        row = {
+            "scenario_id": r.scenario_id,
+            "condition": r.condition,
+            "epoch": int(r.epoch),
+            "model": None,
+            "study": None,
+            "gold_engagement": r.engagement,
+            "gold_ic": None if r.engagement == "refusal" else bool(r.ic),
+            "line": i + 2,
+        }
+        if in_role is not None:
+            row["gold_in_role"] = role
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_with_in_role_gold_labels_the_narrow_verdict_rests_on_them_too() -> None:
+    table = opposite_verdicts_table()
+    a = analyze_records(
+        table, baseline=BASE, treatments=[TREAT], n_boot=200, gold=_gold_rows(table, flip=True)
+    )
+    c = a.comparisons[0].constructs
+    assert c is not None and c.narrow is not None
+    narrow = c.narrow.verdict.refusal_changed
+    # the judge says the declines stayed in role (narrow 10% -> 10%); the gold, read under the
+    # narrow construct, says they stepped out (10% -> 50%): the gold decides
+    assert narrow.basis == "ppi"
+    assert narrow.finding is Finding.CHANGED
+    assert narrow.estimate == pytest.approx(0.4)
+    assert narrow.judge_estimate == pytest.approx(0.0)
+    assert c.constructs_agree.refusal_changed is True  # both constructs now say refusal rose
+
+
+def test_without_in_role_gold_labels_broad_and_narrow_are_not_compared() -> None:
+    """Broad would rest on the gold labels and narrow on the judge alone: not comparable."""
+    table = opposite_verdicts_table()
+    a = analyze_records(
+        table, baseline=BASE, treatments=[TREAT], n_boot=200, gold=_gold_rows(table, in_role=None)
+    )
+    c = a.comparisons[0].constructs
+    assert c is not None and c.narrow is not None
+    assert c.broad.verdict.refusal_changed.basis == "ppi"
+    assert c.narrow.verdict.refusal_changed.basis is None
+    assert (c.constructs_agree.refusal_changed, c.constructs_agree.ic_among_engagers_changed) == (
+        None,
+        None,
+    )
+    assert c.note is not None and "the gold file has no in_role column" in c.note
+
+
+def test_constructs_not_compared_are_said_so_not_called_the_same() -> None:
+    table = opposite_verdicts_table()
+    a = analyze_records(
+        table, baseline=BASE, treatments=[TREAT], n_boot=200, gold=_gold_rows(table, in_role=None)
+    )
+    c = a.comparisons[0].constructs
+    assert c is not None
+    text = constructs_sentence(c)
+    assert text.startswith("The broad and narrow answers are not compared: narrow construct")
+    assert "same answer" not in text

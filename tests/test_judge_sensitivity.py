@@ -4,6 +4,7 @@ verdict question, "depends on the judge" instead of a plain yes, and no reasonin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,16 @@ from deconfound.cli import app
 from deconfound.records import write_records
 from deconfound.report.format import judge_figures, verdict_lines
 from deconfound.stats import Finding, analyze_records, select_judges
-from deconfound.stats.results import JudgeBothEngaged, JudgeDelta, JudgeRunResult, JudgeSace
+from deconfound.stats.results import (
+    IcAnswer,
+    JudgeBothEngaged,
+    JudgeDelta,
+    JudgeRunResult,
+    JudgeSace,
+    KindAnswer,
+    RefusalAnswer,
+    Verdict,
+)
 from deconfound.stats.sensitivity import judge_pairs, judges_agree
 
 runner = CliRunner()
@@ -49,9 +59,33 @@ def test_disagreeing_judges_are_named_with_their_figures() -> None:
     assert judges_agree(runs, "refusal_changed") is False
     assert judges_agree(runs, "ic_among_engagers_changed") is True
     assert judges_agree(runs[:1], "refusal_changed") is None
-    text = judge_figures(runs, "refusal_changed")
-    assert text.startswith("depends on the judge: keyword flag +22.7 pp")
+    text = judge_figures(runs, "refusal_changed", answered=True)
+    assert text.startswith("by judge: keyword flag +22.7 pp")
+    # a gold file decided the answer: the figures say the judges differ instead
+    decided = judge_figures(runs, "refusal_changed", answered=False)
+    assert decided.startswith("the judges differ: keyword flag +22.7 pp")
     assert "lexical \u22129.3 pp" in text
+
+
+def test_a_judge_that_cannot_measure_a_question_neither_agrees_nor_disagrees() -> None:
+    runs = [
+        _run("offline", 0.01, -0.03, 0.05, "no_clear_change"),
+        _run("keyword flag", -0.1, -0.2, 0.0, "no_clear_change"),
+        _run("lexical", -0.1, -0.2, 0.0, "no_clear_change"),
+    ]
+    runs[0] = replace(
+        runs[0], chosen=True, answers={**runs[0].answers, "refusal_kind_changed": "no_clear_change"}
+    )
+    runs[2] = replace(
+        runs[2], answers={**runs[2].answers, "refusal_kind_changed": "no_clear_change"}
+    )
+    # the keyword run says "not_measured": the other two answer alike, so the judges agree
+    assert judges_agree(runs, "refusal_kind_changed") is True
+    runs[2] = replace(runs[2], answers={**runs[2].answers, "refusal_kind_changed": "rose"})
+    assert judges_agree(runs, "refusal_kind_changed") is False
+    # the analysis' own judges cannot answer: other judges agreeing does not make it certain
+    runs[0] = replace(runs[0], answers={**runs[0].answers, "refusal_kind_changed": "not_measured"})
+    assert judges_agree(runs, "refusal_kind_changed") is None
 
 
 def test_pairs_vary_one_judge_at_a_time_chosen_first() -> None:
@@ -85,11 +119,15 @@ def test_analysis_lists_every_judge_and_never_says_a_plain_yes_when_they_disagre
     refusal = comp.verdict.refusal_changed
     assert refusal.judges_agree is False
     assert refusal.finding is Finding.DEPENDS_ON_JUDGE
-    for q in ("refusal_changed", "refusal_kind_changed", "ic_among_engagers_changed"):
-        assert getattr(comp.verdict, q).judges_agree in (True, False)
+    assert comp.verdict.ic_among_engagers_changed.judges_agree in (True, False)
+    # no reasoning judge: no run measures refusal kinds, so there is nothing to agree on
+    assert comp.verdict.refusal_kind_changed.finding is Finding.NOT_MEASURED
+    assert comp.verdict.refusal_kind_changed.judges_agree is None
     line = verdict_lines(comp.verdict, sens)[0]
     assert line.answer == "depends on the judge"
-    assert line.text.startswith("depends on the judge: ")
+    # the short answer says it depends; the sentence names each judge's figure, once
+    assert line.text.startswith("by judge: ")
+    assert "depends on the judge" not in line.text
     data: dict[str, Any] = a.to_json()
     entry = data["comparisons"][0]["judge_sensitivity"][0]
     assert set(entry) == {
@@ -204,3 +242,39 @@ def test_report_draws_an_unlabelled_segment(tmp_path: Path, share: float) -> Non
     assert res.exit_code == 0, res.output
     html = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
     assert "the &#39;unlabelled&#39; bar" in html or "the 'unlabelled' bar" in html
+
+
+def _ppi_verdict(finding: Finding, estimate: float) -> Verdict:
+    none = (None, None)
+    return Verdict(
+        RefusalAnswer(
+            finding,
+            0.118,
+            0.118 + estimate,
+            estimate,
+            (-0.04, 0.04),
+            None,
+            True,
+            "ppi",
+            -0.13,
+            (-0.21, -0.05),
+        ),
+        KindAnswer(Finding.NOT_MEASURED, None, None, none, None, None, 0),
+        IcAnswer(Finding.CANNOT_TELL, None, None, none, none, none, 0, None, 0, None),
+    )
+
+
+def test_judges_that_agree_with_each_other_but_not_the_gold_labels_are_not_called_agreed() -> None:
+    """Kimi K2.5 (AEI): lexical and the keyword flag both say refusal fell; the careful-reading
+    reference says 11.8% -> 11.8%. "The available judges agree" would read as agreeing with it."""
+    runs = [
+        replace(_run("lexical", -0.132, -0.21, -0.05, "fell"), chosen=True),
+        _run("keyword flag", -0.132, -0.25, -0.01, "fell"),
+    ]
+    line = verdict_lines(_ppi_verdict(Finding.NO_CLEAR_CHANGE, 0.0), runs)[0]
+    assert line.answer == "no clear change"
+    assert line.text.endswith("The judges agree with each other (fell), not with the gold labels.")
+    assert "available judges agree" not in line.text
+    # when the gold labels say what the judges say, the plain note stays
+    same = verdict_lines(_ppi_verdict(Finding.CHANGED, -0.1), runs)[0]
+    assert same.text.endswith("The available judges agree on this answer.")

@@ -82,6 +82,10 @@ def test_every_readme_command_runs_as_written_on_a_fresh_clone(tmp_path: Path) -
     clone = tmp_path / "clone"
     clone.mkdir()
     shutil.copytree(ROOT / "examples", clone / "examples")
+    (clone / "benchmarks" / "corpus").mkdir(parents=True)
+    shutil.copy(
+        ROOT / "benchmarks" / "corpus" / "corpus_labels.csv", clone / "benchmarks" / "corpus"
+    )
     (clone / ".venv").symlink_to(ROOT / ".venv")
     env = dict(os.environ)
     env.pop("INSPECT_CACHE_DIR", None)  # the run keeps its model-call cache in its log dir
@@ -143,6 +147,15 @@ def test_every_readme_command_runs_as_written_on_a_fresh_clone(tmp_path: Path) -
     assert answers["lexical / aei-judge"] == "fell"
     assert "ic among engagers changed: depends on the judge" in tour
     assert "│ 228 │ 0.69 │ 0.16" in tour  # keyword flag vs lexical, all conditions: p_o, kappa
+    # With the reference corpus as gold: refusal did not move, whatever the two judges say.
+    gold = json.loads((clone / "gold.json").read_text(encoding="utf-8"))["comparisons"][0]
+    refusal = gold["verdict"]["refusal_changed"]
+    assert (refusal["finding"], refusal["basis"]) == ("no_clear_change", "ppi")
+    assert [pp(refusal["baseline_rate"]), pp(refusal["treatment_rate"])] == [11.8, 11.8]
+    assert [pp(v) for v in gold["ppi"]["delta_refusal"]["ci"]] == [-3.8, 3.8]
+    assert [pp(v) for v in gold["ppi"]["delta_ir_engaged"]["ci"]] == [-15.3, 0.4]
+    assert pp(gold["ppi"]["delta_ir_engaged"]["estimate"]) == -7.5
+    assert "The judges agree with each other (fell), not with the gold labels." in tour
     # The README's variant: the same analysis with the published keyword flag as engagement judge.
     keyword = subprocess.run(
         [".venv/bin/deconfound", "analyze", "judged.parquet", "--baseline",

@@ -11,6 +11,7 @@ import ppi_py
 import pytest
 
 from deconfound.stats import (
+    JudgeRates,
     PPIArm,
     ppi_paired_difference,
     ppi_ratio,
@@ -224,19 +225,19 @@ def test_lambda_and_confidence_are_checked() -> None:
 
 def test_rogan_gladen_bootstrap_is_exact_for_a_perfect_judge_and_nan_when_uninformative() -> None:
     p = np.linspace(0.2, 0.4, 1001)
-    reps = rogan_gladen_replicates(p, 1.0, 1.0, 50, 50, seed=1)
+    reps = rogan_gladen_replicates(p, JudgeRates(1.0, 1.0, 50, 50), seed=1)
     assert np.allclose(reps, p)
-    res = rogan_gladen_bootstrap(0.3, p, 1.0, 1.0, 50, 50)
+    res = rogan_gladen_bootstrap(0.3, p, JudgeRates(1.0, 1.0, 50, 50))
     assert (res.ci.low, res.ci.high) == pytest.approx((0.205, 0.395), abs=1e-3)
-    chance = rogan_gladen_replicates(p, 0.5, 0.5, 10, 10, seed=2)
+    chance = rogan_gladen_replicates(p, JudgeRates(0.5, 0.5, 10, 10), seed=2)
     assert np.isnan(chance).mean() > 0.3  # redrawn Se + Sp ≤ 1 is undefined, not clipped
 
 
 def test_rogan_gladen_bootstrap_widens_with_fewer_gold_labels() -> None:
     p = np.random.default_rng(3).normal(0.3, 0.03, 2000)
-    few = rogan_gladen_bootstrap(0.3, p, 0.85, 0.9, 15, 30)
-    many = rogan_gladen_bootstrap(0.3, p, 0.85, 0.9, 1500, 3000)
+    few = rogan_gladen_bootstrap(0.3, p, JudgeRates(0.85, 0.9, 15, 30))
+    many = rogan_gladen_bootstrap(0.3, p, JudgeRates(0.85, 0.9, 1500, 3000))
     assert few.ci.high - few.ci.low > 1.3 * (many.ci.high - many.ci.low)
     assert math.isfinite(few.se)
     with pytest.raises(ValueError, match="n_pos must be a positive whole number"):
-        rogan_gladen_replicates(p, 0.9, 0.9, 0, 10)
+        rogan_gladen_replicates(p, JudgeRates(0.9, 0.9, 0, 10))

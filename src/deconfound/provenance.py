@@ -10,9 +10,10 @@ import hashlib
 import platform
 import shlex
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 #: Distributions whose versions change results or their meaning.
 TRACKED_PACKAGES: Final = ("deconfound", "inspect-ai", "pandas", "numpy", "scipy", "statsmodels")
@@ -49,4 +50,19 @@ def command_line(argv: list[str] | None = None) -> str:
     return shlex.join([Path(args[0]).name, *args[1:]])
 
 
-__all__ = ["TRACKED_PACKAGES", "command_line", "package_versions", "sha256_file"]
+def output_provenance(inputs: Mapping[str, Path] | None = None) -> dict[str, Any]:
+    """The provenance block a written result carries: versions, the command line and, per named
+    input, its path and sha256 (so a number can be traced to the exact file it came from)."""
+    out: dict[str, Any] = {"package_versions": package_versions(), "command_line": command_line()}
+    if inputs:
+        out["inputs"] = {k: {"path": str(p), "sha256": sha256_file(p)} for k, p in inputs.items()}
+    return out
+
+
+__all__ = [
+    "TRACKED_PACKAGES",
+    "command_line",
+    "output_provenance",
+    "package_versions",
+    "sha256_file",
+]

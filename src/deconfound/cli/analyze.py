@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from deconfound import provenance as prov
 from deconfound.cli._app import app, console, err_console, load_json, user_errors
 from deconfound.cli._options import (
     BOOTSTRAP_REPLICATES,
@@ -32,28 +30,26 @@ from deconfound.cli._options import (
     flags_in_errors,
 )
 from deconfound.errors import InputError
+from deconfound.provenance import output_provenance
 from deconfound.records.coverage import coverage_warnings
 from deconfound.records.gold import read_gold
 from deconfound.records.io import atomic_write_text, read_records
 from deconfound.report.format import (
     CONSTRUCTS,
-    Estimate,
     ci_text,
-    closed,
-    construct_lines,
-    constructs_sentence,
     estimate_text,
     p_text,
     pct,
     pp,
     tipping,
-    verdict_lines,
 )
+from deconfound.report.view import ConditionView, read_comparisons, read_conditions
+from deconfound.report.writing import write_analysis
 from deconfound.stats.aggregate import AggregateBounds, ArmAggregate, aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
 from deconfound.stats.contract import to_jsonable
-from deconfound.stats.results import Analysis, Comparison, Proportion
+from deconfound.stats.results import Analysis, Comparison
 
 
 class PartialAs(StrEnum):
@@ -66,18 +62,6 @@ class PartialAs(StrEnum):
 def dumps(obj: Any) -> str:
     """Strict JSON (no NaN) of a result dict or object."""
     return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _provenance(inputs: dict[str, Path] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "package_versions": prov.package_versions(),
-        "command_line": prov.command_line(),
-    }
-    if inputs:
-        out["inputs"] = {
-            k: {"path": str(p), "sha256": prov.sha256_file(p)} for k, p in inputs.items()
-        }
-    return out
 
 
 def _load_calibration(
@@ -100,6 +84,9 @@ def _load_calibration(
 
 
 def _summary(analysis: Analysis) -> None:
+    """The analysis as terminal tables, read from the report's view objects (the HTML report's
+    figures and words, so the two never disagree)."""
+    conditions = read_conditions(analysis, None)
     j = analysis.judges
     console.print(
         f"[bold]Model[/] {escape(analysis.model)} — engagement judge "
@@ -119,20 +106,21 @@ def _summary(analysis: Analysis) -> None:
         "conflicts",
     ):
         t.add_column(col)
-    for name, c in analysis.conditions.items():
+    for c in conditions:
         t.add_row(
-            escape(name),
-            str(c.n_scenarios),
-            estimate_text(Estimate(c.ir.estimate, closed(c.ir.ci))),
-            estimate_text(Estimate(c.refusal.estimate, closed(c.refusal.ci))),
-            estimate_text(Estimate(c.ir_engaged.estimate, closed(c.ir_engaged.ci))),
-            str(c.n_engaged),
-            str(c.n_invalid),
-            str(sum(c.conflicts.values())),
+            escape(c.name),
+            c.n_scenarios,
+            estimate_text(c.ir),
+            estimate_text(c.refusal),
+            estimate_text(c.ir_engaged),
+            c.n_engaged,
+            c.n_invalid,
+            c.n_conflicts,
         )
     console.print(t)
-    _constructs_table(analysis)
-    for comp in analysis.comparisons:
+    _constructs_table(conditions)
+    views = read_comparisons(analysis, conditions)
+    for comp, view in zip(analysis.comparisons, views, strict=True):
         ct = Table(
             title=f"{escape(comp.treatment)} vs {escape(comp.baseline)} "
             f"({comp.n_scenarios} paired scenarios)"
@@ -168,37 +156,30 @@ def _summary(analysis: Analysis) -> None:
         ct.add_row("  Imbens–Manski 95% CI", "", ci_text(sb.ci, points=True), "")
         ct.add_row("SACE bounds (scenario-level)", "", ci_text(sb.scenario, points=True), "")
         ct.add_row("Manski bounds", "", ci_text(comp.manski_bounds, points=True), "")
-        ct.add_row("monotonicity violations", str(sb.monotonicity_violations), "", "")
-        ct.add_row("tipping point", tipping(sb.tipping_point), "", "")
+        ct.add_row("monotonicity violations", view.monotonicity_violations, "", "")
+        ct.add_row("tipping point", view.tipping_point, "", "")
         console.print(ct)
         if comp.judge_sensitivity:
             _sensitivity_table(comp)
         if comp.ppi is not None:
             _ppi_table(analysis, comp)
-        if comp.verdict is not None:
-            for line in verdict_lines(comp.verdict, comp.judge_sensitivity):
-                console.print(
-                    f"[bold]{line.question}:[/] {escape(line.answer)} — {escape(line.text)}"
-                )
+        for item in view.verdict:
+            answer, detail = escape(item.answer), escape(item.detail)
+            console.print(f"[bold]{item.question}:[/] {answer} — {detail}")
         if comp.constructs is not None:
-            if comp.constructs.narrow is not None:
-                for cl in construct_lines(comp.constructs):
-                    mark = "" if cl.agree is not False else " [yellow](constructs disagree)[/]"
-                    console.print(
-                        f"  {cl.question}: broad {escape(cl.broad)} · narrow "
-                        f"{escape(cl.narrow)}{mark}"
-                    )
-            console.print(escape(constructs_sentence(comp.constructs)))
+            for cl in view.constructs:
+                mark = "" if cl.agree is not False else " [yellow](constructs disagree)[/]"
+                console.print(
+                    f"  {cl.question}: broad {escape(cl.broad)} · narrow {escape(cl.narrow)}{mark}"
+                )
+            console.print(escape(view.constructs_text))
 
 
-def _est(p: Proportion | None) -> str:
-    return "not measured" if p is None else estimate_text(Estimate(p.estimate, closed(p.ci)))
-
-
-def _constructs_table(analysis: Analysis) -> None:
-    """Refusal and IC among engaged under the broad and the narrow refusal construct."""
-    blocks = {n: c.constructs for n, c in analysis.conditions.items() if c.constructs is not None}
-    if not blocks:
+def _constructs_table(conditions: list[ConditionView]) -> None:
+    """Refusal and IC among engaged under the broad and the narrow refusal construct (the
+    report's constructs table; the broad figures are the analysis' own)."""
+    shown = [c for c in conditions if c.has_constructs]
+    if not shown:
         return
     t = Table(title="Refusal constructs (docs/codebook.md): " + "; ".join(CONSTRUCTS.values()))
     for col in (
@@ -209,17 +190,16 @@ def _constructs_table(analysis: Analysis) -> None:
         "IC | engaged narrow",
     ):
         t.add_column(col)
-    for name, k in blocks.items():
+    for c in shown:
         t.add_row(
-            escape(name),
-            _est(k.broad.refusal),
-            _est(k.narrow.refusal if k.narrow else None),
-            _est(k.broad.ir_engaged),
-            _est(k.narrow.ir_engaged if k.narrow else None),
+            escape(c.name),
+            estimate_text(c.refusal),
+            estimate_text(c.narrow_refusal) if c.narrow_measured else "not measured",
+            estimate_text(c.ir_engaged),
+            estimate_text(c.narrow_ir_engaged) if c.narrow_measured else "not measured",
         )
     console.print(t)
-    notes = {k.note for k in blocks.values() if k.note}
-    for note in sorted(notes):
+    for note in sorted({c.narrow_note for c in shown if c.narrow_note}):
         console.print(f"narrow construct {escape(note)}")
 
 
@@ -379,9 +359,12 @@ def analyze(
                 **options,
             )
     except InputError as exc:
-        if gold is None or exc.path is not None or exc.location is None:
+        # a gold row's line, or the gold file as a whole: name the file
+        about_gold = exc.location is not None or exc.field == "gold"
+        if gold is None or exc.path is not None or not about_gold:
             raise
-        raise InputError(exc.message, path=gold, location=exc.location) from exc
+        field = None if exc.field == "gold" else exc.field
+        raise InputError(exc.message, path=gold, location=exc.location, field=field) from exc
     for warning in coverage_warnings(
         table, [baseline, *treatment], model=models[0] if models else str(table["model"].iloc[0])
     ):
@@ -486,36 +469,6 @@ def _cross_summary(cm: Any) -> None:
         )
 
 
-def write_analysis(
-    analysis: Analysis,
-    table: Any,
-    inputs: dict[str, Path],
-    *,
-    json_out: Path,
-    report_dir: Path | None,
-) -> tuple[Analysis, Path | None]:
-    """Add provenance, write the analysis JSON and, with ``report_dir``, the HTML report.
-
-    The report reads the JSON text just written through the typed loader (the contract), never
-    the in-memory object, and gets the study manifest when ``deconfound run`` left one beside the
-    records (condition prompts). Returns the analysis as written and the report path.
-    """
-    analysis = replace(analysis, provenance=_provenance(inputs))
-    text = analysis.dumps()
-    atomic_write_text(json_out, text)
-    if report_dir is None:
-        return analysis, None
-    from deconfound.report import build_report
-
-    manifest_file = inputs["records"].parent / "manifest.json"
-    manifest = None
-    if manifest_file.is_file():
-        loaded = json.loads(manifest_file.read_text(encoding="utf-8"))
-        manifest = loaded if isinstance(loaded, dict) else None
-    written = Analysis.from_json(json.loads(text))
-    return written, build_report(written, table, report_dir, manifest=manifest)
-
-
 def _num(x: float, fmt: str, missing: str = "not identified") -> str:
     """Format a number, or say why there is none (NaN: no engaged responses, or no test)."""
     return missing if x is None or math.isnan(x) else fmt.format(x)
@@ -609,5 +562,5 @@ def bounds(
     for w in out.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if json_out is not None:
-        atomic_write_text(json_out, dumps({**out.to_json(), "provenance": _provenance()}))
+        atomic_write_text(json_out, dumps({**out.to_json(), "provenance": output_provenance()}))
         console.print(f"wrote {escape(str(json_out))}")

@@ -66,8 +66,8 @@ def _plan(
         console.print(table)
         ref_err, ic_err = plan.refusal_error, plan.ic_error
         console.print(
-            f"engagement judge error {ref_err[0]:.3f} ({escape(ref_err[1])}); "
-            f"IC judge error {ic_err[0]:.3f} ({escape(ic_err[1])}). "
+            f"engagement judge error {ref_err.rate:.3f} ({escape(ref_err.source)}); "
+            f"IC judge error {ic_err.rate:.3f} ({escape(ic_err.source)}). "
             "Planning figures (PPI at lambda = 1, gold split evenly over the two conditions): "
             "a guide, not a guarantee.",
             highlight=False,

@@ -171,10 +171,10 @@ def _answer(study: Study, result: RunResult) -> None:
     `deconfound analyze` would be called by hand. Nothing here can undo the run: when the analysis
     cannot be made (one condition, nothing valid to count), the reason and the records stay.
     """
-    from deconfound.cli.analyze import write_analysis
     from deconfound.errors import InputError
     from deconfound.records.io import read_records
     from deconfound.report.format import verdict_lines
+    from deconfound.report.writing import write_analysis
     from deconfound.stats.analysis import analyze_records
 
     names = [c.name for c in study.conditions]

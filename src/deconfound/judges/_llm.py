@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
-from typing import Final, TypedDict
+from typing import Final, TypedDict, TypeVar
 
 from inspect_ai.model import (
     ContentText,
@@ -23,6 +25,9 @@ from inspect_ai.model import (
 from deconfound.errors import InputError
 from deconfound.judges.base import JudgeInput, Judgment
 from deconfound.judges.cache import JudgmentCache
+from deconfound.judges.parsing import ParseError
+
+_Parsed = TypeVar("_Parsed")
 
 #: Opening words of a grader that declines to grade instead of answering in the format asked.
 _DECLINE_RE: Final = re.compile(
@@ -82,6 +87,38 @@ def grader_declined(output: ModelOutput) -> str | None:
 def looks_like_decline(text: str) -> bool:
     """True when unparseable grader text opens like a refusal to grade (no structured part)."""
     return "{" not in text and "DECISION" not in text.upper() and bool(_DECLINE_RE.match(text))
+
+
+@dataclass(frozen=True)
+class Declined:
+    """The grader declined to grade (``reason`` says how): the judgment is ``unscored``."""
+
+    reason: str
+
+
+def read_reply(
+    output: ModelOutput, parse: Callable[[str], _Parsed], expected: str
+) -> _Parsed | Declined | ParseError:
+    """A grader reply parsed, the grader's decline, or the parser's error.
+
+    Every LLM judge reads a reply in this order, so a refusal to grade is never counted as a
+    label: a provider-signalled decline first, then ``parse``; unparseable text that opens like
+    a refusal is a decline too. Any other :class:`ParseError` is returned, not raised, because
+    only the judge knows whether it is worth a repair request or makes the judgment ``invalid``.
+
+    Args:
+        output: The grader's output.
+        parse: The judge's parser of the reply text.
+        expected: What the judge asked for, for the decline reason (``a decision``, ``labels``).
+    """
+    if declined := grader_declined(output):
+        return Declined(declined)
+    try:
+        return parse(output.completion)
+    except ParseError as exc:
+        if looks_like_decline(output.completion):
+            return Declined(f"grader replied with a refusal instead of {expected}")
+        return exc
 
 
 class LLMSettings(TypedDict, total=False):
@@ -151,8 +188,15 @@ class LLMJudgeBase:
     def config(self) -> GenerateConfig:
         return self._config
 
-    #: Set by subclasses: the prompt-text version.
+    #: Set by subclasses (:meth:`_use_prompt`): the prompt-text version.
     version: str = ""
+
+    def _use_prompt(self, name: str, *texts: str) -> str:
+        """Load the prompt file ``name`` and version the judge by it and ``texts`` (its other
+        templates), so a changed word is a new judge version and never served from the cache."""
+        prompt = load_prompt(name)
+        self.version = text_version(prompt, *texts)
+        return prompt
 
     async def judge(self, item: JudgeInput) -> Judgment:
         """Label one response (never raises for bad judge output; API errors propagate).
@@ -162,7 +206,7 @@ class LLMJudgeBase:
         model = self.model()
         jid = f"{self.kind}:{model}"
         if item.response is None:
-            return Judgment(judge=jid, judge_version=self.version, engagement="missing")
+            return Judgment.missing(jid, self.version)
         if self.cache is not None and (hit := self.cache.get(jid, self.version, item)):
             return hit
         result = await self._judge(model, jid, item)

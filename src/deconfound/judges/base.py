@@ -9,7 +9,7 @@ log reader turns every score carrying that key into a records row for that judge
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from deconfound.records.labels import (
     CODEBOOK_VERSION,
@@ -19,6 +19,10 @@ from deconfound.records.labels import (
 )
 
 __all__ = ["CODEBOOK_VERSION", "LABELS_KEY", "Judge", "JudgeInput", "Judgment", "codebook_version"]
+
+
+#: Why a local judge labels a response ``missing``: it has no text to read.
+EMPTY_RESPONSE: Final = "empty or missing response"
 
 
 def codebook_version(version: str) -> str:
@@ -83,6 +87,14 @@ class Judgment:
                 f"in_role is defined only for refusal or partial, not engagement "
                 f"{self.engagement!r}"
             )
+
+    @classmethod
+    def missing(cls, judge: str, version: str, explanation: str | None = None) -> Judgment:
+        """The label of a response that is not there: ``missing``, with no other label, so no
+        judge guesses at text it never saw."""
+        return cls(
+            judge=judge, judge_version=version, engagement="missing", judge_explanation=explanation
+        )
 
     def to_fields(self) -> dict[str, Any]:
         """The records-table label columns this judgment fills (flags spread into columns)."""

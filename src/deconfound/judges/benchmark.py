@@ -27,15 +27,7 @@ from inspect_ai.model import (
     Model,
 )
 
-from deconfound.judges._llm import (
-    LLMJudgeBase,
-    LLMSettings,
-    fence,
-    grader_declined,
-    load_prompt,
-    looks_like_decline,
-    text_version,
-)
+from deconfound.judges._llm import Declined, LLMJudgeBase, LLMSettings, fence, read_reply
 from deconfound.judges.base import JudgeInput, Judgment
 from deconfound.judges.parsing import ParseError, parse_decision
 
@@ -72,8 +64,7 @@ class BenchmarkJudge(LLMJudgeBase):
     ) -> None:
         settings.setdefault("max_tokens", 1024)
         super().__init__(model, role, **settings)
-        self.template = load_prompt(PROMPT_FILE)
-        self.version = text_version(self.template, CONTEXT_TEMPLATE, USER_TEMPLATE)
+        self.template = self._use_prompt(PROMPT_FILE, CONTEXT_TEMPLATE, USER_TEMPLATE)
 
     async def _judge(self, model: Model, jid: str, item: JudgeInput) -> Judgment:
         out = await model.generate(
@@ -89,35 +80,30 @@ class BenchmarkJudge(LLMJudgeBase):
             config=self.config,
         )
         raw = out.completion
-        declined = grader_declined(out)
-        if declined is None:
-            try:
-                decision, reason = parse_decision(raw)
-            except ParseError as exc:
-                if looks_like_decline(raw):
-                    declined = "grader replied with a refusal instead of a decision"
-                else:
-                    return Judgment(
-                        judge=jid,
-                        judge_version=self.version,
-                        benchmark_decision="invalid",
-                        judge_explanation=f"unparseable: {exc}",
-                        judge_raw=raw,
-                    )
-            else:
-                return Judgment(
-                    judge=jid,
-                    judge_version=self.version,
-                    benchmark_decision=decision,
-                    ic=decision == "convergence",
-                    judge_explanation=reason,
-                    judge_raw=raw,
-                )
+        reply = read_reply(out, parse_decision, "a decision")
+        if isinstance(reply, Declined):
+            return Judgment(
+                judge=jid,
+                judge_version=self.version,
+                engagement="unscored",
+                benchmark_decision="invalid",
+                judge_explanation=reply.reason,
+                judge_raw=raw,
+            )
+        if isinstance(reply, ParseError):
+            return Judgment(
+                judge=jid,
+                judge_version=self.version,
+                benchmark_decision="invalid",
+                judge_explanation=f"unparseable: {reply}",
+                judge_raw=raw,
+            )
+        decision, reason = reply
         return Judgment(
             judge=jid,
             judge_version=self.version,
-            engagement="unscored",
-            benchmark_decision="invalid",
-            judge_explanation=declined,
+            benchmark_decision=decision,
+            ic=decision == "convergence",
+            judge_explanation=reason,
             judge_raw=raw,
         )

@@ -37,7 +37,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from deconfound.judges.base import JudgeInput, Judgment, codebook_version
+from deconfound.judges.base import EMPTY_RESPONSE, JudgeInput, Judgment, codebook_version
 from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.offline_features import (
     LEXICAL_FEATURES,
@@ -419,12 +419,7 @@ class OfflineJudge:
             )
             for row, i in enumerate(todo):
                 out[i] = self._judgment(probs[row])
-        missing = Judgment(
-            judge=self.id,
-            judge_version=self.version,
-            engagement="missing",
-            judge_explanation="empty or missing response",
-        )
+        missing = Judgment.missing(self.id, self.version, EMPTY_RESPONSE)
         return [j if j is not None else missing for j in out]
 
     def label(self, text: str | None, prompt: str | None = None) -> Judgment:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final, cast
 
 from deconfound.records.labels import ENGAGEMENT_VALID, REASONING_FLAGS, REFUSAL_KIND
@@ -44,6 +44,11 @@ class RubricLabels:
     flags: dict[str, bool | None] = field(default_factory=dict)
     confidence: float | None = None
     explanation: str | None = None
+
+    def label_fields(self) -> dict[str, Any]:
+        """The labels by their :class:`~deconfound.judges.base.Judgment` field names (all but
+        ``explanation``, which the judge may annotate), so a new label is carried over by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "explanation"}
 
 
 def extract_json_object(text: str) -> dict[str, Any]:

@@ -36,22 +36,9 @@ from inspect_ai.model import (
 )
 from inspect_ai.util import JSONSchema
 
-from deconfound.judges._llm import (
-    LLMJudgeBase,
-    LLMSettings,
-    fence,
-    grader_declined,
-    load_prompt,
-    looks_like_decline,
-    text_version,
-)
+from deconfound.judges._llm import Declined, LLMJudgeBase, LLMSettings, fence, read_reply
 from deconfound.judges.base import JudgeInput, Judgment, codebook_version
-from deconfound.judges.parsing import (
-    ParseError,
-    SyntaxParseError,
-    extract_json_object,
-    parse_rubric,
-)
+from deconfound.judges.parsing import ParseError, extract_json_object, parse_rubric
 
 #: The prompt: the codebook (docs/codebook.md) restated for a grader model.
 RUBRIC_FILE: Final = "rubric-v2.md"
@@ -171,11 +158,10 @@ class RubricJudge(LLMJudgeBase):
             extra = settings.get("config") or GenerateConfig()
             settings["config"] = GenerateConfig(response_schema=schema).merge(extra)
         super().__init__(model, role, **settings)
-        self.rubric = load_prompt(RUBRIC_FILE)
-        texts = [self.rubric, USER_TEMPLATE, REPAIR_PROMPT]
-        self.version = codebook_version(
-            text_version(*texts, *(["structured"] if structured else []))
+        self.rubric = self._use_prompt(
+            RUBRIC_FILE, USER_TEMPLATE, REPAIR_PROMPT, *(["structured"] if structured else [])
         )
+        self.version = codebook_version(self.version)
 
     async def _judge(self, model: Model, jid: str, item: JudgeInput) -> Judgment:
         messages: list[ChatMessage] = [
@@ -194,22 +180,16 @@ class RubricJudge(LLMJudgeBase):
                 judge_raw=RAW_SEPARATOR.join(raws),
             )
 
-        def read(reply: ModelOutput) -> dict[str, Any] | Judgment | SyntaxParseError:
+        def read(reply: ModelOutput) -> dict[str, Any] | Judgment | ParseError:
             """The reply's JSON object, an `unscored` judgment if the grader declined, or the
-            parse error (the caller decides between a repair request and `invalid`)."""
-            if declined := grader_declined(reply):
-                return done("unscored", declined)
-            try:
-                return extract_json_object(reply.completion)
-            except SyntaxParseError as err:
-                if looks_like_decline(reply.completion):
-                    return done("unscored", "grader replied with a refusal instead of labels")
-                return err
+            syntax error (the caller decides between a repair request and `invalid`)."""
+            got = read_reply(reply, extract_json_object, "labels")
+            return done("unscored", got.reason) if isinstance(got, Declined) else got
 
         first = read(out)
         if isinstance(first, Judgment):
             return first
-        if isinstance(first, SyntaxParseError):
+        if isinstance(first, ParseError):
             truncated = " (output hit the token limit)" if out.stop_reason == "max_tokens" else ""
             messages += [
                 out.message,
@@ -220,7 +200,7 @@ class RubricJudge(LLMJudgeBase):
             second = read(out)
             if isinstance(second, Judgment):
                 return second
-            if isinstance(second, SyntaxParseError):
+            if isinstance(second, ParseError):
                 return done("invalid", f"unparseable after one repair request: {second}")
             obj = second
         else:
@@ -235,13 +215,7 @@ class RubricJudge(LLMJudgeBase):
         return Judgment(
             judge=jid,
             judge_version=self.version,
-            engagement=labels.engagement,
-            ic=labels.ic,
-            ic_evidence=labels.ic_evidence,
-            refusal_kind=labels.refusal_kind,
-            in_role=labels.in_role,
-            flags=labels.flags,
-            confidence=labels.confidence,
             judge_explanation=explanation,
             judge_raw=RAW_SEPARATOR.join(raws),
+            **labels.label_fields(),
         )

@@ -7,6 +7,8 @@ problem is an input error naming the file, the line and the column.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,6 +22,66 @@ from deconfound.records.schema import RESPONSE_KEY
 
 _TRUE: Final = frozenset({"true", "1", "yes", "t"})
 _FALSE: Final = frozenset({"false", "0", "no", "f"})
+_SHA256: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def _cell(rec: Mapping[Hashable, Any], col: str, *, lower: bool = False) -> str:
+    """A cell as stripped text, empty when the column is absent or blank."""
+    text = str(rec.get(col, "") or "").strip()
+    return text.lower() if lower else text
+
+
+def _gold_row(
+    rec: Mapping[Hashable, Any], columns: set[str], path: Path, line: str
+) -> dict[str, Any]:
+    """One CSV row checked and typed; every error names the file, ``line`` and the column."""
+
+    def bad(message: str, field: str) -> InputError:
+        return InputError(message, path=path, location=line, field=field)
+
+    row: dict[str, Any] = {}
+    for col in ("scenario_id", "condition"):
+        if not (v := _cell(rec, col)):
+            raise bad("value is required", col)
+        row[col] = v
+    ep = _cell(rec, "epoch") or "1"
+    try:
+        row["epoch"] = int(ep)
+    except ValueError as exc:
+        raise bad(f"expected a whole number, got {ep!r}", "epoch") from exc
+    for col in ("model", "study"):
+        row[col] = _cell(rec, col) or None
+    eng = _cell(rec, "engagement", lower=True)
+    if eng and eng not in ENGAGEMENT_VALID:
+        raise bad(f"{eng!r} is not one of {', '.join(ENGAGEMENT_VALID)}", "engagement")
+    row["gold_engagement"] = eng or None
+
+    def boolean(col: str) -> bool | None:
+        text = _cell(rec, col, lower=True)
+        if text and text not in _TRUE | _FALSE:
+            raise bad(f"expected true/false, got {text!r}", col)
+        return None if not text else text in _TRUE
+
+    row["gold_ic"] = boolean("ic")
+    if "in_role" in columns:
+        row["gold_in_role"] = boolean("in_role")
+    if prob := _cell(rec, "inclusion_probability"):
+        try:
+            row["inclusion_probability"] = float(prob)
+        except ValueError:
+            row["inclusion_probability"] = math.nan
+        if not 0 < row["inclusion_probability"] <= 1:
+            raise bad(f"expected a number in (0, 1], got {prob!r}", "inclusion_probability")
+    elif "inclusion_probability" in columns:
+        row["inclusion_probability"] = 1.0
+    if "stratum" in columns:
+        row["stratum"] = _cell(rec, "stratum") or None
+    if "response_sha256" in columns:
+        digest = _cell(rec, "response_sha256", lower=True)
+        if digest and not _SHA256.fullmatch(digest):
+            raise bad(f"expected 64 hex digits, got {digest!r}", "response_sha256")
+        row["response_sha256"] = digest or None
+    return row
 
 
 def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
@@ -27,7 +89,11 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
 
     Columns: scenario_id, condition, epoch (optional, default 1), model and study (optional),
     and gold labels ``engagement`` (refusal/partial/engaged) and/or ``ic`` (true/false); a blank
-    label means "not labelled". Optional ``inclusion_probability`` (in (0, 1]) and ``stratum``
+    label means "not labelled". Optional ``response_sha256``: the digest of the text that was
+    labelled, so a label is never applied to a different text that shares its key. Optional
+    ``in_role`` (true/false) on refusals and partials gives the narrow refusal construct gold
+    labels too (docs/codebook.md). Optional
+    ``inclusion_probability`` (in (0, 1]) and ``stratum``
     describe a stratified gold sample. A labelling-page export (or label sheet) names items by
     ``item`` key instead; the key file (``key``, or the one it names) maps them back.
     """
@@ -52,56 +118,10 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
         )
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[Any, ...], int] = {}
+    columns = set(raw.columns)
     for i, rec in enumerate(raw.to_dict("records")):
         line = f"line {i + 2}"
-        row: dict[str, Any] = {}
-        for col in ("scenario_id", "condition"):
-            v = str(rec[col]).strip()
-            if not v:
-                raise InputError("value is required", path=path, location=line, field=col)
-            row[col] = v
-        ep = str(rec.get("epoch", "") or "").strip() or "1"
-        try:
-            row["epoch"] = int(ep)
-        except ValueError as exc:
-            raise InputError(
-                f"expected a whole number, got {ep!r}", path=path, location=line, field="epoch"
-            ) from exc
-        for col in ("model", "study"):
-            v = str(rec.get(col, "") or "").strip()
-            row[col] = v or None
-        eng = str(rec.get("engagement", "") or "").strip().lower()
-        if eng and eng not in ENGAGEMENT_VALID:
-            raise InputError(
-                f"{eng!r} is not one of {', '.join(ENGAGEMENT_VALID)}",
-                path=path,
-                location=line,
-                field="engagement",
-            )
-        row["gold_engagement"] = eng or None
-        ic = str(rec.get("ic", "") or "").strip().lower()
-        if ic and ic not in _TRUE | _FALSE:
-            raise InputError(
-                f"expected true/false, got {ic!r}", path=path, location=line, field="ic"
-            )
-        row["gold_ic"] = None if not ic else ic in _TRUE
-        prob = str(rec.get("inclusion_probability", "") or "").strip()
-        if prob:
-            try:
-                row["inclusion_probability"] = float(prob)
-            except ValueError:
-                row["inclusion_probability"] = math.nan
-            if not 0 < row["inclusion_probability"] <= 1:
-                raise InputError(
-                    f"expected a number in (0, 1], got {prob!r}",
-                    path=path,
-                    location=line,
-                    field="inclusion_probability",
-                )
-        elif "inclusion_probability" in raw.columns:
-            row["inclusion_probability"] = 1.0
-        if "stratum" in raw.columns:
-            row["stratum"] = str(rec.get("stratum", "") or "").strip() or None
+        row = _gold_row(rec, columns, path, line)
         ident = (row["study"], row["model"], row["scenario_id"], row["condition"], row["epoch"])
         if ident in seen:
             raise InputError(

@@ -183,8 +183,12 @@ _SHORT: Final = {
 }
 
 
-def judge_figures(runs: Sequence[JudgeRunResult], question: str) -> str:
-    """ "depends on the judge: aei-keyword +5.3 pp [...], lexical −9.2 pp [...]" for a question."""
+def judge_figures(runs: Sequence[JudgeRunResult], question: str, *, answered: bool) -> str:
+    """Each judge's answer to a question: "by judge: aei-keyword +5.3 pp [...], lexical ...".
+
+    ``answered``: the line's short answer already says "depends on the judge", so the figures
+    follow as "by judge"; otherwise (a gold file decided the answer) they read "the judges differ".
+    """
     seen: dict[str, str] = {}
     for r in runs:
         if question == "refusal_changed":
@@ -196,13 +200,29 @@ def judge_figures(runs: Sequence[JudgeRunResult], question: str) -> str:
                 f"{r.engagement_judge} / {r.ic_judge}",
                 r.answers.get(question, NOT_COMPUTED).replace("_", " "),
             )
-    return "depends on the judge: " + ", ".join(f"{j} {f}" for j, f in seen.items())
+    lead = "by judge: " if answered else "the judges differ: "
+    return lead + ", ".join(f"{j} {f}" for j, f in seen.items())
 
 
 def _agreement_note(agree: bool | None) -> str:
     if agree is None:
         return ""
     return " The available judges agree on this answer." if agree else ""
+
+
+def _refusal_agreement_note(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> str:
+    """Whether the judges agree; with gold labels, also whether they agree with the gold."""
+    if a.basis != "ppi" or a.judges_agree is not True:
+        return _agreement_note(a.judges_agree)
+    said = next((r.answers.get("refusal_changed") for r in runs if r.chosen), None)
+    gold = a.finding.value
+    if a.finding is Finding.CHANGED and a.estimate is not None:
+        gold = "rose" if a.estimate > 0 else "fell"
+    if said is None or said == gold:
+        return _agreement_note(True)
+    return (
+        f" The judges agree with each other ({said.replace('_', ' ')}), not with the gold labels."
+    )
 
 
 def _refusal(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
@@ -224,8 +244,11 @@ def _refusal(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
     if a.judges_agree is False:
         chosen = next((r.engagement_judge for r in runs if r.chosen), None)
         lead = f"With {chosen}: " if chosen and a.basis != "ppi" else ""
-        text = f"{judge_figures(runs, 'refusal_changed')}. {lead}{text}"
-    text += _agreement_note(a.judges_agree)
+        figures = judge_figures(
+            runs, "refusal_changed", answered=a.finding is Finding.DEPENDS_ON_JUDGE
+        )
+        text = f"{figures}. {lead}{text}"
+    text += _refusal_agreement_note(a, runs)
     return VerdictLine(
         "refusal_changed",
         "refusal changed",
@@ -249,7 +272,7 @@ def _kind(a: KindAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
         )
         assumption = "needs a judge that labels refusal_kind on most refusals and partials"
     elif a.finding is Finding.DEPENDS_ON_JUDGE:
-        text = judge_figures(runs, "refusal_kind_changed") + "."
+        text = judge_figures(runs, "refusal_kind_changed", answered=True) + "."
         assumption = (
             "relies on the reasoning judge's refusal_kind labels and on which responses the "
             "engagement judge calls refusals"
@@ -290,7 +313,10 @@ def _ic(a: IcAnswer, runs: Sequence[JudgeRunResult]) -> VerdictLine:
         f"{a.monotonicity_violations} scenario(s) violate monotonicity."
     )
     if a.judges_agree is False:
-        text = f"{judge_figures(runs, 'ic_among_engagers_changed')}. {text}"
+        figures = judge_figures(
+            runs, "ic_among_engagers_changed", answered=a.finding is Finding.DEPENDS_ON_JUDGE
+        )
+        text = f"{figures}. {text}"
     text += _agreement_note(a.judges_agree)
     return VerdictLine(
         "ic_among_engagers_changed",
@@ -377,6 +403,9 @@ def constructs_sentence(c: ComparisonConstructs) -> str:
             f"{c.note or 'not measured'}. Only the broad answers are shown."
         )
     lines = construct_lines(c)
+    if all(ln.agree is None for ln in lines):
+        why = c.note or "neither construct answers any question"
+        return f"The broad and narrow answers are not compared: {why}."
     differ = [ln for ln in lines if ln.agree is False]
     if not differ:
         return "The broad and narrow refusal constructs give the same answer to every question."

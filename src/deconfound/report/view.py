@@ -105,6 +105,7 @@ class ConditionView:
     ppi: list[Line] = field(default_factory=list)
     #: Refusal and IC among engaged under the narrow construct (None: not measured).
     has_constructs: bool = False
+    narrow_measured: bool = False
     narrow_refusal: Estimate | None = None
     narrow_ir_engaged: Estimate | None = None
     narrow_note: str = ""
@@ -293,6 +294,7 @@ def _condition_view(name: str, c: ConditionResult, prompt: tuple[str | None, str
     narrow = k.narrow if k is not None else None
     return ConditionView(
         has_constructs=k is not None,
+        narrow_measured=narrow is not None,
         narrow_refusal=estimate_of(narrow.refusal) if narrow is not None else None,
         narrow_ir_engaged=estimate_of(narrow.ir_engaged) if narrow is not None else None,
         narrow_note=(k.note or "") if k is not None else "",

@@ -38,6 +38,7 @@ from deconfound.stats.power import (
     unpaired_power,
     z_sum,
 )
+from deconfound.stats.results import BoundErrors, DefierBound, SplitPart
 
 DEFIER_SHARES = (0.0, 0.01, 0.02, 0.05, 0.10, 0.15, 0.20)
 CORRELATIONS = (0.0, 0.3, 0.5, 0.7)
@@ -47,6 +48,11 @@ NOT_IDENTIFIED = "not identified: an arm has no engaged responses, so no always-
 
 
 Pair = tuple[float, float]
+
+#: The decomposition order and the defier row are the paired analysis' own types (one definition
+#: of each JSON shape); the aggregate-only names stay importable.
+PartSplit = SplitPart
+DefierBounds = DefierBound
 
 
 @dataclass(frozen=True)
@@ -83,32 +89,16 @@ class ArmFigures:
 
 
 @dataclass(frozen=True)
-class PartSplit:
-    """ΔIR split into a refusal part and a behaviour part."""
-
-    refusal_part: float
-    behaviour_part: float
-
-
-@dataclass(frozen=True)
 class AggregateDecomposition:
     """The symmetric (Kitagawa/Shapley) split of ΔIR and both sequential orders."""
 
     total: float
     refusal_part: float
     behaviour_part: float
-    order_a: PartSplit
-    order_b: PartSplit
+    order_a: SplitPart
+    order_b: SplitPart
     refusal_share_of_total: float
     method: str
-
-
-@dataclass(frozen=True)
-class DefierBounds:
-    """SACE bounds when up to ``max_defier_share`` of scenarios may defy monotonicity."""
-
-    max_defier_share: float
-    bounds: Pair
 
 
 @dataclass(frozen=True)
@@ -133,12 +123,6 @@ class CausalSplit:
     baseline_ic_newly_refused: float
     behaviour_part: float
     refusal_part: float
-
-
-@dataclass(frozen=True)
-class BoundErrors:
-    lower: float
-    upper: float
 
 
 @dataclass(frozen=True)
@@ -229,7 +213,7 @@ class AggregateBounds(JsonResult):
     tipping_point_stratum: str
     tipping_point_sign_identified: bool
     manski_bounds: Pair
-    defier_sensitivity: list[DefierBounds]
+    defier_sensitivity: list[DefierBound]
     settings: BootstrapSettings
     mean_dominance: MeanDominance | None = optional()
     causal_decomposition: list[CausalSplit] | None = optional()
@@ -404,7 +388,7 @@ def aggregate_bounds(
         tipping_point_sign_identified=tip.sign_identified,
         manski_bounds=manski_bounds(baseline.ir, baseline.refusal, treatment.ir, treatment.refusal),
         defier_sensitivity=[
-            DefierBounds(
+            DefierBound(
                 d, defier_bounds(base.engaged, base.ir_engaged, treat.engaged, treat.ir_engaged, d)
             )
             for d in DEFIER_SHARES
@@ -446,8 +430,8 @@ def _decomposition(dec: Decomposition) -> AggregateDecomposition:
         total=dec.total,
         refusal_part=dec.refusal_part,
         behaviour_part=dec.behaviour_part,
-        order_a=PartSplit(*dec.order_a),
-        order_b=PartSplit(*dec.order_b),
+        order_a=SplitPart(*dec.order_a),
+        order_b=SplitPart(*dec.order_b),
         refusal_share_of_total=dec.refusal_part / dec.total if dec.total else math.nan,
         method="Kitagawa/Shapley symmetric split; orders A and B sequential (descriptive)",
     )

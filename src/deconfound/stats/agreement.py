@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -216,32 +217,48 @@ def percent_agreement(a: Sequence[Label | None], b: Sequence[Label | None]) -> f
     return sum(x == y for x, y in zip(p.a, p.b, strict=True)) / len(p.a)
 
 
-def cohen_kappa(
-    a: Sequence[Label | None],
-    b: Sequence[Label | None],
-    categories: Sequence[Label] | None = None,
-) -> float:
-    """Cohen's kappa (Cohen 1960): (p_o − p_e)/(1 − p_e), p_e = Σ_k p_k(A)·p_k(B)."""
-    return _from_table(confusion_matrix(a, b, categories).counts)[1]
+class PairStatistic(Protocol):
+    """A two-rater statistic over the items both rated (``categories`` fixes Q and the order)."""
+
+    def __call__(
+        self,
+        a: Sequence[Label | None],
+        b: Sequence[Label | None],
+        categories: Sequence[Label] | None = None,
+    ) -> float: ...
 
 
-def gwet_ac1(
-    a: Sequence[Label | None],
-    b: Sequence[Label | None],
-    categories: Sequence[Label] | None = None,
-) -> float:
-    """Gwet's AC1 (Gwet 2008): p_e = Σ_q π_q(1 − π_q)/(Q − 1), π_q the mean of both raters'
-    category shares. Q is the size of ``categories`` (default: categories observed)."""
-    return _from_table(confusion_matrix(a, b, categories).counts)[2]
+def _pair_statistic(index: int, name: str, doc: str) -> PairStatistic:
+    """One entry of :func:`_from_table` as a public function: the coefficients are computed
+    together from one confusion matrix (as :func:`agreement` and the bootstrap do), so each
+    public one is a view on that table rather than a second implementation."""
+
+    def statistic(
+        a: Sequence[Label | None],
+        b: Sequence[Label | None],
+        categories: Sequence[Label] | None = None,
+    ) -> float:
+        return _from_table(confusion_matrix(a, b, categories).counts)[index]
+
+    statistic.__name__ = statistic.__qualname__ = name
+    statistic.__doc__ = doc
+    return statistic
 
 
-def pabak(
-    a: Sequence[Label | None],
-    b: Sequence[Label | None],
-    categories: Sequence[Label] | None = None,
-) -> float:
-    """PABAK (Byrt, Bishop & Carlin 1993): (Q·p_o − 1)/(Q − 1), i.e. 2·p_o − 1 when binary."""
-    return _from_table(confusion_matrix(a, b, categories).counts)[3]
+cohen_kappa = _pair_statistic(
+    1, "cohen_kappa", "Cohen's kappa (Cohen 1960): (p_o − p_e)/(1 − p_e), p_e = Σ_k p_k(A)·p_k(B)."
+)
+gwet_ac1 = _pair_statistic(
+    2,
+    "gwet_ac1",
+    "Gwet's AC1 (Gwet 2008): p_e = Σ_q π_q(1 − π_q)/(Q − 1), π_q the mean of both raters' "
+    "category shares. Q is the size of ``categories`` (default: categories observed).",
+)
+pabak = _pair_statistic(
+    3,
+    "pabak",
+    "PABAK (Byrt, Bishop & Carlin 1993): (Q·p_o − 1)/(Q − 1), i.e. 2·p_o − 1 when binary.",
+)
 
 
 def prevalence(

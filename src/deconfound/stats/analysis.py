@@ -42,7 +42,7 @@ from deconfound.stats.bounds import (
 from deconfound.stats.calibration import Calibration
 from deconfound.stats.contract import decode
 from deconfound.stats.correction import rogan_gladen, rogan_gladen_bootstrap
-from deconfound.stats.goldppi import gold_estimates
+from deconfound.stats.goldppi import GoldAnalysis, gold_estimates, narrow_gold
 from deconfound.stats.intervals import (
     ClusteredRatio,
     clustered_ratio,
@@ -232,14 +232,7 @@ def _condition_correction(
             # from their gold counts (Wald intervals cover badly near 0 and 1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 p_boot = (w @ _col(c, num)) / (w @ _col(c, den))
-            rg = rogan_gladen_bootstrap(
-                cond[key]["estimate"],
-                p_boot,
-                cal.sensitivity,
-                cal.specificity,
-                int(n_pos),
-                int(n_neg),
-            )
+            rg = rogan_gladen_bootstrap(cond[key]["estimate"], p_boot, cal)
         else:
             rg = rogan_gladen(
                 cond[key]["estimate"],
@@ -958,7 +951,13 @@ def analyze_records(
     }
     gold_res = (
         gold_estimates(
-            states, gold, baseline=baseline, treatments=list(treatments), partial_as=partial_as
+            states,
+            gold,
+            baseline=baseline,
+            treatments=list(treatments),
+            partial_as=partial_as,
+            model=model,
+            responses=sub,
         )
         if gold is not None
         else None
@@ -980,8 +979,32 @@ def analyze_records(
         comparisons.append(
             replace(comp, verdict=verdict(comp, conditions[baseline], conditions[t]))
         )
+
+    def narrow_ppi(nstates: pd.DataFrame) -> tuple[GoldAnalysis | None, str | None]:
+        """The gold file's figures under the narrow construct (None and why if it cannot)."""
+        assert gold is not None
+        ngold, why = narrow_gold(gold)
+        if ngold is None:
+            return None, why
+        ppi = gold_estimates(
+            nstates,
+            ngold,
+            baseline=baseline,
+            treatments=list(treatments),
+            partial_as=partial_as,
+            model=model,
+        )
+        return ppi, None
+
     conditions, comparisons = _with_constructs(
-        states, conditions, comparisons, judges, partial_as, n_boot, seed
+        states,
+        conditions,
+        comparisons,
+        judges,
+        partial_as,
+        n_boot,
+        seed,
+        narrow_ppi if gold is not None else None,
     )
     if judge_sensitivity:
 
@@ -1073,6 +1096,7 @@ def _with_constructs(
     partial_as: PartialAs,
     n_boot: int,
     seed: int,
+    narrow_ppi: Callable[[pd.DataFrame], tuple[GoldAnalysis | None, str | None]] | None = None,
 ) -> tuple[dict[str, ConditionResult], list[Comparison]]:
     """Add the broad and narrow refusal constructs (docs/codebook.md) to every condition and
     comparison.
@@ -1081,6 +1105,10 @@ def _with_constructs(
     on :func:`~deconfound.stats.prepare.narrow_states` (same bootstrap seeds, no judge-error
     correction: calibrations describe the broad labels). Without ``in_role`` labels from the
     engagement judge the narrow construct is reported as not measured, never copied.
+
+    With a gold file (``narrow_ppi``), the broad verdict rests on the gold labels; the narrow one
+    then does too when the gold file carries ``in_role``, and otherwise rests on the judge
+    alone, so the two are not compared (``constructs_agree`` stays null, the note says why).
     """
     judge = judges.engagement
     measured = in_role_measured(states)
@@ -1092,12 +1120,22 @@ def _with_constructs(
     narrow_conds: dict[str, ConditionResult] = {}
     narrow_comps: list[ConstructResult | None] = [None] * len(comparisons)
     comp_notes: list[str | None] = [note] * len(comparisons)
+    comparable = True
     if measured:
         nstates = narrow_states(states)
         ncounts = scenario_counts(nstates, partial_as)
+        gold_res, no_gold = narrow_ppi(nstates) if narrow_ppi is not None else (None, None)
+        if no_gold is not None:
+            comparable = False
+            comp_notes = [
+                f"narrow construct from {judge} alone ({no_gold}), broad from the gold labels: "
+                "the two verdicts are not compared"
+            ] * len(comparisons)
         for name in conditions:
             arm = nstates[nstates["condition"] == name]
             raw = _condition(_arm(ncounts, name), arm, None, judges)
+            if gold_res is not None:
+                raw["ppi"] = {k: fig.to_dict() for k, fig in gold_res.conditions[name].items()}
             narrow_conds[name] = decode(ConditionResult, raw, f"conditions.{name}.narrow")
         for i, comp in enumerate(comparisons):
             b, t = comp.baseline, comp.treatment
@@ -1106,6 +1144,8 @@ def _with_constructs(
             except InputError as exc:  # too few scenarios valid under both (unlabelled in_role)
                 comp_notes[i] = f"narrow construct not computed: {exc.message}"
                 continue
+            if gold_res is not None:
+                raw["ppi"] = {k: fig.to_dict() for k, fig in gold_res.comparisons[t].items()}
             ncomp: Comparison = decode(Comparison, raw, f"comparisons[{i}].narrow")
             narrow_comps[i] = _construct_result(
                 ncomp, verdict(ncomp, narrow_conds[b], narrow_conds[t])
@@ -1136,7 +1176,7 @@ def _with_constructs(
                     narrow_measured=measured,
                     in_role_judge=judge,
                     constructs_agree=constructs_agree(broad.verdict, narrow.verdict)
-                    if narrow is not None
+                    if narrow is not None and comparable
                     else ConstructsAgree(None, None, None),
                     note=why,
                 ),

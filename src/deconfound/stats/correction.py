@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
 from deconfound.stats import checks
+from deconfound.stats.calibration import JudgeRates
 from deconfound.stats.intervals import ConfidenceInterval
 
 
@@ -87,13 +88,7 @@ def rogan_gladen(
 
 
 def rogan_gladen_replicates(
-    p_boot: ArrayLike,
-    sensitivity: float,
-    specificity: float,
-    n_pos: int,
-    n_neg: int,
-    *,
-    seed: int | None = 0,
+    p_boot: ArrayLike, rates: JudgeRates, *, seed: int | None = 0
 ) -> NDArray[np.float64]:
     """Rogan–Gladen corrected prevalence for each bootstrap replicate of the observed one.
 
@@ -103,16 +98,21 @@ def rogan_gladen_replicates(
     delta method's symmetric Wald shape, which covers badly near 0 and 1 (Lang & Reiczigel 2014).
     Replicates whose redrawn Se + Sp ≤ 1 are undefined (NaN). Sharing ``seed`` across two arms
     calibrated by the same gold set keeps their Se/Sp draws identical, as they should be.
+
+    ``rates`` must carry its gold counts (``n_pos``, ``n_neg``: whole numbers ≥ 1): without them
+    there is nothing to redraw Se and Sp from.
     """
     p = np.asarray(p_boot, dtype=float)
+    sensitivity, specificity = rates.sensitivity, rates.specificity
     if not (0 <= sensitivity <= 1 and 0 <= specificity <= 1):
         raise ValueError("sensitivity and specificity must be in [0, 1]")
-    for name, v in (("n_pos", n_pos), ("n_neg", n_neg)):
-        if isinstance(v, bool) or int(v) != v or v < 1:
+    for name, v in (("n_pos", rates.n_pos), ("n_neg", rates.n_neg)):
+        if v is None or isinstance(v, bool) or int(v) != v or v < 1:
             raise ValueError(f"{name} must be a positive whole number, got {v!r}")
+    n_pos, n_neg = int(rates.n_pos or 0), int(rates.n_neg or 0)
     rng = np.random.default_rng(seed)
-    se = rng.binomial(int(n_pos), sensitivity, size=p.shape) / n_pos
-    sp = rng.binomial(int(n_neg), specificity, size=p.shape) / n_neg
+    se = rng.binomial(n_pos, sensitivity, size=p.shape) / n_pos
+    sp = rng.binomial(n_neg, specificity, size=p.shape) / n_neg
     j = se + sp - 1
     with np.errstate(divide="ignore", invalid="ignore"):
         pi = np.where(j > 0, (p + sp - 1) / j, np.nan)
@@ -122,17 +122,14 @@ def rogan_gladen_replicates(
 def rogan_gladen_bootstrap(
     p_obs: float,
     p_boot: ArrayLike,
-    sensitivity: float,
-    specificity: float,
-    n_pos: int,
-    n_neg: int,
+    rates: JudgeRates,
     *,
     seed: int | None = 0,
     confidence: float = 0.95,
 ) -> RoganGladenResult:
     """Rogan–Gladen estimate with a percentile bootstrap interval (see the replicates)."""
-    point = rogan_gladen(p_obs, 1.0, sensitivity, specificity)
-    reps = rogan_gladen_replicates(p_boot, sensitivity, specificity, n_pos, n_neg, seed=seed)
+    point = rogan_gladen(p_obs, 1.0, rates.sensitivity, rates.specificity)
+    reps = rogan_gladen_replicates(p_boot, rates, seed=seed)
     ok = reps[~np.isnan(reps)]
     if len(ok) < 2:
         ci = ConfidenceInterval(math.nan, math.nan)

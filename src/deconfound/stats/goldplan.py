@@ -21,6 +21,17 @@ from deconfound.stats.sampling import GoldPlan, plan_gold_sample
 
 
 @dataclass(frozen=True)
+class JudgeError:
+    """A judge's error rate the plan assumes, and where it comes from (observed or assumed).
+
+    A named pair rather than a tuple: the CLI prints both parts and must not swap them.
+    """
+
+    rate: float
+    source: str
+
+
+@dataclass(frozen=True)
 class StudyPlan:
     """Gold sample sizes for one comparison.
 
@@ -38,8 +49,8 @@ class StudyPlan:
     treatment: str
     engagement_judge: str
     ic_judge: str
-    refusal_error: tuple[float, str]
-    ic_error: tuple[float, str]
+    refusal_error: JudgeError
+    ic_error: JudgeError
     rows: list[GoldPlan]
 
 
@@ -55,6 +66,13 @@ def _disagreement(records: pd.DataFrame, column: str, mapping: dict[object, str]
     if per.empty:
         return None
     return float((per["nunique"] > 1).mean())
+
+
+def _judge_error(observed: float | None, assumed: float, kind: str) -> JudgeError:
+    """The observed disagreement between ``kind`` judges, or ``assumed`` when only one labels."""
+    if observed is not None:
+        return JudgeError(observed, f"observed disagreement between {kind} judges")
+    return JudgeError(assumed, f"assumed: only one {kind} judge")
 
 
 def plan_for_records(
@@ -94,16 +112,8 @@ def plan_for_records(
     refusal = {"refusal": "refusal", "partial": "not", "engaged": "not"}
     ref_d = _disagreement(sub, "engagement", {k: refusal[k] for k in ENGAGEMENT_VALID})
     ic_d = _disagreement(sub, "ic", {True: "ic", False: "no_ic"})
-    ref_err = (
-        (ref_d, "observed disagreement between engagement judges")
-        if ref_d is not None
-        else (error_rate, "assumed: only one engagement judge")
-    )
-    ic_err = (
-        (ic_d, "observed disagreement between IC judges")
-        if ic_d is not None
-        else (error_rate, "assumed: only one IC judge")
-    )
+    ref_err = _judge_error(ref_d, error_rate, "engagement")
+    ic_err = _judge_error(ic_d, error_rate, "IC")
     v = col(c0, "n_valid").sum() + col(c1, "n_valid").sum()
     r = (col(c0, "n_refusal").sum() + col(c1, "n_refusal").sum()) / v if v else 0.5
     m = col(c0, "n_engaged").sum() + col(c1, "n_engaged").sum()
@@ -113,16 +123,16 @@ def plan_for_records(
         half_widths=half_widths,
         judge_variance=float(dref.se**2) if np.isfinite(dref.se) else 0.0,
         outcome_variance=r * (1 - r),
-        judge_error_rate=ref_err[0],
-        error_source=ref_err[1],
+        judge_error_rate=ref_err.rate,
+        error_source=ref_err.source,
     )
     rows += plan_gold_sample(
         estimand="delta_ir_engaged",
         half_widths=half_widths,
         judge_variance=float(dic.se**2) if np.isfinite(dic.se) else 0.0,
         outcome_variance=p * (1 - p),
-        judge_error_rate=ic_err[0],
+        judge_error_rate=ic_err.rate,
         share=max(1 - r, 1e-3),
-        error_source=ic_err[1],
+        error_source=ic_err.source,
     )
     return StudyPlan(baseline, treatment, judges.engagement, judges.ic, ref_err, ic_err, rows)

@@ -9,6 +9,7 @@ information at all). Stratified gold samples are weighted by their inclusion pro
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -131,27 +132,122 @@ def _gold_values(gold: pd.DataFrame, partial_as: PartialAs) -> pd.DataFrame:
     return pd.DataFrame(out, index=gold.index)
 
 
-def _match(
-    states: pd.DataFrame, gold: pd.DataFrame, conditions: Sequence[str]
+def narrow_gold(gold: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
+    """Gold rows under the narrow refusal construct, or None and why the file cannot give them.
+
+    The mapping is :func:`~deconfound.stats.prepare.narrow_states`' applied to gold labels: an
+    in-role refusal or partial is engagement (without IC unless the gold says IC), an
+    out-of-role partial without IC is a refusal, and a decline without an ``in_role`` label
+    cannot be placed (its engagement label is dropped, never guessed).
+    """
+    if "gold_in_role" not in gold.columns:
+        return None, "the gold file has no in_role column"
+    eng = gold["gold_engagement"].astype(object)
+    role = gold["gold_in_role"].astype(object)
+    ic = gold["gold_ic"].astype(object)
+    declined = eng.isin(["refusal", "partial"]).to_numpy(bool)
+    inside = declined & (role == True).to_numpy(bool)  # noqa: E712
+    outside = declined & (role == False).to_numpy(bool)  # noqa: E712
+    if declined.any() and not (inside | outside).any():
+        return None, "the gold file gives no in_role label on its refusals and partials"
+    ic_true = (ic == True).to_numpy(bool)  # noqa: E712
+    out = gold.copy()
+    new_eng = eng.to_numpy(dtype=object).copy()
+    new_ic = ic.to_numpy(dtype=object).copy()
+    new_eng[inside] = "engaged"
+    new_ic[inside & ~ic_true] = False
+    new_eng[outside & (eng == "partial").to_numpy(bool) & ~ic_true] = "refusal"
+    new_eng[declined & ~(inside | outside)] = None
+    out["gold_engagement"] = new_eng
+    out["gold_ic"] = new_ic
+    return out, None
+
+
+def _ignore(
+    gold: pd.DataFrame, unwanted: pd.Series, column: str, what: str, notices: list[str]
+) -> pd.DataFrame:
+    """Drop the rows ``unwanted`` marks, saying how many and which ``column`` values they named."""
+    n = int(unwanted.sum())
+    if n:
+        names = ", ".join(sorted(set(gold.loc[unwanted, column].astype(str))))
+        notices.append(f"{n} gold row(s) for {what} not in this analysis ignored: {names}")
+    return gold[~unwanted]
+
+
+def _for_this_analysis(
+    states: pd.DataFrame,
+    gold: pd.DataFrame,
+    conditions: Sequence[str],
+    model: str | None,
 ) -> tuple[pd.DataFrame, int, list[str]]:
-    """Attach each gold row to its response; rows of other conditions are ignored."""
+    """The gold rows about this analysis' model, studies and conditions; the rest ignored.
+
+    A gold file may hold several models' or studies' labels (the reference corpus does); rows
+    for others are ignored with a notice. A file none of whose rows is for this analysis is an
+    error: every figure would silently rest on zero gold labels.
+    """
     notices: list[str] = []
-    wanted = gold["condition"].isin(list(conditions))
-    ignored = int((~wanted).sum())
-    if ignored:
-        other = sorted(set(gold.loc[~wanted, "condition"].astype(str)))
-        notices.append(
-            f"{ignored} gold row(s) for condition(s) not in this analysis ignored: "
-            + ", ".join(other)
+    g = gold
+    if model is not None and "model" in g.columns:
+        g = _ignore(g, g["model"].notna() & (g["model"] != model), "model", "model(s)", notices)
+    if "study" in g.columns:
+        studies = set(states["study"].astype(str))
+        other = g["study"].notna() & ~g["study"].isin(studies)
+        g = _ignore(g, other, "study", "study(ies)", notices)
+    g = _ignore(g, ~g["condition"].isin(list(conditions)), "condition", "condition(s)", notices)
+    if len(gold) and not len(g):
+        about = [f"conditions {', '.join(map(repr, conditions))}"]
+        about.append(f"study {', '.join(sorted(set(states['study'].astype(str))))}")
+        if model is not None:
+            about.insert(0, f"model {model}")
+        raise InputError(
+            f"none of the {len(gold)} gold rows is for this analysis ({'; '.join(about)}): "
+            + "; ".join(notices)
+            + ". Check the model, study and condition names (a 'study' or 'model' column that "
+            "names another study or model excludes the row; leave it out to match any)",
+            field="gold",
         )
-    g = gold[wanted].copy()
+    return g.copy(), len(gold) - len(g), notices
+
+
+def _check_digests(merged: pd.DataFrame, responses: pd.DataFrame) -> None:
+    """A gold label whose ``response_sha256`` is not its response's text is an error."""
+    given = merged[merged["response_sha256"].notna()]
+    if not len(given):
+        return
+    texts = responses.drop_duplicates([*_GOLD_KEY, "study"])[[*_GOLD_KEY, "study", "response"]]
+    texts = texts.assign(epoch=texts["epoch"].astype(int))
+    both = given.merge(
+        texts, left_on=[*_GOLD_KEY, "study_rec"], right_on=[*_GOLD_KEY, "study"], how="left"
+    )
+    for row in both.itertuples(index=False):
+        text = row.response if isinstance(row.response, str) else ""
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != row.response_sha256:
+            raise InputError(
+                f"the gold label was made on another text: response_sha256 differs from the "
+                f"records' response for scenario {row.scenario_id!r}, condition "
+                f"{row.condition!r}, epoch {row.epoch}",
+                location=f"line {row.line}" if "line" in both.columns else None,
+                field="response_sha256",
+            )
+
+
+def _match(
+    states: pd.DataFrame,
+    gold: pd.DataFrame,
+    conditions: Sequence[str],
+    model: str | None,
+    responses: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """Attach each gold row to its response; rows of other models, studies, conditions ignored."""
+    g, ignored, notices = _for_this_analysis(states, gold, conditions, model)
     g["epoch"] = g["epoch"].astype(int)
     keys = list(_GOLD_KEY)
     resp = states[[*keys, "study"]].copy()
     resp["epoch"] = resp["epoch"].astype(int)
     resp["_row"] = np.arange(len(resp))
     merged = g.merge(resp, on=keys, how="left", suffixes=("", "_rec"))
-    if "study" in g.columns:
+    if "study" in g.columns and len(merged):
         given = merged["study"].notna()
         merged = merged[~given | (merged["study"] == merged["study_rec"]) | merged["_row"].isna()]
     missing = merged["_row"].isna()
@@ -162,6 +258,8 @@ def _match(
             f"condition {row['condition']!r}, epoch {int(row['epoch'])}",
             location=f"line {int(row['line'])}" if "line" in row else None,
         )
+    if responses is not None and "response_sha256" in merged.columns:
+        _check_digests(merged, responses)
     dup = merged["_row"].duplicated()
     if dup.any():
         row = merged[dup].iloc[0]
@@ -200,6 +298,8 @@ def gold_estimates(
     treatments: Sequence[str],
     partial_as: PartialAs = "engaged",
     confidence: float = 0.95,
+    model: str | None = None,
+    responses: pd.DataFrame | None = None,
 ) -> GoldAnalysis:
     """PPI++ and gold-only figures for every condition and comparison.
 
@@ -211,9 +311,12 @@ def gold_estimates(
         treatments: Treatment conditions.
         partial_as: The analysis' partial-refusal convention.
         confidence: Two-sided level.
+        model: The analysed model: gold rows naming another model are ignored.
+        responses: The analysed records (keys, study, response): with them, a gold row's
+            ``response_sha256`` is checked against its response's text.
     """
     conditions = [baseline, *treatments]
-    merged, ignored, notices = _match(states, gold, conditions)
+    merged, ignored, notices = _match(states, gold, conditions, model, responses)
     judge = _judge_values(states, partial_as)
     frame = pd.concat(
         [

@@ -115,9 +115,21 @@ def failed_run(engagement: str, ic: str) -> JudgeRunResult:
     )
 
 
+#: Answers that say a run could not answer the question: they neither agree nor disagree.
+NO_ANSWER: Final = frozenset({NOT_COMPUTED, Finding.NOT_MEASURED.value, Finding.NOT_TESTED.value})
+
+
 def judges_agree(runs: Sequence[JudgeRunResult], question: str) -> bool | None:
-    """True when every computed run answers the question alike; None with fewer than two."""
-    got = [r.answers[question] for r in runs if r.answers.get(question) != NOT_COMPUTED]
+    """True when every run that answers the question answers it alike.
+
+    None with fewer than two answers, or when the analysis' own judges give none (a verdict of
+    "not measured" is not made more certain by other judges agreeing among themselves).
+    """
+    if any(r.chosen and r.answers.get(question, NOT_COMPUTED) in NO_ANSWER for r in runs):
+        return None
+    got = [
+        r.answers[question] for r in runs if r.answers.get(question, NOT_COMPUTED) not in NO_ANSWER
+    ]
     if len(got) < 2:
         return None
     return len(set(got)) == 1
