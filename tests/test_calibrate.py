@@ -160,3 +160,30 @@ def test_gold_without_label_columns_is_rejected(records: Path, tmp_path: Path) -
     res = runner.invoke(app, ["calibrate", str(records), "--gold", str(gold)])
     assert res.exit_code == 2
     assert "engagement" in res.output and "line 1" in res.output
+
+
+def test_gold_rows_of_models_the_records_lack_are_ignored_with_a_notice(
+    records: Path, tmp_path: Path
+) -> None:
+    """A multi-model gold file (the reference corpus) calibrates the model the records hold."""
+    alone = tmp_path / "alone.json"
+    res = runner.invoke(
+        app, ["calibrate", str(records), "--gold", str(_gold(tmp_path)), "--json", str(alone)]
+    )
+    assert res.exit_code == 0, res.output
+    lines = _gold(tmp_path).read_text(encoding="utf-8").splitlines()
+    mixed = ["model," + lines[0]] + [f"m,{ln}" for ln in lines[1:]]
+    # another model's labels on the same scenario ids: all refusals, which would move every rate
+    mixed += [f"other-model,sc-{i},base,refusal," for i in range(6)]
+    gold = tmp_path / "mixed.csv"
+    gold.write_text("\n".join(mixed) + "\n", encoding="utf-8")
+    out = tmp_path / "cal.json"
+    res = runner.invoke(app, ["calibrate", str(records), "--gold", str(gold), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "6 gold row(s) for a model the records do not hold ignored: other-model" in res.output
+    assert json.loads(out.read_text()) == json.loads(alone.read_text())
+    only_other = tmp_path / "other.csv"
+    only_other.write_text("\n".join([mixed[0], *mixed[-6:]]) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["calibrate", str(records), "--gold", str(only_other)])
+    assert res.exit_code == 2
+    assert "no gold row is for a model and study of the records" in res.output

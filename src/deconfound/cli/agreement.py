@@ -129,9 +129,9 @@ def calibrate_cmd(
     """Sensitivity and specificity of each judge against human gold labels, overall and per
     condition (refusal vs not, and IC), for Rogan–Gladen correction in analyze."""
     df = read_records(records_path)
-    gold = match_gold(read_gold(gold_path, gold_key), df, gold_path)
+    gold, notices = match_gold(read_gold(gold_path, gold_key), df, gold_path)
     cal, warnings = calibration_report(df, gold)
-    for w in warnings:
+    for w in [*notices, *warnings]:
         err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if not cal:
         raise InputError("no judge could be calibrated against these gold labels", path=gold_path)

@@ -38,6 +38,7 @@ from deconfound.report.format import (
     CONSTRUCTS,
     ci_text,
     estimate_text,
+    judge_validity,
     p_text,
     pct,
     pp,
@@ -378,6 +379,10 @@ def analyze(
         for notice in analysis.gold.notices:
             err_console.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
     _summary(analysis)
+    j = analysis.judges
+    console.print(
+        escape(judge_validity(table, j.engagement, j.ic, gold=gold is not None)), highlight=False
+    )
     _, html = write_analysis(analysis, table, inputs, json_out=json_out, report_dir=report)
     console.print(f"wrote {escape(str(json_out))}")
     if html is not None:

@@ -135,12 +135,32 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def match_gold(gold: pd.DataFrame, df: pd.DataFrame, gold_path: Path) -> pd.DataFrame:
+def match_gold(
+    gold: pd.DataFrame, df: pd.DataFrame, gold_path: Path
+) -> tuple[pd.DataFrame, list[str]]:
     """Attach each gold row to exactly one response (study, model) of the records table.
 
+    Rows whose ``study`` or ``model`` names one the records do not hold are ignored, with a
+    notice (one gold file may label several studies: the reference corpus holds five models).
     Errors name the gold file and line: no matching response, or responses of several
-    study/model pairs (add ``model`` and ``study`` columns to choose).
+    study/model pairs (add ``model`` and ``study`` columns to choose), or no row left at all.
     """
+    notices: list[str] = []
+    for col in ("model", "study"):
+        held = set(df[col].astype(str))
+        other = gold[col].notna() & ~gold[col].astype(str).isin(held)
+        if other.any():
+            names = ", ".join(sorted(set(gold.loc[other, col].astype(str))))
+            notices.append(
+                f"{int(other.sum())} gold row(s) for a {col} the records do not hold ignored: "
+                f"{names}"
+            )
+            gold = gold[~other]
+    if not len(gold):
+        raise InputError(
+            "no gold row is for a model and study of the records: " + "; ".join(notices),
+            path=gold_path,
+        )
     responses = df.drop_duplicates(list(RESPONSE_KEY))[list(RESPONSE_KEY)].copy()
     responses["epoch"] = responses["epoch"].astype(int)
     for col in ("study", "model", "scenario_id", "condition"):
@@ -183,4 +203,4 @@ def match_gold(gold: pd.DataFrame, df: pd.DataFrame, gold_path: Path) -> pd.Data
                 location=line,
             )
         matched.append({**rec, "study": cands[0][0], "model": cands[0][1]})
-    return pd.DataFrame(matched)
+    return pd.DataFrame(matched), notices

@@ -12,6 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import pandas as pd
+
+from deconfound.judges.measured import measured_kappa
+from deconfound.stats.prepare import TRUSTED_KAPPA
 from deconfound.stats.results import (
     ComparisonConstructs,
     Delta,
@@ -415,3 +419,46 @@ def constructs_sentence(c: ComparisonConstructs) -> str:
         "decline of the instructed deviation counts as a refusal (broad) or as engagement "
         "without IC (narrow); see docs/codebook.md."
     )
+
+
+#: The view each judge role is measured on, with its words.
+_ROLE_VIEWS: Final = (("refusal_vs_not", "refusal vs not"), ("ic", "IC"))
+
+
+def judge_validity(records: pd.DataFrame, engagement: str, ic: str, *, gold: bool) -> str:
+    """One sentence: how far the judges behind the answers agree with careful reading.
+
+    Per role, the engagement judge on refusal vs not and the IC judge on IC, the shipped
+    leave-one-model-out kappa from its worst to its best held-out model, or "not measured".
+    Without gold labels, and unless every figure reaches TRUSTED_KAPPA on its worst model, the
+    sentence says the answers are indicative and how to correct them.
+    """
+    versions = records.dropna(subset=["judge_version"]).drop_duplicates("judge")
+    version = dict(
+        zip(versions["judge"].astype(str), versions["judge_version"].astype(str), strict=True)
+    )
+    parts, trusted = [], True
+    for judge, (view, words) in zip((engagement, ic), _ROLE_VIEWS, strict=True):
+        if judge == "reference":
+            parts.append(f"{judge} {words}: the careful-reading labels themselves")
+            continue
+        m = measured_kappa(judge, version.get(judge))
+        cells = [] if m is None else [m.kappa[x].get(view) for x in m.models]
+        got = [v for v in cells if v is not None]
+        if not got:
+            trusted = False
+            parts.append(f"{judge} {words} not measured")
+            continue
+        trusted = trusted and min(got) >= TRUSTED_KAPPA
+        parts.append(f"{judge} {words} {min(got):.2f}–{max(got):.2f} ({len(got)} models)")
+    text = (
+        "Judge validity (leave-one-model-out Cohen's κ against careful reading, worst–best "
+        "held-out model): " + "; ".join(parts) + "."
+    )
+    if not gold and not trusted:
+        text += (
+            f" Below κ {TRUSTED_KAPPA} or unmeasured, answers that rest on these judges alone "
+            "are indicative: gold labels correct them (deconfound label, then analyze --gold; "
+            "docs/labels.md)."
+        )
+    return text

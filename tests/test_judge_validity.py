@@ -1,0 +1,47 @@
+"""The analyze summary says how far the judges behind its answers agree with careful reading."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from deconfound.judges.measured import measured_kappa
+from deconfound.report.format import judge_validity
+
+
+def _records(*pairs: tuple[str, str | None]) -> pd.DataFrame:
+    return pd.DataFrame({"judge": [j for j, _ in pairs], "judge_version": [v for _, v in pairs]})
+
+
+def test_a_measured_judge_gets_its_worst_and_best_model_and_an_unmeasured_one_says_so() -> None:
+    m = measured_kappa("lexical")
+    assert m is not None  # shipped package data
+    values = [m.kappa[x]["refusal_vs_not"] for x in m.models]
+    got = [v for v in values if v is not None]
+    text = judge_validity(
+        _records(("lexical", m.version), ("aei-judge", None)), "lexical", "aei-judge", gold=False
+    )
+    assert f"lexical refusal vs not {min(got):.2f}–{max(got):.2f} ({len(got)} models)" in text
+    assert "aei-judge IC not measured" in text
+    assert "indicative" in text and "analyze --gold" in text
+
+
+def test_a_judge_of_another_version_is_not_given_the_measured_figures() -> None:
+    text = judge_validity(
+        _records(("lexical", "lexical-0"), ("aei-judge", None)), "lexical", "aei-judge", gold=False
+    )
+    assert "lexical refusal vs not not measured" in text
+
+
+def test_with_gold_labels_the_sentence_gives_the_figures_without_the_advice() -> None:
+    text = judge_validity(
+        _records(("lexical", None), ("aei-judge", None)), "lexical", "aei-judge", gold=True
+    )
+    assert text.startswith("Judge validity") and "indicative" not in text
+
+
+def test_reference_labels_are_named_as_careful_reading_not_as_unmeasured() -> None:
+    text = judge_validity(
+        _records(("reference", "codebook-1")), "reference", "reference", gold=False
+    )
+    assert "reference refusal vs not: the careful-reading labels themselves" in text
+    assert "not measured" not in text and "indicative" not in text
