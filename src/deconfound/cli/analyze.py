@@ -45,7 +45,7 @@ from deconfound.report.format import (
     tipping,
 )
 from deconfound.report.view import ConditionView, read_comparisons, read_conditions
-from deconfound.report.writing import write_analysis
+from deconfound.report.writing import write_analysis, write_model_analyses
 from deconfound.stats.aggregate import AggregateBounds, ArmAggregate, aggregate_bounds
 from deconfound.stats.analysis import analyze_records
 from deconfound.stats.calibration import Calibration, CalibrationError, JudgeRates
@@ -389,10 +389,6 @@ def analyze(
         console.print(f"wrote {escape(str(html))}")
 
 
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-") or "model"
-
-
 def _analyze_models(
     table: Any,
     models: list[str],
@@ -404,50 +400,22 @@ def _analyze_models(
     report: Path | None,
     options: dict[str, Any],
 ) -> None:
-    """Each model on its own, then the cross-model comparison of every treatment."""
-    from deconfound.report.cross_model import write_cross_model_page
-    from deconfound.stats.cross_model import CROSS_MODEL_VERSION, CrossModelIndex, cross_model
-
-    if json_out.suffix.lower() != ".json":
-        raise InputError("the --json output must be a .json file", path=json_out)
-    slugs = {m: _slug(m) for m in models}
-    if len(set(slugs.values())) != len(slugs):
-        raise InputError("two models have the same file-name form", field="--model")
-    analyses = []
-    files: dict[str, str] = {}
-    links: dict[str, str] = {}
-    for m in models:
-        analysis = analyze_records(
-            table, baseline=baseline, treatments=treatments, model=m, **options
-        )
-        out = json_out.with_name(f"{json_out.stem}.{slugs[m]}.json")
-        written, html = write_analysis(
-            analysis,
-            table,
-            {"records": records},
-            json_out=out,
-            report_dir=report / slugs[m] if report is not None else None,
-        )
-        analyses.append(written)
-        files[m] = out.name
-        if html is not None and report is not None:
-            links[m] = html.relative_to(report).as_posix()
-    comparisons = [
-        cross_model(table, analyses, treatment=t, partial_as=options["partial_as"])
-        for t in treatments
-    ]
-    index = CrossModelIndex(CROSS_MODEL_VERSION, files, comparisons)
-    atomic_write_text(json_out, index.dumps())
-    for cm in comparisons:
+    """Each model on its own, then the cross-model comparison of every treatment (printed)."""
+    written = write_model_analyses(
+        table,
+        models,
+        records=records,
+        baseline=baseline,
+        treatments=treatments,
+        json_out=json_out,
+        report_dir=report,
+        options=options,
+    )
+    for cm, page in written:
         _cross_summary(cm)
-        if report is not None:
-            page = write_cross_model_page(
-                cm,
-                report / f"cross-model-{_slug(cm.treatment)}",
-                model_reports={k: f"../{v}" for k, v in links.items()},
-            )
+        if page is not None:
             console.print(f"wrote {escape(str(page))}")
-    console.print(f"wrote {escape(str(json_out))} and {len(files)} per-model analyses")
+    console.print(f"wrote {escape(str(json_out))} and {len(models)} per-model analyses")
 
 
 def _cross_summary(cm: Any) -> None:

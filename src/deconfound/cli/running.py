@@ -171,11 +171,8 @@ def _answer(study: Study, result: RunResult) -> None:
     `deconfound analyze` would be called by hand. Nothing here can undo the run: when the analysis
     cannot be made (one condition, nothing valid to count), the reason and the records stay.
     """
-    from deconfound.errors import InputError
-    from deconfound.records.io import read_records
     from deconfound.report.format import verdict_lines
-    from deconfound.report.writing import write_analysis
-    from deconfound.stats.analysis import analyze_records
+    from deconfound.report.writing import write_run_analyses
 
     names = [c.name for c in study.conditions]
     if len(names) < 2:
@@ -189,48 +186,30 @@ def _answer(study: Study, result: RunResult) -> None:
             "and `deconfound analyze` on the records"
         )
         return
-    table = read_records(records_path)
-    models = sorted(str(m) for m in table["model"].dropna().unique())
-    smoke = sorted(
-        str(m) for m in table.loc[table["smoke_model"].fillna(False).astype(bool), "model"].unique()
-    )
-    for model in models:
-        suffix = "" if len(models) == 1 else "-" + _slug(model)
-        json_out = log_dir / f"analysis{suffix}.json"
-        report_dir = log_dir / f"report{suffix}"
-        try:
-            analysis = analyze_records(table, baseline=names[0], treatments=names[1:], model=model)
-            _, html = write_analysis(
-                analysis,
-                table,
-                {"records": records_path},
-                json_out=json_out,
-                report_dir=report_dir,
-            )
-        except InputError as exc:
+    answers = write_run_analyses(records_path, log_dir, baseline=names[0], treatments=names[1:])
+    for a in answers:
+        if a.analysis is None:
             err_console.print(
-                f"[yellow]no analysis for {escape(model)}:[/] {escape(str(exc))}", highlight=False
+                f"[yellow]no analysis for {escape(a.model)}:[/] {escape(a.error or '')}",
+                highlight=False,
             )
             continue
-        console.print(f"analysis: {escape(str(json_out))}")
-        console.print(f"report: {escape(str(html))}")
-        for comp in analysis.comparisons:
+        console.print(f"analysis: {escape(str(a.json_path))}")
+        console.print(f"report: {escape(str(a.html))}")
+        for comp in a.analysis.comparisons:
             console.print(
-                f"[bold]{escape(model)}: {escape(comp.treatment)} vs "
+                f"[bold]{escape(a.model)}: {escape(comp.treatment)} vs "
                 f"{escape(comp.baseline)}[/] ({comp.n_scenarios} paired scenarios)"
             )
             lines = verdict_lines(comp.verdict, comp.judge_sensitivity) if comp.verdict else []
             for line in lines:
                 console.print(f"  {line.question}: {escape(line.answer)} — {escape(line.text)}")
-    for model in smoke:
-        console.print(
-            f"{escape(model)} is a smoke model: these numbers are a plumbing check of the "
-            "pipeline, not findings about how capable models behave."
-        )
-
-
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-")
+    for a in answers:
+        if a.smoke:
+            console.print(
+                f"{escape(a.model)} is a smoke model: these numbers are a plumbing check of the "
+                "pipeline, not findings about how capable models behave."
+            )
 
 
 def _fail_on_error(text: str | None) -> bool | int | float | None:
