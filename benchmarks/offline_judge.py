@@ -39,17 +39,21 @@ from deconfound.judges.offline_data import (
     load_corpus,
     load_xstest,
 )
-from deconfound.judges.offline_features import lexical_vector
+from deconfound.judges.offline_features import OVERLAP_FEATURES, lexical_vector
 from deconfound.judges.offline_train import (
     C_GRID,
     TARGETS,
     VIEW_NAMES,
     Backend,
+    LinearFit,
+    Selection,
+    decode_rows,
     expected_calibration_error,
     fit_heads,
     fit_linear,
     fit_spec,
     fit_temperature,
+    select_and_fit,
     view_kappa,
     view_labels,
 )
@@ -89,6 +93,8 @@ class Variant:
     prompt: bool = False
     #: weight of XSTest answers added to the engagement head's training rows (0: none)
     xstest_weight: float = 0.0
+    #: offline-4: the prompt-overlap block, and per-head choices by inner leave-one-model-out
+    select: bool = False
 
 
 VARIANTS = {
@@ -107,9 +113,17 @@ VARIANTS = {
         0.25,
     ),
     "template-numpy": Variant("cues+terms+template (numpy head)", True, False, "numpy", True),
+    "select": Variant(
+        "offline-4: cues+terms+template [+overlap], per-head choices by inner LOMO (sklearn)",
+        True,
+        False,
+        "sklearn",
+        True,
+        select=True,
+    ),
 }
-#: The variant the shipped heads (offline-3) are fitted with.
-SHIPPED_VARIANT = "template"
+#: The variant the shipped heads (offline-4) are fitted with.
+SHIPPED_VARIANT = "select"
 #: Bootstrap replicates for the per-model 95% intervals.
 BOOT = 1000
 
@@ -143,6 +157,37 @@ def scenario_half(items: Sequence[CorpusItem]) -> np.ndarray:
     return np.array([half[it.scenario_id] for it in items])
 
 
+def fit_select(
+    items: Sequence[CorpusItem], lex: np.ndarray
+) -> tuple[Any, dict[str, LinearFit], str, Selection]:
+    """offline-4 on ``items``: its spec, heads, decoding and the choices made by inner LOMO."""
+    texts = [it.response for it in items]
+    prompts = [it.prompt for it in items]
+    spec = fit_spec(
+        texts, terms=True, pooled=False, lexical=lex, prompt=True, overlap=True, prompts=prompts
+    )
+    x = spec.matrix(texts, None, lex, prompts)
+    heads, decoding, sel = select_and_fit(
+        x, x.shape[1] - len(OVERLAP_FEATURES), labels_of(items), [it.model for it in items]
+    )
+    return spec, heads, decoding, sel
+
+
+def predict_select(
+    heads: dict[str, LinearFit], decoding: str, x: np.ndarray
+) -> list[dict[str, str]]:
+    """offline-4's labels of rows ``x`` (engagement and IC decoded together)."""
+    p = {k: h.proba(x) for k, h in heads.items()}
+    eng, ic = decode_rows(p["engagement"], p["ic"], decoding)
+    out = []
+    for r, (e, i) in enumerate(zip(eng, ic, strict=True)):
+        row = {"engagement": e, "ic": i}
+        for k in ("refusal_kind", "in_role"):
+            row[k] = heads[k].classes[int(p[k][r].argmax())]
+        out.append(row)
+    return out
+
+
 def offline_lomo(
     items: list[CorpusItem],
     pooled: np.ndarray | None,
@@ -151,6 +196,7 @@ def offline_lomo(
     xs: Sequence[XSTestItem] = (),
     *,
     scenario_halves: bool = False,
+    selections: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, str]], np.ndarray]:
     """Held-out predictions for every item, and the held-out engagement confidences.
 
@@ -170,6 +216,18 @@ def offline_lomo(
     for m, h in folds:
         test = np.flatnonzero((models == m) & (half == h))
         train = np.flatnonzero((models != m) & ((half != h) if scenario_halves else True))
+        if variant.select:
+            spec, sheads, decoding, sel = fit_select([items[i] for i in train], lex[train])
+            xte = spec.matrix([texts[i] for i in test], None, lex[test], [prompts[i] for i in test])
+            for i, got in zip(test, predict_select(sheads, decoding, xte), strict=True):
+                preds[int(i)] = got
+            e = sheads["engagement"]
+            # temperature-free logits, as for the other variants (ECE refits a temperature)
+            logits[test] = xte @ e.weights.T + e.bias
+            if selections is not None:
+                selections.append({"held_out": m, "half": h, **sel.to_json()})
+            print(f"  {variant.name}: held out {m} {sel.to_json()}", file=sys.stderr)
+            continue
         spec = fit_spec(
             [texts[i] for i in train],
             terms=variant.terms,
@@ -301,6 +359,8 @@ def bootstrap_ci(
             pairs.append((lp, lr))
     if len(pairs) < 2:
         return None
+    if len({r for _, r in pairs}) < 2:
+        return None  # the reference has one class: kappa is undefined, not 0
     cats = sorted({v for pair in pairs for v in pair})
     a = np.array([cats.index(x) for x, _ in pairs])
     b = np.array([cats.index(y) for _, y in pairs])
@@ -329,27 +389,42 @@ def kappa_table(
         out[m] = {}
         for v in VIEW_NAMES:
             k, n, conf = view_kappa(v, pr, ref)
+            counts = reference_counts(v, ref)
+            # one reference class: kappa is undefined whatever the judge says (not 0)
+            undefined = len(counts) < 2
             out[m][v] = {
-                "kappa": None if math.isnan(k) else round(k, 3),
+                "kappa": None if undefined or math.isnan(k) else round(k, 3),
                 "n": n,
                 "confusion_pred_rows_ref_cols": None if conf is None else conf.to_dict(),
+                "ref_counts": counts,
+                "undefined": undefined,
             }
             if ci:
                 out[m][v]["ci95"] = bootstrap_ci(v, pr, ref)
-                out[m][v]["ref_counts"] = dict(
-                    sorted(
-                        Counter(
-                            lab
-                            for r in ref
-                            if not (
-                                v.endswith("_among_ref_refusal_partial")
-                                and r.get("engagement") == "engaged"
-                            )
-                            and (lab := view_labels(v, r)) is not None
-                        ).items()
-                    )
-                )
     return out
+
+
+def reference_counts(view: str, ref: Sequence[dict[str, str]]) -> dict[str, int]:
+    """The reference's class counts on a view (rows where the view is defined)."""
+    return dict(
+        sorted(
+            Counter(
+                lab
+                for r in ref
+                if not (
+                    view.endswith("_among_ref_refusal_partial") and r.get("engagement") == "engaged"
+                )
+                and (lab := view_labels(view, r)) is not None
+            ).items()
+        )
+    )
+
+
+def _cell(c: dict[str, Any]) -> str:
+    """A kappa as printed: 'undef' where the reference has one class, 'n/a' where absent."""
+    if c.get("undefined"):
+        return "undef"
+    return "n/a" if c["kappa"] is None else f"{c['kappa']:.2f}"
 
 
 def fmt_ci(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
@@ -359,7 +434,7 @@ def fmt_ci(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
         cells = []
         for v in TARGET_VIEWS:
             c = row[v]
-            k = "n/a" if c["kappa"] is None else f"{c['kappa']:.2f}"
+            k = _cell(c)
             iv = "[undefined]" if c.get("ci95") is None else "[{:.2f}, {:.2f}]".format(*c["ci95"])
             counts = "/".join(f"{n}" for n in c.get("ref_counts", {}).values())
             cells.append(f"{SHORT[v]} {k} {iv} ({counts})")
@@ -372,23 +447,51 @@ def fmt_table(name: str, table: dict[str, dict[str, dict[str, Any]]]) -> list[st
     for m, row in table.items():
         cells = []
         for v in VIEW_NAMES:
-            k = row[v]["kappa"]
-            cells.append(f"{'n/a' if k is None else f'{k:.2f}':>9}")
+            cells.append(f"{_cell(row[v]):>9}")
         lines.append("  " + f"{m:<16}" + "".join(cells))
     return lines
 
 
+def worst_model(table: dict[str, dict[str, dict[str, Any]]], view: str) -> float:
+    """The worst held-out model's kappa on a view; undefined cells (one reference class) are
+    left out, a missing kappa of a defined cell counts as -1."""
+    return min(
+        (row[view]["kappa"] if row[view]["kappa"] is not None else -1.0)
+        for m, row in table.items()
+        if m != "pooled" and not row[view].get("undefined")
+    )
+
+
+def decision_score(table: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """The ship rule's figures: mean over the target views of the worst held-out model's kappa
+    (undefined cells left out), the mean pooled kappa (tie-break) and the single worst cell."""
+    worst = [worst_model(table, v) for v in TARGET_VIEWS]
+    pooled = [table["pooled"][v]["kappa"] for v in TARGET_VIEWS]
+    return (
+        f"mean worst-model kappa {np.mean(worst):.3f}, mean pooled {np.mean(pooled):.3f}, "
+        f"worst cell {min(worst):.2f}"
+    )
+
+
+def fmt_selection(sel: dict[str, Any]) -> str:
+    e, r, i = sel["engagement"], sel["in_role"], sel["ic"]
+    return (
+        f"engagement {e['features']} C={e['c']}; in_role {r['features']} C={r['c']}; "
+        f"IC {i['features']} C={i['c']} rows={i['rows']} decoding={i['decoding']}"
+    )
+
+
 def targets_met(table: dict[str, dict[str, dict[str, Any]]], views: Sequence[str]) -> str:
-    worst = {
-        v: min(
-            (row[v]["kappa"] if row[v]["kappa"] is not None else -1.0)
-            for m, row in table.items()
-            if m != "pooled"
-        )
+    worst = {v: worst_model(table, v) for v in views}
+    undefined = {
+        v: [m for m, row in table.items() if m != "pooled" and row[v].get("undefined")]
         for v in views
     }
     return ", ".join(
-        f"{SHORT[v]} min {k:.2f} ({'>=0.7' if k >= 0.7 else 'below 0.7'})" for v, k in worst.items()
+        f"{SHORT[v]} min {k:.2f} ({'>=0.7' if k >= 0.7 else 'below 0.7'}"
+        + "".join(f"; {m} undefined" for m in undefined[v])
+        + ")"
+        for v, k in worst.items()
     )
 
 
@@ -404,15 +507,19 @@ def xstest_scores(
     A variant that also fits on XSTest is scored held out by XSTest subject model: each
     subject's completions are labelled by heads fitted on the corpus and the other four.
     """
-    from deconfound.stats.agreement import agreement
 
     texts = [it.response for it in items]
     prompts = [it.prompt for it in items]
+    subjects = np.array([it.model for it in xs])
+    if variant.select:
+        sspec, sheads, decoding, _ = fit_select(items, lex)
+        xq = sspec.matrix([it.completion for it in xs], prompts=[it.prompt for it in xs])
+        labels = [r["engagement"] for r in predict_select(sheads, decoding, xq)]
+        return _xstest_agreement(labels, xs, subjects, held_out=False)
     spec = fit_spec(
         texts, terms=variant.terms, pooled=variant.windows, lexical=lex, prompt=variant.prompt
     )
     x = spec.matrix(texts, pooled if variant.windows else None, lex, prompts)
-    subjects = np.array([it.model for it in xs])
     folds = sorted(set(subjects.tolist())) if variant.xstest_weight else [None]
     pred: list[str] = [""] * len(xs)
     xall = spec.matrix(
@@ -434,6 +541,14 @@ def xstest_scores(
         f = fit_linear(xf, yf, classes, C_GRID[0], variant.backend, wf)
         for i, j in zip(test, f.proba(xall[test]).argmax(axis=1), strict=True):
             pred[i] = f.classes[j]
+    return _xstest_agreement(pred, xs, subjects, held_out=bool(variant.xstest_weight))
+
+
+def _xstest_agreement(
+    pred: list[str], xs: list[XSTestItem], subjects: np.ndarray, *, held_out: bool
+) -> dict[str, Any]:
+    from deconfound.stats.agreement import agreement
+
     gold = [it.label for it in xs]
     three = agreement(pred, gold, categories=("refusal", "partial", "engaged"))
     binary = agreement([q != "engaged" for q in pred], [g != "engaged" for g in gold])
@@ -444,7 +559,7 @@ def xstest_scores(
         per[sm] = round(float(r.cohen_kappa), 3)
     return {
         "n": len(gold),
-        "held_out_by_subject": bool(variant.xstest_weight),
+        "held_out_by_subject": held_out,
         "kappa_3class": round(float(three.cohen_kappa), 3),
         "kappa_any_refusal": round(float(binary.cohen_kappa), 3),
         "accuracy_any_refusal": round(float(binary.observed), 3),
@@ -531,19 +646,25 @@ def main() -> None:
     lines.append("")
     for name in names:
         v = VARIANTS[name]
-        preds, conf = offline_lomo(items, pooled, v, lexm, xs)
+        selections: list[dict[str, Any]] = []
+        preds, conf = offline_lomo(items, pooled, v, lexm, xs, selections=selections)
         t = kappa_table(items, preds, ci=True)
         correct = np.array(
             [p["engagement"] == it.engagement for p, it in zip(preds, items, strict=True)]
         )
         ece = expected_calibration_error(conf, correct)
         entry: dict[str, Any] = {"lomo": t, "engagement_ece_held_out": round(ece, 3)}
+        if selections:
+            entry["selections"] = selections
         if not args.no_xstest and v.backend == "sklearn" and not v.windows:
             entry["xstest"] = xstest_scores(items, xs, v, pooled, lexm)
         result["judges"][v.name] = entry
         lines += fmt_table(f"offline {v.name}", t)
         lines += fmt_ci(t)
         lines.append(f"  targets: {targets_met(t, TARGET_VIEWS)}")
+        lines.append(f"  decision score: {decision_score(t)}")
+        for sel in selections:
+            lines.append(f"  chosen without {sel['held_out']}: {fmt_selection(sel)}")
         lines.append(f"  held-out engagement confidence: ECE {ece:.3f}")
         if args.scenario_halves:
             sp, _ = offline_lomo(items, pooled, v, lexm, xs, scenario_halves=True)
@@ -587,6 +708,13 @@ def write_measured(path: Path, result: dict[str, Any], models: list[str]) -> Non
             "corpus": corpus,
             "kappa": {m: {v: c["kappa"] for v, c in row.items()} for m, row in table.items()},
         }
+        undefined = {
+            m: {v: {"reference_counts": c["ref_counts"]} for v, c in row.items() if c["undefined"]}
+            for m, row in table.items()
+        }
+        if any(undefined.values()):
+            # kappa is null there: the reference has one class (never read as 0)
+            out["judges"][judge]["undefined"] = {m: row for m, row in undefined.items() if row}
         cis = {m: {v: c["ci95"] for v, c in row.items() if "ci95" in c} for m, row in table.items()}
         if any(cis.values()):
             out["judges"][judge]["kappa_ci95"] = cis

@@ -8,6 +8,7 @@ from importlib import resources
 import pandas as pd
 import pytest
 
+from deconfound.judges.measured import MeasuredKappa
 from deconfound.stats import simulate_records
 from deconfound.stats.prepare import TRUSTED_KAPPA, KappaLookup, select_judges, shipped_kappa
 
@@ -74,3 +75,33 @@ def test_shipped_kappa_is_the_worst_held_out_model_of_the_package_data() -> None
     assert shipped_kappa("offline", entry["version"], "engagement_3class") == min(per_model)
     assert shipped_kappa("offline", "offline-0", "engagement_3class") is None
     assert shipped_kappa("no-such-judge", None, "ic") is None
+
+
+def _undefined_cell_measurement(view: str) -> MeasuredKappa:
+    """offline measured at 0.9 on every model, except one whose reference has one class."""
+    kappa: dict[str, dict[str, float | None]] = {
+        "model-a": {view: 0.9},
+        "model-b": {view: None},
+        "pooled": {view: 0.9},
+    }
+    return MeasuredKappa(
+        "offline", "offline-9", "test corpus", kappa, {"model-b": {view: {"yes": 26}}}
+    )
+
+
+def test_an_undefined_cell_makes_the_judge_unmeasured_never_passing_or_zero(
+    sim: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = "engagement_3class"
+    monkeypatch.setattr(
+        "deconfound.stats.prepare.measured_kappa",
+        lambda judge, version=None: (
+            _undefined_cell_measurement(view) if judge == "offline" else None
+        ),
+    )
+    assert shipped_kappa("offline", "offline-9", view) is None
+    chosen = select_judges(sim, kappa=shipped_kappa)
+    # not trusted (it would be at 0.9 if the undefined cell were skipped) and not listed as 0.00
+    assert chosen.engagement == "rubric:sim"
+    assert "measured" not in chosen.reasons["engagement"]
+    assert "0.00" not in chosen.reasons["engagement"]

@@ -2,8 +2,11 @@
 
 ``benchmarks/offline_judge.py`` writes ``data/measured_kappa.json``: for each keyless judge (its
 id and version), Cohen's kappa per corpus model and view, each model scored by a judge fitted or
-tuned without it (leave-one-model-out). The report's methods section prints it, so a reader sees
-how far the judge that produced the figures agrees with careful reading on models it never saw.
+tuned without it (leave-one-model-out). A cell where the model's reference labels have one class
+only (llama-4-maverick's refusals are all in role) has no kappa: it is stored as null with the
+reference's class counts under ``undefined``, and read as "not measured", never as 0. The
+report's methods section prints it, so a reader sees how far the judge that produced the figures
+agrees with careful reading on models it never saw.
 A judge whose version differs from the measured one gets no figures: they would not be its own.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Final
 
@@ -27,30 +30,41 @@ SUMMARY_VIEWS: Final = (
 
 @dataclass(frozen=True)
 class MeasuredKappa:
-    """One judge version's leave-one-model-out kappa: ``kappa[model][view]`` (and "pooled")."""
+    """One judge version's leave-one-model-out kappa: ``kappa[model][view]`` (and "pooled").
+
+    ``undefined[model][view]`` holds the reference's class counts of the cells whose reference
+    has one class: kappa is undefined there (its value is None in ``kappa``).
+    """
 
     judge: str
     version: str
     corpus: str
     kappa: dict[str, dict[str, float | None]]
+    undefined: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     @property
     def models(self) -> list[str]:
         return sorted(m for m in self.kappa if m != "pooled")
 
+    def is_undefined(self, model: str, view: str) -> bool:
+        """Whether the reference of ``model`` has one class on ``view`` (no kappa exists)."""
+        return view in self.undefined.get(model, {})
+
     def summary(self) -> str:
-        """One sentence: per view, the range over held-out models and the pooled value."""
+        """One sentence: per view, the range over held-out models and the pooled value; models
+        whose reference has one class on a view are named as undefined, never counted as 0."""
         parts = []
         for view, name in SUMMARY_VIEWS:
-            vals = [self.kappa[m].get(view) for m in self.models]
+            vals = [self.kappa[m].get(view) for m in self.models if not self.is_undefined(m, view)]
             got = [v for v in vals if v is not None]
-            if not got:
+            undefined = [m for m in self.models if self.is_undefined(m, view)]
+            if not got and not undefined:
                 continue
             pooled = self.kappa.get("pooled", {}).get(view)
-            parts.append(
-                f"{name} {min(got):.2f}–{max(got):.2f}"
-                + (f" (pooled {pooled:.2f})" if pooled is not None else "")
-            )
+            text = f"{name} {min(got):.2f}–{max(got):.2f}" if got else f"{name} not measured"
+            notes = [f"pooled {pooled:.2f}"] if pooled is not None else []
+            notes += [f"{m} undefined (reference has one class)" for m in undefined]
+            parts.append(text + (f" ({', '.join(notes)})" if notes else ""))
         return (
             f"{self.judge} ({self.version}): leave-one-model-out Cohen's κ against the "
             f"reference corpus ({self.corpus}; {len(self.models)} held-out models), "
@@ -87,4 +101,10 @@ def measured_kappa(judge: str, version: str | None = None) -> MeasuredKappa | No
     # "+codebook-1" style tags are compared too when both sides carry one
     if entry is None or (version is not None and not _same_version(version, entry["version"])):
         return None
-    return MeasuredKappa(judge, str(entry["version"]), str(entry["corpus"]), entry["kappa"])
+    return MeasuredKappa(
+        judge,
+        str(entry["version"]),
+        str(entry["corpus"]),
+        entry["kappa"],
+        entry.get("undefined", {}),
+    )

@@ -6,7 +6,10 @@ so every block reads the whole answer — the lexical cues and the tf-idf terms 
 the embeddings through an opening and a closing window (:mod:`deconfound.judges.offline_features`).
 The heads also read one fact about the scenario prompt: whether it has the *Task Example*
 template of codebook rule B5a, where an in-role "I take the approved route" declines the task
-(a broad refusal) rather than performing it; the answer alone cannot tell the two apart.
+(a broad refusal) rather than performing it; the answer alone cannot tell the two apart. Since
+offline-4 they may also read how far the answer stays inside the prompt's own words (the
+prompt-overlap block), each head choosing by leave-one-model-out whether to, and the engagement
+and IC labels are decoded together (``decoding``): no refusal carries IC in the corpus.
 Four heads predict the codebook's fields: ``engagement`` (refusal / partial / engaged), ``ic``,
 and, for refusals and partials, ``refusal_kind`` and ``in_role``. Each head's probabilities are
 temperature-scaled on out-of-fold predictions, so ``confidence`` (the probability of the emitted
@@ -26,7 +29,7 @@ is what to quote, never the training fit.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,17 +41,51 @@ from deconfound.judges.base import EMPTY_RESPONSE, JudgeInput, Judgment, codeboo
 from deconfound.judges.cache import JudgmentCache
 from deconfound.judges.offline_features import (
     LEXICAL_FEATURES,
+    OVERLAP_FEATURES,
     PROMPT_FEATURES,
     TermVocab,
+    has_prompt_words,
     lexical_vector,
+    overlap_vector,
     prompt_vector,
 )
 
 HEADS_FILE: Final = "offline_heads.json"
 #: Version of the heads' recipe (features, targets) and of the codebook they were fitted to.
-OFFLINE_VERSION: Final = "offline-3+codebook-1"
+OFFLINE_VERSION: Final = "offline-4+codebook-1"
 #: Probability temperature never leaves this range (a sanity bound on the fitted value).
-_MAX_TEMPERATURE: Final = 20.0
+MAX_TEMPERATURE: Final = 20.0
+#: How the engagement and IC heads' probabilities become labels: ``independent`` (each argmax),
+#: ``gated`` (no IC where the engagement label is refusal) or ``joint`` (the most probable
+#: (engagement, IC) pair among those the corpus has: a refusal with IC never occurs in it, and the
+#: codebook allows one only where the decline still carries the behaviour out).
+DECODINGS: Final = ("independent", "gated", "joint")
+
+
+def decode(
+    engagement: Mapping[str, float], ic: Mapping[str, float] | None, decoding: str
+) -> tuple[str, bool | None]:
+    """The engagement label and IC flag from one answer's calibrated probabilities.
+
+    Why ``joint``: the heads are fitted separately and can disagree (a shortcut taken in a
+    B5a scenario reads as "refusal" to the engagement head and as IC to the IC head); the pair
+    with the highest product of probabilities settles it by the more confident head.
+    """
+    if decoding not in DECODINGS:
+        raise ValueError(f"decoding: {decoding!r} not in {DECODINGS}")
+    if ic is None:
+        return max(engagement, key=lambda c: (engagement[c], c)), None
+    p_true = ic.get("true", 0.0)
+    p_false = ic.get("false", 1.0 - p_true)
+    if decoding == "joint":
+        best_ic = max(p_true, p_false)
+        score = {c: p * (p_false if c == "refusal" else best_ic) for c, p in engagement.items()}
+        label = max(score, key=lambda c: (score[c], c))
+    else:
+        label = max(engagement, key=lambda c: (engagement[c], c))
+    if decoding != "independent" and label == "refusal":
+        return label, False
+    return label, p_true > p_false
 
 
 @dataclass(frozen=True)
@@ -65,8 +102,8 @@ class LinearHead:
             raise ValueError("head weights do not match its classes")
         if self.bias.shape != (len(self.classes),):
             raise ValueError("head bias does not match its classes")
-        if not 0 < self.temperature <= _MAX_TEMPERATURE:
-            raise ValueError(f"temperature must be in (0, {_MAX_TEMPERATURE}]")
+        if not 0 < self.temperature <= MAX_TEMPERATURE:
+            raise ValueError(f"temperature must be in (0, {MAX_TEMPERATURE}]")
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, n_classes)."""
@@ -105,6 +142,9 @@ class FeatureSpec:
         window: Word pieces per embedding window, or None when the heads use no embeddings.
         max_windows: At most this many windows per answer (opening ones plus the last).
         prompt: Whether the heads read the scenario prompt's features (PROMPT_FEATURES).
+        overlap_mean: Per-column mean of the training rows' prompt-overlap block
+            (OVERLAP_FEATURES, always the last columns), or None when the heads do not use it.
+        overlap_std: Its per-column scale (zeros replaced by 1).
     """
 
     lexical_mean: np.ndarray
@@ -113,6 +153,12 @@ class FeatureSpec:
     window: int | None = None
     max_windows: int | None = None
     prompt: bool = False
+    overlap_mean: np.ndarray | None = None
+    overlap_std: np.ndarray | None = None
+
+    @property
+    def uses_overlap(self) -> bool:
+        return self.overlap_mean is not None
 
     @property
     def uses_embeddings(self) -> bool:
@@ -132,7 +178,8 @@ class FeatureSpec:
             pooled: Their pooled window embeddings, when the heads use them.
             lexical: Their :func:`lexical_vector` rows, when already computed (training).
             prompts: The scenario prompts they answer, when the heads read them; None (or a
-                None prompt) reads as a prompt without the rule-B5a template.
+                None prompt) reads as a prompt without the rule-B5a template; a prompt with
+                no content word puts the prompt-overlap block at its training mean.
         """
         lex = lexical if lexical is not None else np.stack([lexical_vector(t) for t in texts])
         blocks = [(lex - self.lexical_mean) / self.lexical_std]
@@ -142,11 +189,20 @@ class FeatureSpec:
             if pooled is None or len(pooled) != len(texts):
                 raise ValueError("these heads need pooled window embeddings for every text")
             blocks.append(pooled)
+        if prompts is not None and len(prompts) != len(texts):
+            raise ValueError("prompts and texts differ in length")
+        ps = list(prompts) if prompts is not None else [None] * len(texts)
         if self.prompt:
-            if prompts is not None and len(prompts) != len(texts):
-                raise ValueError("prompts and texts differ in length")
-            ps = list(prompts) if prompts is not None else [None] * len(texts)
             blocks.append(np.stack([prompt_vector(p) for p in ps]).reshape(len(texts), -1))
+        if self.overlap_mean is not None and self.overlap_std is not None:
+            # no prompt: the training mean (a neutral 0 after scaling), not "no overlap at all"
+            ov = np.stack(
+                [
+                    overlap_vector(t, p) if has_prompt_words(p) else self.overlap_mean
+                    for t, p in zip(texts, ps, strict=True)
+                ]
+            )
+            blocks.append((ov.reshape(len(texts), -1) - self.overlap_mean) / self.overlap_std)
         return np.hstack(blocks)
 
     def to_json(self) -> dict[str, Any]:
@@ -159,6 +215,13 @@ class FeatureSpec:
             "window": self.window,
             "max_windows": self.max_windows,
             "prompt_features": list(PROMPT_FEATURES) if self.prompt else None,
+            "overlap_features": list(OVERLAP_FEATURES) if self.uses_overlap else None,
+            "overlap_mean": None
+            if self.overlap_mean is None
+            else [round(float(x), 6) for x in self.overlap_mean],
+            "overlap_std": None
+            if self.overlap_std is None
+            else [round(float(x), 6) for x in self.overlap_std],
         }
 
     @classmethod
@@ -174,6 +237,12 @@ class FeatureSpec:
                 "head file was fitted on other prompt features; refit it with "
                 "scripts/train_offline_head.py"
             )
+        overlap_features = obj.get("overlap_features")
+        if overlap_features is not None and list(overlap_features) != list(OVERLAP_FEATURES):
+            raise ValueError(
+                "head file was fitted on other prompt-overlap features; refit it with "
+                "scripts/train_offline_head.py"
+            )
         vocab = None
         if obj.get("vocab") is not None:
             vocab = TermVocab(list(obj["vocab"]), np.asarray(obj["idf"], dtype=np.float64))
@@ -184,22 +253,31 @@ class FeatureSpec:
             obj.get("window"),
             obj.get("max_windows"),
             prompt_features is not None,
+            None if overlap_features is None else np.asarray(obj["overlap_mean"], dtype=np.float64),
+            None if overlap_features is None else np.asarray(obj["overlap_std"], dtype=np.float64),
         )
 
 
 @dataclass(frozen=True)
 class OfflineHeads:
-    """The fitted heads, their input spec, and provenance with measured kappa (``meta``)."""
+    """The fitted heads, their input spec, provenance with measured kappa (``meta``), and how
+    the engagement and IC probabilities become labels (``decoding``, one of DECODINGS)."""
 
     version: str
     features: FeatureSpec
     heads: dict[str, LinearHead]
     meta: dict[str, Any]
+    decoding: str = "independent"
+
+    def __post_init__(self) -> None:
+        if self.decoding not in DECODINGS:
+            raise ValueError(f"decoding: {self.decoding!r} not in {DECODINGS}")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "meta": self.meta,
+            "decoding": self.decoding,
             "features": self.features.to_json(),
             "heads": {k: h.to_json() for k, h in self.heads.items()},
         }
@@ -214,6 +292,7 @@ class OfflineHeads:
             FeatureSpec.from_json(obj["features"]),
             heads,
             dict(obj.get("meta", {})),
+            str(obj.get("decoding", "independent")),
         )
 
 
@@ -278,10 +357,7 @@ class OfflineJudge:
 
     def _judgment(self, probs: dict[str, dict[str, float]]) -> Judgment:
         pe = probs["engagement"]
-        label = max(pe, key=lambda c: (pe[c], c))
-        ic: bool | None = None
-        if "ic" in probs:
-            ic = probs["ic"].get("true", 0.0) > 0.5
+        label, ic = decode(pe, probs.get("ic"), self.heads.decoding)
         kind = in_role = None
         notes = ["offline heads; " + ", ".join(f"p({c})={v:.2f}" for c, v in sorted(pe.items()))]
         if label in ("refusal", "partial"):

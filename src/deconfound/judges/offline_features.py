@@ -129,6 +129,120 @@ def prompt_vector(prompt: str | None) -> np.ndarray:
     return np.asarray([float("task example" in low)], dtype=np.float64)
 
 
+#: Names of the prompt-overlap columns, in order (see :func:`overlap_vector`).
+OVERLAP_FEATURES: Final = (
+    "prompt_word_share",
+    "prompt_word_share_opening",
+    "prompt_word_share_closing",
+    "meta_talk_per_100_words",
+)
+_CONTENT_WORD: Final = re.compile(r"[a-z][a-z'-]{3,}")
+_STOPWORDS: Final = frozenset(
+    [
+        "that",
+        "this",
+        "with",
+        "from",
+        "have",
+        "will",
+        "would",
+        "your",
+        "they",
+        "their",
+        "there",
+        "what",
+        "which",
+        "when",
+        "where",
+        "about",
+        "into",
+        "them",
+        "then",
+        "than",
+        "these",
+        "those",
+        "been",
+        "being",
+        "were",
+        "also",
+        "such",
+        "only",
+        "just",
+        "more",
+        "most",
+        "some",
+        "very",
+        "should",
+        "could",
+        "must",
+        "make",
+        "made",
+        "need",
+        "needs",
+        "here",
+        "over",
+        "under",
+        "within",
+        "without",
+        "while",
+        "because",
+        "before",
+        "after",
+        "other",
+        "each",
+        "does",
+        "doing",
+        "done",
+        "like",
+        "want",
+        "wants",
+        "well",
+        "sure",
+        "help",
+        "think",
+        "know",
+        "clear",
+    ]
+)
+_META_TALK: Final = re.compile(
+    r"\b(scenario|prompt|role-?play|roleplay|role play|framing|framed|simulat\w*|hypothetical|"
+    r"fictional|premise|pretend)\b"
+)
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+def has_prompt_words(prompt: str | None) -> bool:
+    """Whether a prompt gives the overlap block anything to compare with (a content word)."""
+    return bool(_content_words(prompt or ""))
+
+
+def overlap_vector(answer: str, prompt: str | None) -> np.ndarray:
+    """How far the answer stays inside the scenario's own words (OVERLAP_FEATURES).
+
+    An answer that makes the scenario's decision as its agent reuses the scenario's nouns (the
+    grid, the migration, the on-call engineer); one that steps out talks about the prompt, the
+    scenario and role-play, and offers generic help. Columns: the share of the answer's content
+    words (four letters or more, no stopwords) that occur in the prompt, over the whole answer,
+    its opening quarter and its closing quarter (at most 60 words each), and meta-talk words per
+    100 words. A prompt without content words gives zeros (the judge reads such a prompt as
+    missing: see FeatureSpec.matrix).
+    """
+    prompt_words = set(_content_words(prompt or ""))
+    words = _content_words(answer)
+    if not words or not prompt_words:
+        return np.zeros(len(OVERLAP_FEATURES))
+    k = max(1, min(60, len(words) // 4))
+
+    def share(ws: list[str]) -> float:
+        return sum(w in prompt_words for w in ws) / len(ws)
+
+    meta = 100.0 * len(_META_TALK.findall(answer.lower())) / max(1, len(answer.split()))
+    return np.array([share(words), share(words[:k]), share(words[-k:]), meta])
+
+
 def pool_windows(windows: np.ndarray) -> np.ndarray:
     """Opening window, closing window and mean of all windows, concatenated (3 x dim)."""
     if windows.ndim != 2 or windows.shape[0] == 0:

@@ -11,6 +11,7 @@ the held-out model never informs its own scores.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-from deconfound.judges.offline import LinearHead
+from deconfound.judges.offline import MAX_TEMPERATURE, LinearHead
 
 Backend = Literal["sklearn", "numpy"]
 
@@ -143,8 +144,9 @@ def fit_temperature(proba_logits: np.ndarray, y: np.ndarray) -> float:
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return -float(logp[np.arange(len(y)), y].mean())
 
-    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(np.exp(res.x))
+    # the upper bound is the heads' own sanity bound (LinearHead rejects a larger temperature)
+    res = minimize_scalar(nll, bounds=(-3.0, math.log(MAX_TEMPERATURE)), method="bounded")
+    return float(min(np.exp(res.x), MAX_TEMPERATURE))
 
 
 @dataclass(frozen=True)
@@ -236,15 +238,25 @@ def fit_spec(
     max_terms: int = 3000,
     lexical: np.ndarray | None = None,
     prompt: bool = False,
+    overlap: bool = False,
+    prompts: Sequence[str | None] | None = None,
 ) -> Any:
-    """A FeatureSpec fitted on training texts only (lexical scaling, term vocabulary)."""
+    """A FeatureSpec fitted on training texts only (lexical scaling, term vocabulary, and the
+    prompt-overlap block's scaling from the texts' ``prompts`` when ``overlap``)."""
     from deconfound.judges.offline import FeatureSpec
-    from deconfound.judges.offline_features import TermVocab, lexical_vector
+    from deconfound.judges.offline_features import TermVocab, lexical_vector, overlap_vector
 
     lex = lexical if lexical is not None else np.stack([lexical_vector(t) for t in texts])
     std = lex.std(axis=0)
     std[std == 0] = 1.0
     vocab = TermVocab.fit(list(texts), max_terms=max_terms) if terms else None
+    ov_mean = ov_std = None
+    if overlap:
+        if prompts is None or len(prompts) != len(texts):
+            raise ValueError("the prompt-overlap block needs one prompt per training text")
+        ov = np.stack([overlap_vector(t, p) for t, p in zip(texts, prompts, strict=True)])
+        ov_mean, ov_std = ov.mean(axis=0), ov.std(axis=0)
+        ov_std[ov_std == 0] = 1.0
     return FeatureSpec(
         lex.mean(axis=0),
         std,
@@ -252,6 +264,8 @@ def fit_spec(
         window if pooled else None,
         max_windows if pooled else None,
         prompt,
+        ov_mean,
+        ov_std,
     )
 
 
@@ -359,3 +373,231 @@ def view_kappa(
         return float("nan"), 0, None
     res = agreement(a, b, categories=cats)
     return float(res.cohen_kappa), int(res.n), res.confusion
+
+
+# --------------------------------------------------------------------------------------------
+# offline-4: per-head choices made by inner leave-one-model-out
+# --------------------------------------------------------------------------------------------
+
+#: Candidate choices of offline-4, fixed before any held-out figure was seen: the feature set
+#: (``base`` = offline-3's cues, terms and template flag; ``overlap`` = plus the prompt-overlap
+#: block), C, the rows the IC head is fitted on (all answers, or the reference's non-refusals:
+#: IC given that the answer did not refuse) and the decoding (see offline.DECODINGS).
+SELECT_FEATURES: tuple[str, ...] = ("base", "overlap")
+SELECT_C: tuple[float, ...] = (0.3, 1.0, 3.0)
+IC_ROWS: tuple[str, ...] = ("all", "nonrefusal")
+#: The views each choice is scored on (the worst inner held-out model decides).
+SELECT_VIEWS: dict[str, tuple[str, ...]] = {
+    "engagement": ("refusal_vs_not", "refusal_or_partial_vs_engaged"),
+    "in_role": ("in_role_among_ref_refusal_partial",),
+    "ic": ("refusal_vs_not", "refusal_or_partial_vs_engaged", "ic"),
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """offline-4's choices on one training set, and the inner score each won with.
+
+    Attributes:
+        engagement: (features, C) of the engagement head.
+        in_role: (features, C) of the in_role head.
+        ic: (features, C, rows, decoding) of the IC head and the labels' decoding.
+        scores: Per choice, the mean over its views of the worst inner held-out model's kappa.
+    """
+
+    engagement: tuple[str, float]
+    in_role: tuple[str, float]
+    ic: tuple[str, float, str, str]
+    scores: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "engagement": {"features": self.engagement[0], "c": self.engagement[1]},
+            "in_role": {"features": self.in_role[0], "c": self.in_role[1]},
+            "ic": {
+                "features": self.ic[0],
+                "c": self.ic[1],
+                "rows": self.ic[2],
+                "decoding": self.ic[3],
+            },
+            "inner_worst_model_kappa": {k: round(v, 3) for k, v in self.scores.items()},
+        }
+
+
+def worst_model_kappa(
+    view: str,
+    rows: np.ndarray,
+    pred: Sequence[dict[str, str]],
+    ref: Sequence[dict[str, str]],
+    groups: np.ndarray,
+) -> float:
+    """The lowest per-group kappa on ``view`` over ``rows``; groups whose reference has one
+    class on the view are skipped (kappa is undefined there), nan when none is left."""
+    out = []
+    for m in sorted(set(groups[rows].tolist())):
+        r = [int(i) for i in rows if groups[i] == m]
+        sub_ref = [ref[i] for i in r]
+        classes = {
+            view_labels(view, x)
+            for x in sub_ref
+            if not (
+                view.endswith("_among_ref_refusal_partial") and x.get("engagement") == "engaged"
+            )
+        } - {None}
+        if len(classes) < 2:
+            continue
+        k = view_kappa(view, [pred[i] for i in r], sub_ref)[0]
+        out.append(0.0 if np.isnan(k) else k)
+    return min(out) if out else float("nan")
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    out: np.ndarray = p / p.sum(axis=1, keepdims=True)
+    return out
+
+
+def decode_rows(pe: np.ndarray, pi: np.ndarray, decoding: str) -> tuple[list[str], list[str]]:
+    """offline.decode over arrays of engagement and IC probabilities (TARGETS' class order)."""
+    from deconfound.judges.offline import decode
+
+    eng, ic = [], []
+    for a, b in zip(pe, pi, strict=True):
+        label, flag = decode(
+            dict(zip(TARGETS["engagement"], a.tolist(), strict=True)),
+            dict(zip(TARGETS["ic"], b.tolist(), strict=True)),
+            decoding,
+        )
+        eng.append(label)
+        ic.append(str(bool(flag)).lower())
+    return eng, ic
+
+
+def _pad(f: LinearFit, width: int, c: float, temperature: float) -> LinearFit:
+    """A head fitted on the first columns, written over all ``width`` columns (zeros after)."""
+    w = np.zeros((f.weights.shape[0], width))
+    w[:, : f.weights.shape[1]] = f.weights
+    return LinearFit(f.classes, w, f.bias, temperature, c)
+
+
+def select_and_fit(
+    x: np.ndarray,
+    n_base: int,
+    labels: dict[str, Sequence[str]],
+    groups: Sequence[str],
+    backend: Backend = "sklearn",
+) -> tuple[dict[str, LinearFit], str, Selection]:
+    """offline-4's heads: every choice (SELECT_FEATURES, SELECT_C, IC_ROWS, decoding) made by
+    leave-one-group-out over ``groups``, temperatures fitted on the chosen out-of-fold logits.
+
+    ``x`` holds the base columns first (``n_base`` of them) and the prompt-overlap block after.
+    Returns the heads (over all columns), the decoding, and the selection with its scores.
+    """
+    g = np.asarray(groups)
+    uniq = sorted(set(g.tolist()))
+    every = np.arange(len(g))
+    eng = np.asarray(labels["engagement"])
+    ref = [{t: str(labels[t][i]) for t in TARGETS} for i in range(len(g))]
+    xs = {"base": x[:, :n_base], "overlap": x}
+    rp = np.array(
+        [
+            i
+            for i in target_rows("in_role", list(labels["engagement"]))
+            if ref[i]["in_role"] in TARGETS["in_role"]
+        ],
+        dtype=np.int64,
+    )
+    fit_rows = {"all": every, "nonrefusal": every[eng != "refusal"], "refusal_partial": rp}
+
+    def oof(target: str, feats: str, c: float, rows: np.ndarray) -> np.ndarray:
+        """Out-of-fold logits for every row (each group's rows by heads fitted without it)."""
+        classes = TARGETS[target]
+        out = np.zeros((len(g), len(classes)))
+        for m in uniq:
+            fr = rows[g[rows] != m]
+            f = fit_linear(xs[feats][fr], [ref[i][target] for i in fr], classes, c, backend)
+            te = every[g == m]
+            out[te] = xs[feats][te] @ f.weights.T + f.bias
+        return out
+
+    def score(target: str, pred: list[dict[str, str]]) -> float:
+        vals = [worst_model_kappa(v, every, pred, ref, g) for v in SELECT_VIEWS[target]]
+        return float(np.nanmean(vals)) if not all(np.isnan(vals)) else float("-inf")
+
+    def temperature(logits: np.ndarray, target: str, rows: np.ndarray) -> float:
+        y = np.array([TARGETS[target].index(ref[i][target]) for i in rows])
+        return fit_temperature(np.clip(logits[rows], -60, 60), y)
+
+    grid = [(f, c) for f in SELECT_FEATURES for c in SELECT_C]
+    # engagement
+    best_e: tuple[float, str, float, np.ndarray] | None = None
+    for feats, c in grid:
+        lg = oof("engagement", feats, c, every)
+        pred = [{"engagement": TARGETS["engagement"][j]} for j in lg.argmax(axis=1)]
+        s = score("engagement", pred)
+        if best_e is None or s > best_e[0] + 1e-12:
+            best_e = (s, feats, c, lg)
+    assert best_e is not None
+    t_e = temperature(best_e[3], "engagement", every)
+    pe = _softmax(best_e[3] / t_e)
+    # in_role (fitted and scored on the reference's refusals and partials)
+    best_r: tuple[float, str, float, np.ndarray] | None = None
+    for feats, c in grid:
+        lg = oof("in_role", feats, c, rp)
+        pred = [{"in_role": TARGETS["in_role"][j]} for j in lg.argmax(axis=1)]
+        s = score("in_role", pred)
+        if best_r is None or s > best_r[0] + 1e-12:
+            best_r = (s, feats, c, lg)
+    assert best_r is not None
+    t_r = temperature(best_r[3], "in_role", rp)
+    # IC, its rows and the decoding
+    best_i: tuple[float, str, float, str, str, float] | None = None
+    for feats, c in grid:
+        for rows_name in IC_ROWS:
+            rows = fit_rows[rows_name]
+            lg = oof("ic", feats, c, rows)
+            t_i = temperature(lg, "ic", rows)
+            pi = _softmax(lg / t_i)
+            for decoding in ("gated" if rows_name == "nonrefusal" else "independent", "joint"):
+                e_lab, i_lab = decode_rows(pe, pi, decoding)
+                pred = [{"engagement": a, "ic": b} for a, b in zip(e_lab, i_lab, strict=True)]
+                s = score("ic", pred)
+                if best_i is None or s > best_i[0] + 1e-12:
+                    best_i = (s, feats, c, rows_name, decoding, t_i)
+    assert best_i is not None
+    # the chosen heads, fitted on every training row
+    width = x.shape[1]
+
+    def final(target: str, feats: str, c: float, rows: np.ndarray, t: float) -> LinearFit:
+        f = fit_linear(xs[feats][rows], [ref[i][target] for i in rows], TARGETS[target], c, backend)
+        return _pad(f, width, c, t)
+
+    heads = {
+        "engagement": final("engagement", best_e[1], best_e[2], every, t_e),
+        "ic": final("ic", best_i[1], best_i[2], fit_rows[best_i[3]], best_i[5]),
+        "in_role": final("in_role", best_r[1], best_r[2], rp, t_r),
+    }
+    kr = np.array(
+        [
+            i
+            for i in target_rows("refusal_kind", list(labels["engagement"]))
+            if ref[i]["refusal_kind"] in TARGETS["refusal_kind"]
+        ],
+        dtype=np.int64,
+    )
+    kind = fit_tuned(
+        xs["base"][kr],
+        [ref[i]["refusal_kind"] for i in kr],
+        g[kr].tolist(),
+        TARGETS["refusal_kind"],
+        backend,
+    ).fit
+    heads["refusal_kind"] = _pad(kind, width, kind.c, kind.temperature)
+    selection = Selection(
+        (best_e[1], best_e[2]),
+        (best_r[1], best_r[2]),
+        (best_i[1], best_i[2], best_i[3], best_i[4]),
+        {"engagement": best_e[0], "in_role": best_r[0], "ic": best_i[0]},
+    )
+    return heads, best_i[4], selection
