@@ -698,7 +698,12 @@ def write_measured(path: Path, result: dict[str, Any], models: list[str]) -> Non
         "offline": (OFFLINE_VERSION, VARIANTS[SHIPPED_VARIANT].name),
         "lexical": (LEXICAL_VERSION, "lexical-2 (as shipped)"),
     }
-    out: dict[str, Any] = {"judges": {}}
+    # keep the entries this script does not measure (benchmarks/published_flags.py writes the
+    # published AEI labels' figures into the same file)
+    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"judges": {}}
+    out: dict[str, Any] = {
+        "judges": {j: e for j, e in old.get("judges", {}).items() if j not in shipped}
+    }
     for judge, (version, key) in shipped.items():
         if key not in result["judges"]:
             continue

@@ -17,11 +17,12 @@ def test_a_measured_judge_gets_its_worst_and_best_model_and_an_unmeasured_one_sa
     assert m is not None  # shipped package data
     values = [m.kappa[x]["refusal_vs_not"] for x in m.models]
     got = [v for v in values if v is not None]
+    llm = "rubric:provider/model"
     text = judge_validity(
-        _records(("lexical", m.version), ("aei-judge", None)), "lexical", "aei-judge", gold=False
+        _records(("lexical", m.version), (llm, "r-1")), "lexical", llm, gold=False
     )
     assert f"lexical refusal vs not {min(got):.2f}–{max(got):.2f} ({len(got)} models)" in text
-    assert "aei-judge IC not measured" in text
+    assert f"{llm} IC not measured" in text
     assert "indicative" in text and "analyze --gold" in text
 
 
@@ -30,6 +31,16 @@ def test_a_judge_of_another_version_is_not_given_the_measured_figures() -> None:
         _records(("lexical", "lexical-0"), ("aei-judge", None)), "lexical", "aei-judge", gold=False
     )
     assert "lexical refusal vs not not measured" in text
+
+
+def test_the_published_aei_labels_carry_their_measured_kappa() -> None:
+    """benchmarks/published_flags.py: the runner's own labels, nothing fitted, on 5 models."""
+    text = judge_validity(
+        _records(("aei-keyword", None), ("aei-judge", None)), "aei-keyword", "aei-judge", gold=False
+    )
+    assert "aei-keyword refusal vs not 0.16–0.29 (5 models)" in text
+    assert "aei-judge IC 0.00–0.77 (5 models)" in text
+    assert "indicative" in text
 
 
 def test_with_gold_labels_the_sentence_gives_the_figures_without_the_advice() -> None:

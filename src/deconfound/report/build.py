@@ -235,8 +235,9 @@ def _methods(
     measured = _measured_judges(records)
     if measured:
         paras.append(
-            "Measured agreement of the keyless judges with careful reading (shipped with "
-            "deconfound; each corpus model scored by a judge fitted without it): "
+            "Measured agreement of judges with careful reading (shipped with deconfound; "
+            "each corpus model scored by a judge fitted without it, or by labels nothing was "
+            "fitted to): "
             + " ".join(f"{m}." for m in measured)
         )
     paras.append(
