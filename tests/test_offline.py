@@ -562,3 +562,44 @@ def test_temperature_fit_stays_inside_the_bound_the_heads_accept() -> None:
     t = fit_temperature(logits, y)
     assert 0 < t <= MAX_TEMPERATURE
     LinearHead(("a", "b", "c", "d"), np.zeros((4, 2)), np.zeros(4), t)
+
+
+def test_shipped_heads_match_the_selection_their_metadata_records() -> None:
+    """The head file is what scripts/train_offline_head.py's selection chose: the decoding, each
+    head's C, and no weight on the overlap block where a head chose offline-3's features."""
+    heads = load_heads()
+    sel = heads.meta["selection"]
+    assert heads.version.startswith("offline-4") and heads.features.uses_overlap
+    assert heads.decoding == sel["ic"]["decoding"]
+    n = len(OVERLAP_FEATURES)
+    for name in ("engagement", "in_role", "ic"):
+        assert heads.meta["c"][name] == sel[name]["c"]
+        on_overlap = heads.heads[name].weights[:, -n:].any()
+        assert on_overlap == (sel[name]["features"] == "overlap"), name
+
+
+def test_judge_labels_engagement_and_ic_by_its_heads_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heads disagree (engagement leans refusal, IC is clear): the judge's label follows
+    the decoding its head file names."""
+    probs = {
+        "engagement": {"refusal": 0.5, "partial": 0.1, "engaged": 0.4},
+        "ic": {"false": 0.1, "true": 0.9},
+        "refusal_kind": {"framing_recognised": 1.0},
+        "in_role": {"no": 0.2, "yes": 0.8},
+    }
+    obj = load_heads().to_json()
+    got = {}
+    for decoding in ("independent", "gated", "joint"):
+        path = tmp_path / f"{decoding}.json"
+        path.write_text(json.dumps({**obj, "decoding": decoding}))
+        judge = OfflineJudge(heads_path=path)
+        monkeypatch.setattr(judge, "probabilities", lambda texts, prompts=None: [probs])
+        j = judge.label("an answer")
+        got[decoding] = (j.engagement, j.ic, j.confidence)
+    assert got == {
+        "independent": ("refusal", True, 0.5),
+        "gated": ("refusal", False, 0.5),
+        "joint": ("engaged", True, 0.4),
+    }
