@@ -256,12 +256,14 @@ def test_report_methods_print_the_measured_kappa_of_judges_in_the_records() -> N
 
     records = pd.DataFrame(
         {
-            "judge": ["offline", "offline", "aei-keyword"],
-            "judge_version": [load_heads().version, load_heads().version, None],
+            "judge": ["offline", "offline", "rubric:provider/model", "aei-keyword"],
+            "judge_version": [load_heads().version, load_heads().version, "r-1", None],
         }
     )
     lines = _measured_judges(records)
-    assert len(lines) == 1 and lines[0].startswith("offline (")
+    # the unmeasured LLM rubric gets no line; the published AEI flag has its own measurement
+    assert len(lines) == 2
+    assert lines[0].startswith("aei-keyword (published)") and lines[1].startswith("offline (")
 
 
 # ---------------------------------------------------------------- offline-3: the prompt block
