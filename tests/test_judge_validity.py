@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from deconfound.judges.measured import measured_kappa
+from deconfound.judges.measured import MeasuredKappa, measured_kappa
 from deconfound.report.format import judge_validity
 
 
@@ -56,3 +57,28 @@ def test_reference_labels_are_named_as_careful_reading_not_as_unmeasured() -> No
     )
     assert "reference refusal vs not: the careful-reading labels themselves" in text
     assert "not measured" not in text and "indicative" not in text
+
+
+def test_a_model_without_kappa_is_named_and_keeps_the_answers_indicative(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model whose reference has one class has no kappa: the judge is not trusted on the
+    others' figures alone, and the sentence names the model instead of printing 0."""
+    view = "refusal_vs_not"
+    fake = MeasuredKappa(
+        "lexical",
+        "lexical-9",
+        "test corpus",
+        {"a": {view: 0.9, "ic": 0.9}, "b": {view: None, "ic": 0.9}},
+        {"b": {view: {"False": 40}}},
+    )
+    monkeypatch.setattr(
+        "deconfound.report.format.measured_kappa",
+        lambda judge, version=None: fake if judge == "lexical" else None,
+    )
+    text = judge_validity(_records(("lexical", "lexical-9")), "lexical", "lexical", gold=False)
+    assert (
+        "lexical refusal vs not 0.90–0.90 (1 models, b undefined (reference has one class))" in text
+    )
+    assert "lexical IC 0.90–0.90 (2 models)" in text
+    assert "indicative" in text

@@ -449,8 +449,11 @@ def judge_validity(records: pd.DataFrame, engagement: str, ic: str, *, gold: boo
             trusted = False
             parts.append(f"{judge} {words} not measured")
             continue
-        trusted = trusted and min(got) >= TRUSTED_KAPPA
-        parts.append(f"{judge} {words} {min(got):.2f}–{max(got):.2f} ({len(got)} models)")
+        # a model without kappa (e.g. its reference has one class) is unmeasured, never passing
+        trusted = trusted and len(got) == len(cells) and min(got) >= TRUSTED_KAPPA
+        undefined = [] if m is None else [x for x in m.models if m.is_undefined(x, view)]
+        note = "".join(f", {x} undefined (reference has one class)" for x in undefined)
+        parts.append(f"{judge} {words} {min(got):.2f}–{max(got):.2f} ({len(got)} models{note})")
     text = (
         "Judge validity (leave-one-model-out Cohen's κ against careful reading, worst–best "
         "held-out model): " + "; ".join(parts) + "."
