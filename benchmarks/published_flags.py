@@ -33,27 +33,16 @@ from typing import Any
 from deconfound.judges.offline_train import view_kappa
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "corpus"))
+from rebuild_text import SHORT, read_local  # noqa: E402  (the corpus' own file reader)
+
 LABELS = HERE / "corpus" / "corpus_labels.csv"
-SHORT = {
-    "Baseline (adversarial only)": "baseline",
-    "Prompt-only (adversarial + ethics)": "prompt_only",
-    "Full Elessan (adversarial + ethics + RAG)": "elessan",
-}
 #: Published label -> the views it is scored on (as in benchmarks/offline_judge.py).
 VIEWS = {
     "aei-keyword": ("refusal_vs_not", "refusal_or_partial_vs_engaged"),
     "aei-judge": ("ic",),
 }
 IC = {"convergence": "true", "no_convergence": "false"}
-
-
-def _records(folder: Path, cond: str) -> list[dict[str, Any]]:
-    judged = folder / f"{cond}_judged.json"
-    if judged.is_file():
-        data: list[dict[str, Any]] = json.loads(judged.read_text(encoding="utf-8"))
-        return data
-    lines = (folder / f"{cond}.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def _row(key: str, value: str | None) -> dict[str, str]:
@@ -69,7 +58,7 @@ def published_rows(
     }
     out = []
     for cond in SHORT.values():
-        for rec in _records(folder, cond):
+        for rec in read_local(folder, cond):
             ref = by_key.get((cond, str(rec["task_id"])))
             if ref is None:
                 continue

@@ -40,7 +40,7 @@ def _download(path: str, commit: str) -> list[dict[str, object]]:
     return data
 
 
-def _local(folder: Path, condition: str) -> list[dict[str, object]]:
+def read_local(folder: Path, condition: str) -> list[dict[str, object]]:
     judged = folder / f"{condition}_judged.json"
     if judged.is_file():
         data: list[dict[str, object]] = json.loads(judged.read_text(encoding="utf-8"))
@@ -71,7 +71,7 @@ def main() -> None:
         key = (row["model"], SHORT[row["condition"]])
         if key not in files:
             recs = (
-                _local(local[key[0]], key[1])
+                read_local(local[key[0]], key[1])
                 if key[0] in local
                 else _download(str(sources[key]["path"]), str(sources[key]["commit"]))
             )

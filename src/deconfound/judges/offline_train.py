@@ -530,26 +530,23 @@ def select_and_fit(
         return fit_temperature(np.clip(logits[rows], -60, 60), y)
 
     grid = [(f, c) for f in SELECT_FEATURES for c in SELECT_C]
-    # engagement
-    best_e: tuple[float, str, float, np.ndarray] | None = None
-    for feats, c in grid:
-        lg = oof("engagement", feats, c, every)
-        pred = [{"engagement": TARGETS["engagement"][j]} for j in lg.argmax(axis=1)]
-        s = score("engagement", pred)
-        if best_e is None or s > best_e[0] + 1e-12:
-            best_e = (s, feats, c, lg)
-    assert best_e is not None
+
+    def best_on_grid(target: str, rows: np.ndarray) -> tuple[float, str, float, np.ndarray]:
+        """The grid point whose out-of-fold argmax labels score best (the first on a tie)."""
+        best: tuple[float, str, float, np.ndarray] | None = None
+        for feats, c in grid:
+            lg = oof(target, feats, c, rows)
+            s = score(target, [{target: TARGETS[target][j]} for j in lg.argmax(axis=1)])
+            if best is None or s > best[0] + 1e-12:
+                best = (s, feats, c, lg)
+        assert best is not None
+        return best
+
+    best_e = best_on_grid("engagement", every)
     t_e = temperature(best_e[3], "engagement", every)
     pe = _softmax(best_e[3] / t_e)
     # in_role (fitted and scored on the reference's refusals and partials)
-    best_r: tuple[float, str, float, np.ndarray] | None = None
-    for feats, c in grid:
-        lg = oof("in_role", feats, c, rp)
-        pred = [{"in_role": TARGETS["in_role"][j]} for j in lg.argmax(axis=1)]
-        s = score("in_role", pred)
-        if best_r is None or s > best_r[0] + 1e-12:
-            best_r = (s, feats, c, lg)
-    assert best_r is not None
+    best_r = best_on_grid("in_role", rp)
     t_r = temperature(best_r[3], "in_role", rp)
     # IC, its rows and the decoding
     best_i: tuple[float, str, float, str, str, float] | None = None

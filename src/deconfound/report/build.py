@@ -237,8 +237,7 @@ def _methods(
         paras.append(
             "Measured agreement of judges with careful reading (shipped with deconfound; "
             "each corpus model scored by a judge fitted without it, or by labels nothing was "
-            "fitted to): "
-            + " ".join(f"{m}." for m in measured)
+            "fitted to): " + " ".join(f"{m}." for m in measured)
         )
     paras.append(
         "The report computes no statistics: it reads every estimate, interval and test "
