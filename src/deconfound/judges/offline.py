@@ -369,9 +369,6 @@ class OfflineJudge:
                 notes.append(f"in_role p(yes)={probs['in_role'].get('yes', 0.0):.2f}")
         if ic is not None:
             notes.append(f"IC p(true)={probs['ic'].get('true', 0.0):.2f}")
-        fields: dict[str, Any] = {}
-        if in_role is not None and "in_role" in Judgment.__dataclass_fields__:
-            fields["in_role"] = in_role
         return Judgment(
             judge=self.id,
             judge_version=self.version,
@@ -380,7 +377,7 @@ class OfflineJudge:
             refusal_kind=kind,
             confidence=round(pe[label], 4),
             judge_explanation="; ".join(notes),
-            **fields,
+            in_role=in_role,
         )
 
     def probabilities(
