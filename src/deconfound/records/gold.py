@@ -135,6 +135,18 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def ignore_rows(
+    gold: pd.DataFrame, unwanted: pd.Series, column: str, what: str, notices: list[str]
+) -> pd.DataFrame:
+    """Drop the gold rows ``unwanted`` marks; a notice says how many and which ``column``
+    values they named ("3 gold row(s) for {what} ignored: a, b")."""
+    n = int(unwanted.sum())
+    if n:
+        names = ", ".join(sorted(set(gold.loc[unwanted, column].astype(str))))
+        notices.append(f"{n} gold row(s) for {what} ignored: {names}")
+    return gold[~unwanted]
+
+
 def match_gold(
     gold: pd.DataFrame, df: pd.DataFrame, gold_path: Path
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -147,15 +159,8 @@ def match_gold(
     """
     notices: list[str] = []
     for col in ("model", "study"):
-        held = set(df[col].astype(str))
-        other = gold[col].notna() & ~gold[col].astype(str).isin(held)
-        if other.any():
-            names = ", ".join(sorted(set(gold.loc[other, col].astype(str))))
-            notices.append(
-                f"{int(other.sum())} gold row(s) for a {col} the records do not hold ignored: "
-                f"{names}"
-            )
-            gold = gold[~other]
+        other = gold[col].notna() & ~gold[col].astype(str).isin(set(df[col].astype(str)))
+        gold = ignore_rows(gold, other, col, f"a {col} the records do not hold", notices)
     if not len(gold):
         raise InputError(
             "no gold row is for a model and study of the records: " + "; ".join(notices),

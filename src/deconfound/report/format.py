@@ -30,6 +30,7 @@ from deconfound.stats.results import (
     Shift,
     Verdict,
 )
+from deconfound.stats.sensitivity import answer_category
 
 NOT_COMPUTED: Final = "not computed"
 MINUS: Final = "\u2212"
@@ -219,10 +220,7 @@ def _refusal_agreement_note(a: RefusalAnswer, runs: Sequence[JudgeRunResult]) ->
     if a.basis != "ppi" or a.judges_agree is not True:
         return _agreement_note(a.judges_agree)
     said = next((r.answers.get("refusal_changed") for r in runs if r.chosen), None)
-    gold = a.finding.value
-    if a.finding is Finding.CHANGED and a.estimate is not None:
-        gold = "rose" if a.estimate > 0 else "fell"
-    if said is None or said == gold:
+    if said is None or said == answer_category(a.finding, None, a.estimate):
         return _agreement_note(True)
     return (
         f" The judges agree with each other ({said.replace('_', ' ')}), not with the gold labels."

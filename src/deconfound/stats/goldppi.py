@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from deconfound.errors import InputError
+from deconfound.records.gold import ignore_rows
 from deconfound.stats.ppi import PPIArm, PPIResult, ppi_paired_difference, ppi_ratio
 from deconfound.stats.prepare import PartialAs
 
@@ -163,17 +164,6 @@ def narrow_gold(gold: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
     return out, None
 
 
-def _ignore(
-    gold: pd.DataFrame, unwanted: pd.Series, column: str, what: str, notices: list[str]
-) -> pd.DataFrame:
-    """Drop the rows ``unwanted`` marks, saying how many and which ``column`` values they named."""
-    n = int(unwanted.sum())
-    if n:
-        names = ", ".join(sorted(set(gold.loc[unwanted, column].astype(str))))
-        notices.append(f"{n} gold row(s) for {what} not in this analysis ignored: {names}")
-    return gold[~unwanted]
-
-
 def _for_this_analysis(
     states: pd.DataFrame,
     gold: pd.DataFrame,
@@ -189,12 +179,14 @@ def _for_this_analysis(
     notices: list[str] = []
     g = gold
     if model is not None and "model" in g.columns:
-        g = _ignore(g, g["model"].notna() & (g["model"] != model), "model", "model(s)", notices)
+        other = g["model"].notna() & (g["model"] != model)
+        g = ignore_rows(g, other, "model", "model(s) not in this analysis", notices)
     if "study" in g.columns:
         studies = set(states["study"].astype(str))
         other = g["study"].notna() & ~g["study"].isin(studies)
-        g = _ignore(g, other, "study", "study(ies)", notices)
-    g = _ignore(g, ~g["condition"].isin(list(conditions)), "condition", "condition(s)", notices)
+        g = ignore_rows(g, other, "study", "study(ies) not in this analysis", notices)
+    other = ~g["condition"].isin(list(conditions))
+    g = ignore_rows(g, other, "condition", "condition(s) not in this analysis", notices)
     if len(gold) and not len(g):
         about = [f"conditions {', '.join(map(repr, conditions))}"]
         about.append(f"study {', '.join(sorted(set(states['study'].astype(str))))}")

@@ -50,7 +50,7 @@ def judge_pairs(records: pd.DataFrame, chosen: JudgeChoice) -> list[tuple[str, s
     return pairs
 
 
-def _category(finding: Finding, direction: Direction | None, estimate: float | None) -> str:
+def answer_category(finding: Finding, direction: Direction | None, estimate: float | None) -> str:
     """A comparable answer: "rose" / "fell" for a change, else the finding's value."""
     if finding is Finding.CHANGED:
         if direction is not None:
@@ -78,9 +78,9 @@ def answers(comp: Comparison) -> dict[str, str]:
     k = comp.verdict.refusal_kind_changed
     i = comp.verdict.ic_among_engagers_changed
     return {
-        "refusal_changed": _category(refusal, None, d.estimate),
-        "refusal_kind_changed": _category(k.finding, None, k.estimate),
-        "ic_among_engagers_changed": _category(i.finding, i.direction, i.estimate),
+        "refusal_changed": answer_category(refusal, None, d.estimate),
+        "refusal_kind_changed": answer_category(k.finding, None, k.estimate),
+        "ic_among_engagers_changed": answer_category(i.finding, i.direction, i.estimate),
     }
 
 
