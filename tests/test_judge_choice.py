@@ -105,3 +105,15 @@ def test_an_undefined_cell_makes_the_judge_unmeasured_never_passing_or_zero(
     assert chosen.engagement == "rubric:sim"
     assert "measured" not in chosen.reasons["engagement"]
     assert "0.00" not in chosen.reasons["engagement"]
+
+
+def test_a_view_range_splits_measured_undefined_and_unmeasured_models() -> None:
+    m = _undefined_cell_measurement("ic")
+    m.kappa["model-c"] = {"ic": None}  # no figure and not declared undefined
+    r = m.view_range("ic")
+    assert r.kappa == {"model-a": 0.9}
+    assert r.undefined == ("model-b",)
+    assert r.unmeasured == ("model-c",)
+    assert (r.worst, r.best, r.pooled) == (0.9, 0.9, 0.9)
+    assert not r.complete
+    assert m.view_range("refusal_vs_not").worst is None

@@ -29,6 +29,34 @@ SUMMARY_VIEWS: Final = (
 
 
 @dataclass(frozen=True)
+class ViewRange:
+    """One view of a measured judge across its held-out models.
+
+    ``kappa`` holds the models with a kappa; ``undefined`` the models whose reference has one
+    class there; ``unmeasured`` any other model without a figure. A range is ``complete`` only
+    when every held-out model has a kappa: an undefined cell is never read as passing.
+    """
+
+    view: str
+    kappa: dict[str, float]
+    undefined: tuple[str, ...]
+    unmeasured: tuple[str, ...]
+    pooled: float | None
+
+    @property
+    def worst(self) -> float | None:
+        return min(self.kappa.values()) if self.kappa else None
+
+    @property
+    def best(self) -> float | None:
+        return max(self.kappa.values()) if self.kappa else None
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.kappa) and not self.undefined and not self.unmeasured
+
+
+@dataclass(frozen=True)
 class MeasuredKappa:
     """One judge version's leave-one-model-out kappa: ``kappa[model][view]`` (and "pooled").
 
@@ -50,20 +78,38 @@ class MeasuredKappa:
         """Whether the reference of ``model`` has one class on ``view`` (no kappa exists)."""
         return view in self.undefined.get(model, {})
 
+    def view_range(self, view: str) -> ViewRange:
+        """The held-out models' kappa on ``view``, split into measured, undefined, unmeasured."""
+        got: dict[str, float] = {}
+        undefined: list[str] = []
+        unmeasured: list[str] = []
+        for model in self.models:
+            value = self.kappa[model].get(view)
+            if self.is_undefined(model, view):
+                undefined.append(model)
+            elif value is None:
+                unmeasured.append(model)
+            else:
+                got[model] = float(value)
+        pooled = self.kappa.get("pooled", {}).get(view)
+        pooled_kappa = None if pooled is None else float(pooled)
+        return ViewRange(view, got, tuple(undefined), tuple(unmeasured), pooled_kappa)
+
     def summary(self) -> str:
         """One sentence: per view, the range over held-out models and the pooled value; models
         whose reference has one class on a view are named as undefined, never counted as 0."""
         parts = []
         for view, name in SUMMARY_VIEWS:
-            vals = [self.kappa[m].get(view) for m in self.models if not self.is_undefined(m, view)]
-            got = [v for v in vals if v is not None]
-            undefined = [m for m in self.models if self.is_undefined(m, view)]
-            if not got and not undefined:
+            r = self.view_range(view)
+            if not r.kappa and not r.undefined:
                 continue
-            pooled = self.kappa.get("pooled", {}).get(view)
-            text = f"{name} {min(got):.2f}–{max(got):.2f}" if got else f"{name} not measured"
-            notes = [f"pooled {pooled:.2f}"] if pooled is not None else []
-            notes += [f"{m} undefined (reference has one class)" for m in undefined]
+            text = (
+                f"{name} {r.worst:.2f}–{r.best:.2f}"
+                if r.worst is not None and r.best is not None
+                else f"{name} not measured"
+            )
+            notes = [f"pooled {r.pooled:.2f}"] if r.pooled is not None else []
+            notes += [f"{m} undefined (reference has one class)" for m in r.undefined]
             parts.append(text + (f" ({', '.join(notes)})" if notes else ""))
         return (
             f"{self.judge} ({self.version}): leave-one-model-out Cohen's κ against the "

@@ -441,17 +441,15 @@ def judge_validity(records: pd.DataFrame, engagement: str, ic: str, *, gold: boo
             parts.append(f"{judge} {words}: the careful-reading labels themselves")
             continue
         m = measured_kappa(judge, version.get(judge))
-        cells = [] if m is None else [m.kappa[x].get(view) for x in m.models]
-        got = [v for v in cells if v is not None]
-        if not got:
+        r = None if m is None else m.view_range(view)
+        if r is None or r.worst is None or r.best is None:
             trusted = False
             parts.append(f"{judge} {words} not measured")
             continue
         # a model without kappa (e.g. its reference has one class) is unmeasured, never passing
-        trusted = trusted and len(got) == len(cells) and min(got) >= TRUSTED_KAPPA
-        undefined = [] if m is None else [x for x in m.models if m.is_undefined(x, view)]
-        note = "".join(f", {x} undefined (reference has one class)" for x in undefined)
-        parts.append(f"{judge} {words} {min(got):.2f}–{max(got):.2f} ({len(got)} models{note})")
+        trusted = trusted and r.complete and r.worst >= TRUSTED_KAPPA
+        note = "".join(f", {x} undefined (reference has one class)" for x in r.undefined)
+        parts.append(f"{judge} {words} {r.worst:.2f}–{r.best:.2f} ({len(r.kappa)} models{note})")
     text = (
         "Judge validity (leave-one-model-out Cohen's κ against careful reading, worst–best "
         "held-out model): " + "; ".join(parts) + "."

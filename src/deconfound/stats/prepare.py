@@ -54,10 +54,8 @@ def shipped_kappa(judge: str, version: str | None, view: str) -> float | None:
     m = measured_kappa(judge, version)
     if m is None:
         return None
-    values = [m.kappa[model].get(view) for model in m.models]
-    if not values or any(v is None for v in values):
-        return None
-    return float(min(v for v in values if v is not None))
+    r = m.view_range(view)
+    return r.worst if r.complete else None
 
 
 #: Response states after combining the engagement and IC judges.
