@@ -1,0 +1,84 @@
+"""The shipped keyless judges on corpus models they were never fitted or tuned on.
+
+Leave-one-model-out (``offline_judge.py``) estimates how a judge does on a new model; this script
+checks the estimate the direct way: the heads *as shipped* label the answers of corpus models
+added after they were fitted (models not in the head file's ``train_models``), and Cohen's kappa
+against the reference is printed per model and view, with the same views and conventions as
+``offline_judge.py`` (``in_role`` scored on the reference's refusals and partials). The shipped
+``lexical`` judge is scored beside it (it was never tuned on the corpus).
+
+    python benchmarks/offline_unseen.py --corpus /work/corpus/corpus_with_text.jsonl \
+        [--heads src/deconfound/judges/data/offline_heads.json] [--models gpt-4.1 gpt-5.4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from offline_judge import SHORT, TARGET_VIEWS, fmt_ci, fmt_table, kappa_table, lexical_preds
+
+from deconfound.judges.offline import OfflineJudge, decode
+from deconfound.judges.offline_data import CorpusItem, load_corpus
+
+
+def offline_labels(judge: OfflineJudge, items: Sequence[CorpusItem]) -> list[dict[str, str]]:
+    """The shipped heads' labels of ``items``; ``in_role`` and ``refusal_kind`` from their heads
+    on every row, as in offline_judge.py (they are scored on the reference's declines only)."""
+    probs = judge.probabilities([it.response for it in items], [it.prompt for it in items])
+    out = []
+    for p in probs:
+        label, ic = decode(p["engagement"], p.get("ic"), judge.heads.decoding)
+        row = {"engagement": label, "ic": "" if ic is None else str(ic).lower()}
+        for head in ("refusal_kind", "in_role"):
+            if head in p:
+                row[head] = max(p[head], key=lambda c, q=p[head]: (q[c], c))
+        out.append(row)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--heads", type=Path, help="a head file instead of the shipped one")
+    ap.add_argument("--models", nargs="+", help="default: every corpus model the heads never saw")
+    args = ap.parse_args()
+
+    judge = OfflineJudge(args.heads)
+    seen = set(judge.heads.meta.get("train_models", []))
+    items = load_corpus(args.corpus)
+    models = args.models or sorted({it.model for it in items} - seen)
+    if not models:
+        sys.exit(f"--corpus: every model in {args.corpus} was used to fit {judge.version}")
+    fitted_on = sorted(set(models) & seen)
+    if fitted_on:
+        sys.exit(f"--models: {', '.join(fitted_on)} were used to fit {judge.version}")
+    items = [it for it in items if it.model in models]
+    print(
+        f"Shipped judges on {len(items)} answers of {len(models)} corpus model(s) they never saw "
+        f"({', '.join(models)}); offline heads {judge.version} fitted on {', '.join(sorted(seen))}"
+    )
+    print("views as in offline_judge.py:", ", ".join(f"{v}={k}" for k, v in SHORT.items()))
+    for name, preds in (
+        (f"offline {judge.version} (as shipped)", offline_labels(judge, items)),
+        ("lexical-2 (as shipped)", lexical_preds(items)),
+    ):
+        table = kappa_table(items, preds, ci=True)
+        print()
+        print("\n".join(fmt_table(name, table)))
+        print("\n".join(fmt_ci(table)))
+        below = [
+            f"{m} {SHORT[v]} {table[m][v]['kappa']}"
+            for m in models
+            for v in TARGET_VIEWS
+            if table[m][v]["kappa"] is None or table[m][v]["kappa"] < 0.7
+        ]
+        print("  below 0.7 or undefined: " + ("; ".join(below) if below else "none"))
+
+
+if __name__ == "__main__":
+    main()
