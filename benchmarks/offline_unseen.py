@@ -34,7 +34,8 @@ def offline_labels(judge: OfflineJudge, items: Sequence[CorpusItem]) -> list[dic
         row = {"engagement": label, "ic": "" if ic is None else str(ic).lower()}
         for head in ("refusal_kind", "in_role"):
             if head in p:
-                row[head] = max(p[head], key=lambda c, q=p[head]: (q[c], c))
+                q = p[head]
+                row[head] = max(sorted(q), key=q.__getitem__)
         out.append(row)
     return out
 
