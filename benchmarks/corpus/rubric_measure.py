@@ -193,7 +193,9 @@ def cmd_score(args: argparse.Namespace) -> None:
         if len(a) < 2:
             continue
         agree, kappa = kappa_row(a, b)
-        print(f"{v:<20} {len(a):>4} {agree:>6.3f} {kappa:>6.3f}")
+        # one reference class: kappa is undefined whatever the prompt says (not 0)
+        k = "undef" if len(set(a)) < 2 else f"{kappa:.3f}"
+        print(f"{v:<20} {len(a):>4} {agree:>6.3f} {k:>6}")
 
 
 def main() -> None:
