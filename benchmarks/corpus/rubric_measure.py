@@ -58,7 +58,8 @@ def _published_rows(sources: dict[str, Path], models: list[str]) -> list[dict[st
     for model in models:
         for long, cond in SHORT.items():
             for task_id, rec in _source_records(sources[model], cond).items():
-                if not isinstance(rec.get("response"), str) or not rec["response"].strip():
+                text = rec.get("response")
+                if not isinstance(text, str) or not text.strip():
                     continue
                 category, _, index = task_id.rpartition("_")
                 rows.append(
@@ -158,12 +159,27 @@ def _norm_bool(v: object) -> str | None:
     return None
 
 
+def _print_views(title: str, pairs: dict[str, list[tuple[str, str]]]) -> None:
+    print(title)
+    print(f"{'view':<20} {'n':>4} {'agree':>6} {'kappa':>6}")
+    for v in VIEWS:
+        a = [p[0] for p in pairs[v]]
+        b = [p[1] for p in pairs[v]]
+        if len(a) < 2:
+            continue
+        agree, kappa = kappa_row(a, b)
+        # one reference class: kappa is undefined whatever the prompt says (not 0)
+        k = "undef" if len(set(a)) < 2 else f"{kappa:.3f}"
+        print(f"{v:<20} {len(a):>4} {agree:>6.3f} {k:>6}")
+
+
 def cmd_score(args: argparse.Namespace) -> None:
     ref = {
         (r["model"], r["condition"], r["source_task_id"]): r for r in _read_table(args.corpus_table)
     }
     keys = {r["key"]: r for r in _read_table(args.replies.parent / "rubric-keys.csv")}
-    pairs: dict[str, list[tuple[str, str]]] = {v: [] for v in VIEWS}
+    # pooled over the sample, then per model when the sample holds several
+    pairs: dict[str, dict[str, list[tuple[str, str]]]] = {}
     invalid = 0
     n = 0
     for line in args.replies.read_text(encoding="utf-8").splitlines():
@@ -182,20 +198,18 @@ def cmd_score(args: argparse.Namespace) -> None:
             invalid += 1
             continue
         want = _views(r["engagement"], _norm_bool(r["ic"]), _norm_bool(r["in_role"]))
-        for v in VIEWS:
-            if got[v] is not None and want[v] is not None:
-                pairs[v].append((want[v], got[v]))
-    print(f"rubric prompt vs reference: {n} items, {invalid} unreadable replies")
-    print(f"{'view':<20} {'n':>4} {'agree':>6} {'kappa':>6}")
-    for v in VIEWS:
-        a = [p[0] for p in pairs[v]]
-        b = [p[1] for p in pairs[v]]
-        if len(a) < 2:
-            continue
-        agree, kappa = kappa_row(a, b)
-        # one reference class: kappa is undefined whatever the prompt says (not 0)
-        k = "undef" if len(set(a)) < 2 else f"{kappa:.3f}"
-        print(f"{v:<20} {len(a):>4} {agree:>6.3f} {k:>6}")
+        for group in ("all", k["model"]):
+            bucket = pairs.setdefault(group, {v: [] for v in VIEWS})
+            for v in VIEWS:
+                w, g = want[v], got[v]
+                if w is not None and g is not None:
+                    bucket[v].append((w, g))
+    title = f"rubric prompt vs reference: {n} items, {invalid} unreadable replies"
+    _print_views(title, pairs["all"])
+    models = sorted(g for g in pairs if g != "all")
+    if len(models) > 1:
+        for model in models:
+            _print_views(f"-- {model}", pairs[model])
 
 
 def main() -> None:
