@@ -8,18 +8,25 @@ against the reference is printed per model and view, with the same views and con
 ``lexical`` judge is scored beside it (it was never tuned on the corpus).
 
     python benchmarks/offline_unseen.py --corpus /work/corpus/corpus_with_text.jsonl \
-        [--heads src/deconfound/judges/data/offline_heads.json] [--models gpt-4.1 gpt-5.4]
+        [--heads src/deconfound/judges/data/offline_heads.json] [--models gpt-4.1 gpt-5.4] \
+        [--measured src/deconfound/judges/data/measured_kappa.json]
+
+``--measured`` adds these models' rows to the shipped judges' entries of that file (only when an
+entry is for the same judge version), so reports print a measured kappa for them too.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from offline_judge import SHORT, TARGET_VIEWS, fmt_ci, fmt_table, kappa_table, lexical_preds
 
+from deconfound.judges.lexical import LEXICAL_VERSION
 from deconfound.judges.offline import OfflineJudge, decode
 from deconfound.judges.offline_data import CorpusItem, load_corpus
 
@@ -40,6 +47,31 @@ def offline_labels(judge: OfflineJudge, items: Sequence[CorpusItem]) -> list[dic
     return out
 
 
+def add_measured(
+    path: Path, judge: str, version: str, table: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    """Put the unseen models' kappa (intervals, undefined cells) into ``judge``'s entry."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entry = data.get("judges", {}).get(judge)
+    if entry is None or entry["version"] != version:
+        sys.exit(f"--measured: {path} has no {judge} entry for version {version}")
+    models = [m for m in table if m != "pooled"]
+    for m in models:
+        row = table[m]
+        entry["kappa"][m] = {v: c["kappa"] for v, c in row.items()}
+        if any(c.get("ci95") for c in row.values()):
+            entry.setdefault("kappa_ci95", {})[m] = {v: c.get("ci95") for v, c in row.items()}
+        undefined = {
+            v: {"reference_counts": c["ref_counts"]} for v, c in row.items() if c["undefined"]
+        }
+        if undefined:
+            entry.setdefault("undefined", {})[m] = undefined
+    note = f"; {', '.join(models)} scored by the shipped judge, which never saw them"
+    if note not in entry["corpus"]:
+        entry["corpus"] += note
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -47,6 +79,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--heads", type=Path, help="a head file instead of the shipped one")
     ap.add_argument("--models", nargs="+", help="default: every corpus model the heads never saw")
+    ap.add_argument("--measured", type=Path, help="add these models' rows to this measured file")
     args = ap.parse_args()
 
     judge = OfflineJudge(args.heads)
@@ -64,11 +97,18 @@ def main() -> None:
         f"({', '.join(models)}); offline heads {judge.version} fitted on {', '.join(sorted(seen))}"
     )
     print("views as in offline_judge.py:", ", ".join(f"{v}={k}" for k, v in SHORT.items()))
-    for name, preds in (
-        (f"offline {judge.version} (as shipped)", offline_labels(judge, items)),
-        ("lexical-2 (as shipped)", lexical_preds(items)),
+    for name, key, version, preds in (
+        (
+            f"offline {judge.version} (as shipped)",
+            "offline",
+            judge.version,
+            offline_labels(judge, items),
+        ),
+        ("lexical-2 (as shipped)", "lexical", LEXICAL_VERSION, lexical_preds(items)),
     ):
         table = kappa_table(items, preds, ci=True)
+        if args.measured:
+            add_measured(args.measured, key, version, table)
         print()
         print("\n".join(fmt_table(name, table)))
         print("\n".join(fmt_ci(table)))
