@@ -571,7 +571,7 @@ def test_shipped_heads_match_the_selection_their_metadata_records() -> None:
     head's C, and no weight on the overlap block where a head chose offline-3's features."""
     heads = load_heads()
     sel = heads.meta["selection"]
-    assert heads.version.startswith("offline-4") and heads.features.uses_overlap
+    assert heads.meta["features"] == "select" and heads.features.uses_overlap
     assert heads.decoding == sel["ic"]["decoding"]
     n = len(OVERLAP_FEATURES)
     for name in ("engagement", "in_role", "ic"):
