@@ -241,8 +241,14 @@ def test_measured_kappa_is_shipped_for_this_version_only() -> None:
 
     heads = load_heads()
     m = shipped("offline", heads.version)
-    assert m is not None and set(m.models) == set(heads.meta["train_models"])
-    assert m.kappa == {k: {v: c for v, c in row.items()} for k, row in measured_kappa().items()}
+    assert m is not None and set(heads.meta["train_models"]) <= set(m.models)
+    # every training model's row is the leave-one-model-out figure the heads carry
+    for model, row in measured_kappa().items():
+        assert m.kappa[model] == row
+    # any other row is a model the heads never saw (benchmarks/offline_unseen.py), named as such
+    unseen = set(m.models) - set(heads.meta["train_models"])
+    assert all(model in m.corpus for model in unseen)
+    assert not unseen or "never saw them" in m.corpus
     assert "refusal vs not" in m.summary() and "held-out models" in m.summary()
     assert shipped("offline", "offline-1") is None
     assert shipped("lexical", f"{LEXICAL_VERSION}+codebook-1") is not None
@@ -347,8 +353,10 @@ def test_shipped_heads_metadata_matches_measured_kappa_file_with_intervals() -> 
         resources.files("deconfound.judges").joinpath("data", "measured_kappa.json").read_text()
     )["judges"]["offline"]
     assert shipped["version"] == heads.version
-    assert shipped["kappa"] == heads.meta["lomo"]
-    assert shipped["kappa_ci95"] == {
+    # the training models' rows are the heads' own; rows for models they never saw come on top
+    trained = [*heads.meta["train_models"], "pooled"]
+    assert {m: shipped["kappa"][m] for m in trained} == heads.meta["lomo"]
+    assert {m: shipped["kappa_ci95"][m] for m in trained} == {
         m: {v: ci for v, ci in row.items()} for m, row in heads.meta["lomo_ci95"].items()
     }
     for m, row in shipped["kappa_ci95"].items():
