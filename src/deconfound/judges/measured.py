@@ -112,8 +112,8 @@ class MeasuredKappa:
             notes += [f"{m} undefined (reference has one class)" for m in r.undefined]
             parts.append(text + (f" ({', '.join(notes)})" if notes else ""))
         return (
-            f"{self.judge} ({self.version}): leave-one-model-out Cohen's κ against the "
-            f"reference corpus ({self.corpus}; {len(self.models)} held-out models), "
+            f"{self.judge} ({self.version}): Cohen's κ against the reference corpus on models "
+            f"it was never fitted on ({self.corpus}; {len(self.models)} held-out models), "
             + "; ".join(parts)
         )
 

@@ -427,7 +427,8 @@ def judge_validity(records: pd.DataFrame, engagement: str, ic: str, *, gold: boo
     """One sentence: how far the judges behind the answers agree with careful reading.
 
     Per role, the engagement judge on refusal vs not and the IC judge on IC, the shipped
-    leave-one-model-out kappa from its worst to its best held-out model, or "not measured".
+    kappa on models it was never fitted on (leave-one-model-out, or models added to the corpus
+    after it was fitted) from its worst to its best model, or "not measured".
     Without gold labels, and unless every figure reaches TRUSTED_KAPPA on its worst model, the
     sentence says the answers are indicative and how to correct them.
     """
@@ -451,8 +452,8 @@ def judge_validity(records: pd.DataFrame, engagement: str, ic: str, *, gold: boo
         note = "".join(f", {x} undefined (reference has one class)" for x in r.undefined)
         parts.append(f"{judge} {words} {r.worst:.2f}–{r.best:.2f} ({len(r.kappa)} models{note})")
     text = (
-        "Judge validity (leave-one-model-out Cohen's κ against careful reading, worst–best "
-        "held-out model): " + "; ".join(parts) + "."
+        "Judge validity (Cohen's κ against careful reading on models the judge was never "
+        "fitted on, worst–best model): " + "; ".join(parts) + "."
     )
     if not gold and not trusted:
         text += (
