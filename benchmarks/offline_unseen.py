@@ -66,7 +66,7 @@ def add_measured(
         }
         if undefined:
             entry.setdefault("undefined", {})[m] = undefined
-    note = f"; {', '.join(models)} scored by the shipped judge, which never saw them"
+    note = f"; {', '.join(models)} scored by the shipped judge, which was never fitted on them"
     if note not in entry["corpus"]:
         entry["corpus"] += note
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

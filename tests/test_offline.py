@@ -248,7 +248,7 @@ def test_measured_kappa_is_shipped_for_this_version_only() -> None:
     # any other row is a model the heads never saw (benchmarks/offline_unseen.py), named as such
     unseen = set(m.models) - set(heads.meta["train_models"])
     assert all(model in m.corpus for model in unseen)
-    assert not unseen or "never saw them" in m.corpus
+    assert not unseen or "never fitted on them" in m.corpus
     assert "refusal vs not" in m.summary() and "held-out models" in m.summary()
     assert shipped("offline", "offline-1") is None
     assert shipped("lexical", f"{LEXICAL_VERSION}+codebook-1") is not None
