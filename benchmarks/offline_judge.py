@@ -25,13 +25,14 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from deconfound.judges.lexical import LexicalConfig, LexicalJudge, decide, extract_features
+from deconfound.judges.offline import LinearHead
 from deconfound.judges.offline_data import (
     CorpusItem,
     XSTestItem,
@@ -174,7 +175,7 @@ def fit_select(
 
 
 def predict_select(
-    heads: dict[str, LinearFit], decoding: str, x: np.ndarray
+    heads: Mapping[str, LinearHead], decoding: str, x: np.ndarray
 ) -> list[dict[str, str]]:
     """offline-4's labels of rows ``x`` (engagement and IC decoded together)."""
     p = {k: h.proba(x) for k, h in heads.items()}

@@ -24,27 +24,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from offline_judge import SHORT, TARGET_VIEWS, fmt_ci, fmt_table, kappa_table, lexical_preds
+from offline_judge import (
+    SHORT,
+    TARGET_VIEWS,
+    fmt_ci,
+    fmt_table,
+    kappa_table,
+    lexical_preds,
+    predict_select,
+)
 
 from deconfound.judges.lexical import LEXICAL_VERSION
-from deconfound.judges.offline import OfflineJudge, decode
+from deconfound.judges.offline import OfflineJudge
 from deconfound.judges.offline_data import CorpusItem, load_corpus
 
 
 def offline_labels(judge: OfflineJudge, items: Sequence[CorpusItem]) -> list[dict[str, str]]:
-    """The shipped heads' labels of ``items``; ``in_role`` and ``refusal_kind`` from their heads
-    on every row, as in offline_judge.py (they are scored on the reference's declines only)."""
-    probs = judge.probabilities([it.response for it in items], [it.prompt for it in items])
-    out = []
-    for p in probs:
-        label, ic = decode(p["engagement"], p.get("ic"), judge.heads.decoding)
-        row = {"engagement": label, "ic": "" if ic is None else str(ic).lower()}
-        for head in ("refusal_kind", "in_role"):
-            if head in p:
-                q = p[head]
-                row[head] = max(sorted(q), key=q.__getitem__)
-        out.append(row)
-    return out
+    """The shipped heads' labels of ``items``, decoded exactly as offline_judge.py decodes its
+    folds (``in_role`` and ``refusal_kind`` from their heads on every row; they are scored on
+    the reference's declines only)."""
+    x = judge.features([it.response for it in items], [it.prompt for it in items])
+    return predict_select(judge.heads.heads, judge.heads.decoding, x)
 
 
 def add_measured(
@@ -66,7 +66,10 @@ def add_measured(
         }
         if undefined:
             entry.setdefault("undefined", {})[m] = undefined
-    note = f"; {', '.join(models)} scored by the shipped judge, which was never fitted on them"
+    note = (
+        f"; {', '.join(models)} scored by the shipped judge, which was never fitted on them "
+        "(the pooled row is over the models before them)"
+    )
     if note not in entry["corpus"]:
         entry["corpus"] += note
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

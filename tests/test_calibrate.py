@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from deconfound.cli import app
@@ -71,13 +72,17 @@ def _gold(tmp_path: Path, extra: str = "") -> Path:
     return path
 
 
+def _calibrate(records: Path, gold: Path, out: Path | None = None) -> Result:
+    """``deconfound calibrate RECORDS --gold GOLD [--json OUT]``."""
+    args = ["calibrate", str(records), "--gold", str(gold)]
+    return runner.invoke(app, args if out is None else [*args, "--json", str(out)])
+
+
 def test_calibrate_writes_sensitivity_specificity_overall_and_per_condition(
     records: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "cal.json"
-    res = runner.invoke(
-        app, ["calibrate", str(records), "--gold", str(_gold(tmp_path)), "--json", str(out)]
-    )
+    res = _calibrate(records, _gold(tmp_path), out)
     assert res.exit_code == 0, res.output
     cal = json.loads(out.read_text())
     good = cal["good"]["refusal"]
@@ -96,9 +101,7 @@ def test_calibrate_writes_sensitivity_specificity_overall_and_per_condition(
 
 def test_calibrate_output_is_a_valid_calibration(records: Path, tmp_path: Path) -> None:
     out = tmp_path / "cal.json"
-    runner.invoke(
-        app, ["calibrate", str(records), "--gold", str(_gold(tmp_path)), "--json", str(out)]
-    )
+    _calibrate(records, _gold(tmp_path), out)
     loaded = Calibration.from_json(json.loads(out.read_text(encoding="utf-8")))
     rates = loaded.rates_for("good", "ic")
     assert rates is not None and rates.sensitivity == pytest.approx(1.0) and rates.n_pos == 2
@@ -144,10 +147,7 @@ def test_bad_gold_rows_name_the_line_and_write_nothing(
     records: Path, tmp_path: Path, extra: str, needle: str
 ) -> None:
     out = tmp_path / "cal.json"
-    res = runner.invoke(
-        app,
-        ["calibrate", str(records), "--gold", str(_gold(tmp_path, extra)), "--json", str(out)],
-    )
+    res = _calibrate(records, _gold(tmp_path, extra), out)
     assert res.exit_code == 2
     assert needle in res.output
     assert "gold.csv" in res.output
@@ -157,7 +157,7 @@ def test_bad_gold_rows_name_the_line_and_write_nothing(
 def test_gold_without_label_columns_is_rejected(records: Path, tmp_path: Path) -> None:
     gold = tmp_path / "gold.csv"
     gold.write_text("scenario_id,condition\nsc-0,base\n", encoding="utf-8")
-    res = runner.invoke(app, ["calibrate", str(records), "--gold", str(gold)])
+    res = _calibrate(records, gold)
     assert res.exit_code == 2
     assert "engagement" in res.output and "line 1" in res.output
 
@@ -167,9 +167,7 @@ def test_gold_rows_of_models_the_records_lack_are_ignored_with_a_notice(
 ) -> None:
     """A multi-model gold file (the reference corpus) calibrates the model the records hold."""
     alone = tmp_path / "alone.json"
-    res = runner.invoke(
-        app, ["calibrate", str(records), "--gold", str(_gold(tmp_path)), "--json", str(alone)]
-    )
+    res = _calibrate(records, _gold(tmp_path), alone)
     assert res.exit_code == 0, res.output
     lines = _gold(tmp_path).read_text(encoding="utf-8").splitlines()
     mixed = ["model," + lines[0]] + [f"m,{ln}" for ln in lines[1:]]
@@ -178,12 +176,12 @@ def test_gold_rows_of_models_the_records_lack_are_ignored_with_a_notice(
     gold = tmp_path / "mixed.csv"
     gold.write_text("\n".join(mixed) + "\n", encoding="utf-8")
     out = tmp_path / "cal.json"
-    res = runner.invoke(app, ["calibrate", str(records), "--gold", str(gold), "--json", str(out)])
+    res = _calibrate(records, gold, out)
     assert res.exit_code == 0, res.output
     assert "6 gold row(s) for a model the records do not hold ignored: other-model" in res.output
     assert json.loads(out.read_text()) == json.loads(alone.read_text())
     only_other = tmp_path / "other.csv"
     only_other.write_text("\n".join([mixed[0], *mixed[-6:]]) + "\n", encoding="utf-8")
-    res = runner.invoke(app, ["calibrate", str(records), "--gold", str(only_other)])
+    res = _calibrate(records, only_other)
     assert res.exit_code == 2
     assert "no gold row is for a model and study of the records" in res.output

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from readers import kappa_row  # this folder's inter-reader script (run as a script)
 
-from deconfound.data import scenario_id
 from deconfound.judges import JudgeInput
 from deconfound.judges.rubric import render_user
 
@@ -51,47 +50,20 @@ def _source_records(src: Path, condition: str) -> dict[str, dict[str, object]]:
     return {str(r["task_id"]): r for r in recs}
 
 
-def _published_rows(sources: dict[str, Path], models: list[str]) -> list[dict[str, str]]:
-    """Items straight from the source files, for models not labelled yet; the stratum is the
-    published refusal flag (the reader never sees it; it only balances the sample)."""
-    rows = []
-    for model in models:
-        for long, cond in SHORT.items():
-            for task_id, rec in _source_records(sources[model], cond).items():
-                text = rec.get("response")
-                if not isinstance(text, str) or not text.strip():
-                    continue
-                category, _, index = task_id.rpartition("_")
-                rows.append(
-                    {
-                        "model": model,
-                        "condition": long,
-                        "source_task_id": task_id,
-                        "scenario_id": scenario_id(category, int(index)),
-                        "category": category,
-                        "stratum": "flag:" + str(bool(rec.get("is_refusal"))),
-                    }
-                )
-    return rows
-
-
 def cmd_packets(args: argparse.Namespace) -> None:
+    # any table with model, condition, source_task_id, scenario_id, category and engagement
+    # will do: the reference corpus, or one reader's labels for models not adjudicated yet
+    rows = [
+        r
+        for r in _read_table(args.corpus_table)
+        if r["model"] in args.models and r["engagement"] != "missing"
+    ]
     sources = {m: Path(d) for m, d in (s.split("=", 1) for s in args.source)}
-    if args.stratify == "published":
-        rows = _published_rows(sources, args.models)
-    elif args.corpus_table is None:
-        raise SystemExit("--stratify reference needs --corpus-table")
-    else:
-        rows = [
-            {**r, "stratum": r["engagement"]}
-            for r in _read_table(args.corpus_table)
-            if r["model"] in args.models and r["engagement"] != "missing"
-        ]
     prompts = _source_records(args.prompts, "baseline")
     rng = random.Random(args.seed)
     by_class: dict[str, list[dict[str, str]]] = {}
     for r in rows:
-        by_class.setdefault(r["stratum"], []).append(r)
+        by_class.setdefault(r["engagement"], []).append(r)
     per = args.n // len(by_class)
     chosen: list[dict[str, str]] = []
     for cls in sorted(by_class):
@@ -218,7 +190,7 @@ def main() -> None:
     )
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("packets")
-    p.add_argument("--corpus-table", type=Path, help="needed with --stratify reference")
+    p.add_argument("--corpus-table", type=Path, required=True)
     p.add_argument("--source", action="append", default=[], metavar="MODEL=DIR")
     p.add_argument(
         "--prompts",
@@ -230,13 +202,6 @@ def main() -> None:
     p.add_argument("--n", type=int, default=80)
     p.add_argument("--per-packet", type=int, default=20)
     p.add_argument("--seed", type=int, default=2026)
-    p.add_argument(
-        "--stratify",
-        choices=("reference", "published"),
-        default="reference",
-        help="balance the sample by the reference engagement label, or (for models not labelled "
-        "yet) by the published refusal flag",
-    )
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("score")
     p.add_argument("--corpus-table", type=Path, required=True)

@@ -380,6 +380,11 @@ class OfflineJudge:
             in_role=in_role,
         )
 
+    def features(self, texts: list[str], prompts: Sequence[str | None] | None = None) -> np.ndarray:
+        """The heads' input rows for ``texts`` (window embeddings included when the heads use
+        them); ``prompts`` as in :meth:`probabilities`."""
+        return self.heads.features.matrix(texts, self._pooled(texts), prompts=prompts)
+
     def probabilities(
         self, texts: list[str], prompts: Sequence[str | None] | None = None
     ) -> list[dict[str, dict[str, float]]]:
@@ -388,7 +393,7 @@ class OfflineJudge:
         ``prompts`` are the scenarios the texts answer; heads that read them (rule B5a depends
         on the scenario's template) treat a missing prompt as one without that template.
         """
-        x = self.heads.features.matrix(texts, self._pooled(texts), prompts=prompts)
+        x = self.features(texts, prompts)
         per_head = {k: h.proba(x) for k, h in self.heads.heads.items()}
         return [
             {
