@@ -53,10 +53,19 @@ def _source_records(src: Path, condition: str) -> dict[str, dict[str, object]]:
 def cmd_packets(args: argparse.Namespace) -> None:
     # any table with model, condition, source_task_id, scenario_id, category and engagement
     # will do: the reference corpus, or one reader's labels for models not adjudicated yet
+    # answers an earlier sample already showed a grader stay out, so a new prompt version is
+    # measured on answers neither it nor its predecessors were written or checked against
+    seen = {
+        (k["model"], k["condition"], k["source_task_id"])
+        for f in args.exclude
+        for k in _read_table(f)
+    }
     rows = [
         r
         for r in _read_table(args.corpus_table)
-        if r["model"] in args.models and r["engagement"] != "missing"
+        if r["model"] in args.models
+        and r["engagement"] != "missing"
+        and (r["model"], r["condition"], r["source_task_id"]) not in seen
     ]
     sources = {m: Path(d) for m, d in (s.split("=", 1) for s in args.source)}
     prompts = _source_records(args.prompts, "baseline")
@@ -202,6 +211,14 @@ def main() -> None:
     p.add_argument("--n", type=int, default=80)
     p.add_argument("--per-packet", type=int, default=20)
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument(
+        "--exclude",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="KEYS_CSV",
+        help="rubric-keys.csv of an earlier sample; its answers are not drawn again (repeatable)",
+    )
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("score")
     p.add_argument("--corpus-table", type=Path, required=True)
