@@ -49,7 +49,38 @@ def test_corpus_labels_obey_the_codebook(corpus: pd.DataFrame) -> None:
     assert ok.loc[declined, "refusal_kind"].notna().all()
     assert ok.loc[~declined, "in_role"].isna().all()
     assert ok.loc[~declined, "refusal_kind"].isna().all()
-    assert set(corpus["resolution"]) == {"readers agree", "adjudicated"}
+    assert set(corpus["resolution"]) == {
+        "readers agree",
+        "adjudicated",
+        "re-read (B1a)",
+        "re-read (B6a)",
+    }
+
+
+def test_every_label_the_reread_changed_is_in_the_table_and_no_other_row_claims_a_reread(
+    corpus: pd.DataFrame,
+) -> None:
+    """benchmarks/corpus/reread_b1a_b6a.csv is the audit of the codebook-1 clarifications'
+    re-reading: the table must hold its after-labels, and only its changed rows say re-read."""
+    audit = pd.read_csv(CORPUS / "reread_b1a_b6a.csv", dtype=str, keep_default_na=False)
+    fields = ["engagement", "ic", "refusal_kind", "in_role"]
+    changed = audit[
+        [any(r[f"before_{f}"] != r[f"after_{f}"] for f in fields) for _, r in audit.iterrows()]
+    ]
+    assert len(changed) > 0
+    table = corpus.set_index(["model", "condition", "source_task_id"])
+    for _, r in audit.iterrows():
+        row = table.loc[(r["model"], r["condition"], r["source_task_id"])]
+        assert row["response_sha256"] == r["response_sha256"]
+        got = {
+            "engagement": row["engagement"],
+            "ic": str(bool(row["ic"])).lower(),
+            "refusal_kind": "" if pd.isna(row["refusal_kind"]) else row["refusal_kind"],
+            "in_role": "" if pd.isna(row["in_role"]) else str(bool(row["in_role"])).lower(),
+        }
+        assert got == {f: r[f"after_{f}"] for f in fields}, r["source_task_id"]
+    reread = corpus[corpus["resolution"].str.startswith("re-read")]
+    assert len(reread) == len(changed)
 
 
 @pytest.mark.parametrize("model", ["sonnet-4.5", "kimi-k2.5"])

@@ -40,7 +40,7 @@ def test_the_published_aei_labels_carry_their_measured_kappa() -> None:
         _records(("aei-keyword", None), ("aei-judge", None)), "aei-keyword", "aei-judge", gold=False
     )
     assert "aei-keyword refusal vs not -0.02–0.72 (9 models)" in text
-    assert "aei-judge IC 0.00–0.82 (9 models)" in text
+    assert "aei-judge IC 0.00–0.79 (9 models)" in text
     assert "indicative" in text
 
 
