@@ -134,3 +134,54 @@ def test_every_view_is_read_when_one_judge_gives_no_engagement_labels(tmp_path: 
     labels = json.loads(out.read_text(encoding="utf-8"))["labels"]
     assert labels["engagement-binary"]["judges"] == ["a", "b"]
     assert "ic-only" in labels["ic"]["judges"]
+
+
+def test_by_model_measures_a_judge_against_reference_labels_model_by_model(
+    tmp_path: Path,
+) -> None:
+    """The corpus workflow: judge ``reference`` beside a judge under test, one kappa per model.
+    The judge copies the reference on model m1 and flips two of six labels on m2, so m1's kappa
+    is 1 and m2's is the hand-computable kappa of those six pairs."""
+    ref = ["refusal", "refusal", "engaged", "engaged", "engaged", "engaged"]
+    flipped = ["refusal", "engaged", "refusal", "engaged", "engaged", "engaged"]
+    rows = []
+    for model, judged in (("m1", ref), ("m2", flipped)):
+        for judge, labels in (("reference", ref), ("rubric:x/y", judged)):
+            for i, lab in enumerate(labels):
+                rows.append(
+                    {
+                        "study": "corpus",
+                        "model": model,
+                        "condition": "base" if i % 2 else "ethics",
+                        "scenario_id": f"sc-{i}",
+                        "category": "c",
+                        "epoch": 1,
+                        "response": f"{model} response {i}",
+                        "response_status": "ok",
+                        "judge": judge,
+                        "engagement": lab,
+                        "ic": False if lab != "refusal" else None,
+                    }
+                )
+    path = write_records(pd.DataFrame(rows), tmp_path / "corpus.parquet")
+    out = tmp_path / "agr.json"
+    res = runner.invoke(
+        app,
+        ["agreement", str(path), "--by", "model", "-l", "engagement", "--json", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["by"] == "model"
+    groups = data["labels"]["engagement"]["groups"]
+    assert list(groups) == ["(all models)", "m1", "m2"]
+    pair = "reference vs rubric:x/y"
+    assert groups["m1"]["pairs"][pair]["cohen_kappa"] == pytest.approx(1.0)
+    # m2: p_o = 4/6; each side says refusal twice in six -> p_e = (2/6)^2 + (4/6)^2 = 5/9
+    expected = (4 / 6 - 5 / 9) / (1 - 5 / 9)
+    assert groups["m2"]["pairs"][pair]["cohen_kappa"] == pytest.approx(expected)
+
+
+def test_an_unknown_grouping_column_is_an_error_naming_the_choices(records: Path) -> None:
+    res = runner.invoke(app, ["agreement", str(records), "--by", "scenario"])
+    assert res.exit_code != 0
+    assert "--by" in res.output and "condition, model, study" in res.output

@@ -33,6 +33,7 @@ from deconfound.report.format import stat_text
 from deconfound.stats.calibration import calibration_report
 from deconfound.stats.judge_agreement import (
     ALL_GROUP,
+    GROUP_BY,
     AgreementReport,
     ViewAgreement,
     agreement_report,
@@ -79,17 +80,26 @@ def agreement_cmd(
     disagreements_out: Path | None = typer.Option(
         None, "--disagreements", help="Write the responses on which judges disagree (CSV)."
     ),
+    by: str = typer.Option(
+        "condition",
+        "--by",
+        help="Group the responses by " + ", ".join(GROUP_BY) + " (model: measure a judge "
+        "against the reference corpus model by model).",
+    ),
     n_boot: Bootstrap = BOOTSTRAP_REPLICATES,
     seed: Seed = 0,
 ) -> None:
     """Agreement between judges: raw agreement, Cohen's kappa, Gwet's AC1, Krippendorff's
-    alpha, PABAK and prevalence, per label view and per condition, for every judge pair."""
+    alpha, PABAK and prevalence, per label view and per condition (or model), for every judge
+    pair."""
     for name in label:
         if name not in VIEWS:
             raise InputError(f"unknown label view {name!r}; use one of {', '.join(VIEWS)}")
+    if by not in GROUP_BY:
+        raise InputError(f"--by {by!r}: group by one of {', '.join(GROUP_BY)}", field="by")
     df = read_records(records_path)
     names = label or list(VIEWS)
-    report, dis = agreement_report(df, names, n_boot=n_boot, seed=seed)
+    report, dis = agreement_report(df, names, by=by, n_boot=n_boot, seed=seed)
     if not report:
         judges = sorted(df["judge"].astype(str).unique())
         raise InputError(
@@ -103,7 +113,7 @@ def agreement_cmd(
         raise InputError(
             f"fewer than two judges label {', '.join(missing)}", path=records_path, field="label"
         )
-    payload = AgreementReport(str(records_path), n_boot, report)
+    payload = AgreementReport(str(records_path), n_boot, report, by=by)
     if json_out is not None:
         text = json.dumps(payload.to_json(), indent=2, ensure_ascii=False)
         atomic_write_text(json_out, text + "\n")

@@ -1,7 +1,9 @@
-"""How far the judges of a records table agree: every judge pair, per label view and condition.
+"""How far the judges of a records table agree: every judge pair, per label view and group.
 
 A judge can err differently across conditions (an ethics prompt changes response style), so the
-table is computed for all conditions together and for each one.
+table is computed for all conditions together and for each one. Grouped by model instead, the
+same table measures a judge against reference labels model by model (judge ``reference`` of the
+corpus in benchmarks/corpus), the way the project's judge-validity figures are given.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from deconfound.stats.contract import JsonResult
 from deconfound.stats.label_views import VIEWS, LabelView
 
 ALL_GROUP: Final = "(all conditions)"
+#: Columns the responses may be grouped by, and the name of the group holding all of them. Per
+#: model is how a judge is measured against reference labels (the corpus's views are per model).
+GROUP_BY: Final = {"condition": ALL_GROUP, "model": "(all models)", "study": "(all studies)"}
 
 Bounds = tuple[float | None, float | None]
 
@@ -90,13 +95,15 @@ class ViewAgreement:
 class AgreementReport(JsonResult):
     """``deconfound agreement --json``: the records it read, the bootstrap size and every view.
 
-    ``labels`` maps a view name to its :class:`ViewAgreement`; groups are ``(all conditions)``
-    then each condition, pairs are named ``"<judge_a> vs <judge_b>"``.
+    ``labels`` maps a view name to its :class:`ViewAgreement`; groups are all responses (named
+    as in ``GROUP_BY``) then each value of the ``by`` column, pairs are named
+    ``"<judge_a> vs <judge_b>"``.
     """
 
     records: str
     n_boot: int
     labels: dict[str, ViewAgreement]
+    by: str = "condition"
 
 
 def _wide(df: pd.DataFrame, view: LabelView) -> pd.DataFrame:
@@ -160,21 +167,32 @@ def _disagreements(wide: pd.DataFrame, judges: list[str], name: str) -> pd.DataF
 
 
 def agreement_report(
-    df: pd.DataFrame, labels: list[str], *, n_boot: int = 2000, seed: int = 0
+    df: pd.DataFrame,
+    labels: list[str],
+    *,
+    by: str = "condition",
+    n_boot: int = 2000,
+    seed: int = 0,
 ) -> tuple[dict[str, ViewAgreement], pd.DataFrame]:
-    """Pairwise agreement per label view and per condition, plus the disagreeing responses.
+    """Pairwise agreement per label view and per group, plus the disagreeing responses.
 
     Args:
         df: A validated records table (long format, one row per response per judge).
         labels: View names (keys of ``VIEWS``); views with fewer than two judges are skipped.
+        by: The column that forms the groups (a key of ``GROUP_BY``): ``condition`` shows a
+            judge erring differently under an intervention; ``model`` measures a judge against
+            reference labels model by model, as the reference corpus's figures are given.
         n_boot: Scenario-cluster bootstrap resamples for kappa/AC1 intervals (0 = none).
         seed: Bootstrap seed.
 
     Returns:
         (views, disagreements frame). Each view labelled by two or more judges maps to its
-        :class:`ViewAgreement`: for all conditions together and for each condition, per-judge
-        prevalence, Krippendorff's alpha over all judges and every judge pair's agreement.
+        :class:`ViewAgreement`: for all responses together and for each value of ``by``,
+        per-judge prevalence, Krippendorff's alpha over all judges and every judge pair's
+        agreement.
     """
+    if by not in GROUP_BY:
+        raise ValueError(f"by: {by!r} is not a grouping column; use one of {', '.join(GROUP_BY)}")
     unknown = [n for n in labels if n not in VIEWS]
     if unknown:
         raise ValueError(f"labels: unknown view(s) {unknown}; views are {', '.join(VIEWS)}")
@@ -186,9 +204,9 @@ def agreement_report(
         judges = [c for c in wide.columns if c not in RESPONSE_KEY]
         if len(judges) < 2:
             continue
-        groups: dict[str, pd.DataFrame] = {ALL_GROUP: wide}
-        for cond in sorted(wide["condition"].unique(), key=str):
-            groups[str(cond)] = wide[wide["condition"] == cond]
+        groups: dict[str, pd.DataFrame] = {GROUP_BY[by]: wide}
+        for value in sorted(wide[by].unique(), key=str):
+            groups[str(value)] = wide[wide[by] == value]
         report[name] = ViewAgreement(
             view.column,
             judges,
