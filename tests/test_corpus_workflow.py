@@ -37,9 +37,9 @@ def test_agreement_by_model_on_the_rebuilt_corpus_gives_the_shipped_lexical_kapp
         w.writerows(rows)
     text = tmp_path / "corpus_with_text.jsonl"
     local = [a for m in MODELS for a in ("--local", f"{m}={SHARED_AEI / m}")]
+    rebuild = [sys.executable, str(CORPUS / "rebuild_text.py"), "-o", str(text)]
     subprocess.run(
-        [sys.executable, str(CORPUS / "rebuild_text.py"), "-o", str(text), "--table", str(table)]
-        + local,
+        [*rebuild, "--table", str(table), *local],
         check=True,
         capture_output=True,
     )
@@ -51,8 +51,10 @@ def test_agreement_by_model_on_the_rebuilt_corpus_gives_the_shipped_lexical_kapp
     out = tmp_path / "agreement.json"
     res = runner.invoke(
         app,
-        ["agreement", str(judged), "--by", "model", "-l", "engagement-binary", "-l", "ic"]
-        + ["--bootstrap", "10", "--json", str(out)],
+        [
+            *("agreement", str(judged), "--by", "model"),
+            *("-l", "engagement-binary", "-l", "ic", "--bootstrap", "10", "--json", str(out)),
+        ],
     )
     assert res.exit_code == 0, res.output
     groups = json.loads(out.read_text())["labels"]
