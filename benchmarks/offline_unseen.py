@@ -66,8 +66,13 @@ def add_measured(
         }
         if undefined:
             entry.setdefault("undefined", {})[m] = undefined
+    never = (
+        "which is fitted on no corpus model, so every row is out of sample"
+        if judge == "lexical"
+        else "which was never fitted on them"
+    )
     note = (
-        f"; {', '.join(models)} scored by the shipped judge, which was never fitted on them "
+        f"; {', '.join(models)} scored by the shipped judge, {never} "
         "(the pooled row is over the models before them)"
     )
     if note not in entry["corpus"]:

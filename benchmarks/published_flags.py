@@ -45,6 +45,10 @@ VIEWS = {
 IC = {"convergence": "true", "no_convergence": "false"}
 
 
+def _shown(kappa: float | None) -> str:
+    return f"{'undef':>6}" if kappa is None else f"{kappa:>6.2f}"
+
+
 def _row(key: str, value: str | None) -> dict[str, str]:
     return {} if value is None else {key: value}
 
@@ -99,14 +103,15 @@ def main() -> None:
             kappa[judge][model] = {}
             for view in views:
                 k, n, _ = view_kappa(view, preds, refs)
-                kappa[judge][model][view] = None if k != k else round(k, 3)
-                print(f"  {model:<18} {judge:<12} {view:<30} {n:>4} {k:>6.2f}")
+                kappa[judge][model][view] = stored = None if k != k else round(k, 3)
+                # print the stored value, so this table and the reports agree to the last digit
+                print(f"  {model:<18} {judge:<12} {view:<30} {n:>4} {_shown(stored)}")
     for judge, views in VIEWS.items():
         kappa[judge]["pooled"] = {}
         for view in views:
             k, n, _ = view_kappa(view, [p for p, _ in pooled[judge]], [r for _, r in pooled[judge]])
-            kappa[judge]["pooled"][view] = None if k != k else round(k, 3)
-            print(f"  {'pooled':<18} {judge:<12} {view:<30} {n:>4} {k:>6.2f}")
+            kappa[judge]["pooled"][view] = stored = None if k != k else round(k, 3)
+            print(f"  {'pooled':<18} {judge:<12} {view:<30} {n:>4} {_shown(stored)}")
     if args.measured:
         data = json.loads(args.measured.read_text(encoding="utf-8"))
         models = sorted(m for m in kappa["aei-keyword"] if m != "pooled")
