@@ -591,6 +591,12 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the full tables (with confusions) here")
     ap.add_argument("--no-xstest", action="store_true")
     ap.add_argument(
+        "--predictions",
+        type=Path,
+        help=f"write the {SHIPPED_VARIANT!r} variant's held-out labels of every corpus answer "
+        "here (JSON lines; benchmarks/verdicts.py reads them)",
+    )
+    ap.add_argument(
         "--scenario-halves",
         action="store_true",
         help="also hold out half of the scenarios in every fold (new model and new scenarios)",
@@ -649,6 +655,8 @@ def main() -> None:
         v = VARIANTS[name]
         selections: list[dict[str, Any]] = []
         preds, conf = offline_lomo(items, pooled, v, lexm, xs, selections=selections)
+        if args.predictions and name == SHIPPED_VARIANT:
+            write_predictions(args.predictions, items, preds)
         t = kappa_table(items, preds, ci=True)
         correct = np.array(
             [p["engagement"] == it.engagement for p, it in zip(preds, items, strict=True)]
@@ -687,6 +695,16 @@ def main() -> None:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     if args.measured:
         write_measured(args.measured, result, models)
+
+
+def write_predictions(
+    path: Path, items: Sequence[CorpusItem], preds: Sequence[dict[str, str]]
+) -> None:
+    """Each answer's label from heads never fitted on its model, keyed as the corpus is."""
+    with path.open("w", encoding="utf-8") as fh:
+        for it, p in zip(items, preds, strict=True):
+            key = {"model": it.model, "condition": it.condition, "scenario_id": it.scenario_id}
+            fh.write(json.dumps({**key, **p}) + "\n")
 
 
 def write_measured(path: Path, result: dict[str, Any], models: list[str]) -> None:
