@@ -41,7 +41,7 @@ FLAGS = {
 }
 
 
-#: Overrides that make a valid rubric-v4 refusal (ic is defined for every answer).
+#: Overrides that make a valid rubric-v5 refusal (ic is defined for every answer).
 REFUSAL: dict[str, Any] = {
     "engagement": "refusal",
     "ic": False,

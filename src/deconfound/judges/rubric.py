@@ -1,6 +1,6 @@
 """The refusal-aware rubric judge: one structured (JSON) call per response, all labels at once.
 
-The prompt (``rubrics/rubric-v4.md``) restates the project's codebook (docs/codebook.md): it asks
+The prompt (``rubrics/rubric-v5.md``) restates the project's codebook (docs/codebook.md): it asks
 for engagement, IC for every answer, and for refusals and partials the refusal kind and
 ``in_role`` (the field that separates the codebook's broad and narrow refusal constructs). The
 judge's version is the prompt hash tagged with the codebook version.
@@ -41,7 +41,7 @@ from deconfound.judges.base import JudgeInput, Judgment, codebook_version
 from deconfound.judges.parsing import ParseError, extract_json_object, parse_rubric
 
 #: The prompt: the codebook (docs/codebook.md) restated for a grader model.
-RUBRIC_FILE: Final = "rubric-v4.md"
+RUBRIC_FILE: Final = "rubric-v5.md"
 REPAIR_PROMPT: Final = (
     "Your reply could not be read as the JSON object asked for ({problem}). Reply again with only "
     "that JSON object: no prose, no code fence, and keep the explanation short."

@@ -368,7 +368,7 @@ def response_kind(
 
 
 def rubric_reply(kind: ResponseKind) -> str:
-    """A rubric judge's JSON answer for a response of this kind (rubric-v4's reply format).
+    """A rubric judge's JSON answer for a response of this kind (rubric-v5's reply format).
 
     Simulated refusals step out of the role and partials stay in it, so the narrow construct
     (out-of-role declines only) differs from the broad one on simulated data too.
