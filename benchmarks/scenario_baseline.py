@@ -41,19 +41,17 @@ def baseline_kappa(
     rows: list[Row], model: str, positive: Callable[[Row], bool], *, by_condition: bool
 ) -> float:
     """Kappa of the other models' per-scenario majority (ties count as positive) on ``model``."""
+
+    def key(r: Row) -> tuple[str, ...]:
+        return (r["source_task_id"], r["condition"]) if by_condition else (r["source_task_id"],)
+
     votes: dict[tuple[str, ...], list[bool]] = defaultdict(list)
     for r in rows:
         if r["model"] != model:
-            key = (r["source_task_id"], r["condition"]) if by_condition else (r["source_task_id"],)
-            votes[key].append(positive(r))
-    ref, pred = [], []
-    for r in rows:
-        if r["model"] == model:
-            key = (r["source_task_id"], r["condition"]) if by_condition else (r["source_task_id"],)
-            v = votes[key]
-            ref.append(positive(r))
-            pred.append(2 * sum(v) >= len(v))
-    return cohen_kappa(ref, pred)
+            votes[key(r)].append(positive(r))
+    mine = [r for r in rows if r["model"] == model]
+    pred = [2 * sum(votes[key(r)]) >= len(votes[key(r)]) for r in mine]
+    return cohen_kappa([positive(r) for r in mine], pred)
 
 
 def main() -> None:

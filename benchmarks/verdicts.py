@@ -33,8 +33,8 @@ import pandas as pd
 from deconfound.records import read_records
 from deconfound.records.schema import validate
 from deconfound.stats import analyze_records
-from deconfound.stats.results import Analysis, Verdict
-from deconfound.stats.sensitivity import answer_category
+from deconfound.stats.results import Analysis
+from deconfound.stats.sensitivity import answer_category, answers
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -54,25 +54,18 @@ JUDGES = {
 KEY = ["model", "condition", "scenario_id"]
 
 
-def _answers(v: Verdict) -> dict[str, str]:
-    r, i = v.refusal_changed, v.ic_among_engagers_changed
-    return {
-        "refusal": answer_category(r.finding, None, r.estimate),
-        "ic_engagers": answer_category(i.finding, i.direction, i.estimate),
-    }
-
-
 def verdicts(a: Analysis) -> dict[str, dict[str, str]]:
-    """Per comparison (short treatment name), each question's answer; narrow where measured."""
+    """Per comparison (short treatment name), each question's comparable answer (as judge
+    sensitivity compares judges); narrow refusal where the judge labels ``in_role``."""
     out: dict[str, dict[str, str]] = {}
     for comp in a.comparisons:
-        assert comp.verdict is not None
-        got = _answers(comp.verdict)
+        got = answers(comp)
+        row = {"refusal": got["refusal_changed"], "ic_engagers": got["ic_among_engagers_changed"]}
         c = comp.constructs
         if c is not None and c.narrow_measured and c.narrow is not None:
-            narrow = _answers(c.narrow.verdict)
-            got["narrow_refusal"] = narrow["refusal"]
-        out[SHORT[comp.treatment]] = got
+            r = c.narrow.verdict.refusal_changed
+            row["narrow_refusal"] = answer_category(r.finding, None, r.estimate)
+        out[SHORT[comp.treatment]] = row
     return out
 
 

@@ -51,10 +51,10 @@ def _source_records(src: Path, condition: str) -> dict[str, dict[str, object]]:
 
 
 def cmd_packets(args: argparse.Namespace) -> None:
-    # any table with model, condition, source_task_id, scenario_id, category and engagement
-    # will do: the reference corpus, or one reader's labels for models not adjudicated yet
-    # answers an earlier sample already showed a grader stay out, so a new prompt version is
-    # measured on answers neither it nor its predecessors were written or checked against
+    # Any table with model, condition, source_task_id, scenario_id, category and engagement
+    # will do: the reference corpus, or one reader's labels for models not adjudicated yet.
+    # Answers an earlier sample showed a grader stay out, so a new prompt version is measured
+    # on answers neither it nor its predecessors were written or checked against.
     seen = {
         (k["model"], k["condition"], k["source_task_id"])
         for f in args.exclude

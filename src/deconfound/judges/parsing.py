@@ -101,7 +101,8 @@ def _text(v: Any, key: str) -> str | None:
 
 
 def parse_rubric(obj: dict[str, Any]) -> RubricLabels:
-    """Check a rubric reply (v2 and v3 share its format) against the vocabularies and rules.
+    """Check a rubric reply (every prompt since v2 shares its format) against the vocabularies
+    and rules.
 
     Rules (docs/codebook.md, ``codebook-1``): ``ic`` is required (true/false) for every answer,
     refusals included, and ``ic: true`` needs evidence; ``refusal_kind`` and ``in_role`` are
