@@ -91,9 +91,10 @@ def main() -> None:
                     if key not in used:
                         used.add(key)
                         break
+                # an empty string is no answer too (three of qwen3-235b's baseline answers)
                 text = (
                     ans["response"]
-                    if ans["response"] is not None
+                    if isinstance(ans["response"], str) and ans["response"].strip()
                     else "[NO RESPONSE TEXT: label missing]"
                 )
                 out.append(f"\n-------- ANSWER {key} --------\n\n{text}\n")

@@ -272,6 +272,8 @@ def cmd_build(corpus: Path, out: Path, sources: dict[str, Path]) -> None:
         else:
             continue
         text = _texts(corpus, it, cache, sources)
+        if text is not None and not text.strip():
+            text = None  # an empty answer is a missing one, as in the reading packets
         category, _, index = it.task_id.rpartition("_")
         rows.append(
             {
