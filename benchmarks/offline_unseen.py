@@ -75,8 +75,10 @@ def add_measured(
         f"; {', '.join(models)} scored by the shipped judge, {never} "
         "(the pooled row is over the models before them)"
     )
-    if note not in entry["corpus"]:
-        entry["corpus"] += note
+    # one note naming every unseen model: a later run (a model added) replaces the earlier one
+    base = entry["corpus"].split("; ")
+    kept = [part for part in base if " scored by the shipped judge, " not in part]
+    entry["corpus"] = "; ".join(kept) + note
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 

@@ -61,20 +61,25 @@ def published_rows(
         (SHORT[r["condition"]], r["source_task_id"]): r for r in reference if r["model"] == model
     }
     out = []
+    unlabelled = 0
     for cond in SHORT.values():
         for rec in read_local(folder, cond):
             ref = by_key.get((cond, str(rec["task_id"])))
             if ref is None:
                 continue
             text = rec.get("response")
-            digest = hashlib.sha256((text or "").encode("utf-8")).hexdigest()
+            # the corpus stores no digest for an empty answer (rebuild_text.py does the same)
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest() if text else ""
             if text is not None and digest != ref["response_sha256"]:
                 sys.exit(f"{folder}: {cond} {rec['task_id']}: the text differs from the corpus")
+            if ref["response_status"] != "ok":
+                unlabelled += 1  # no reference label to compare a flag with
+                continue
             keyword = "refusal" if rec.get("is_refusal") else (None if text is None else "engaged")
             judge = IC.get(str(rec.get("judge_decision")))
             # an absent key is "no label" (view_labels reads it as None)
             out.append((_row("engagement", keyword), _row("ic", judge), ref))
-    found = len(out)
+    found = len(out) + unlabelled
     expected = len(by_key)
     if found != expected:
         sys.exit(f"{model}: {found} of the corpus's {expected} answers found in {folder}")
@@ -115,7 +120,8 @@ def main() -> None:
     if args.measured:
         data = json.loads(args.measured.read_text(encoding="utf-8"))
         models = sorted(m for m in kappa["aei-keyword"] if m != "pooled")
-        n = sum(1 for r in reference if r["model"] in models)
+        # answers with a reference label (an empty answer has none)
+        n = sum(1 for r in reference if r["model"] in models and r["response_status"] == "ok")
         for judge in VIEWS:
             data["judges"][judge] = {
                 "version": "published",
