@@ -270,3 +270,22 @@ def test_an_in_role_label_that_is_not_true_or_false_names_its_line_and_field(
     res = _run(path, gold, tmp_path / "a.json")
     assert res.exit_code == 2
     assert "line 5" in res.output and "field 'in_role'" in res.output and "'maybe'" in res.output
+
+
+def test_a_gold_row_for_an_empty_answer_is_read_as_unlabelled_not_as_a_class(
+    tmp_path: Path,
+) -> None:
+    from deconfound.errors import InputError
+    from deconfound.records.gold import read_gold
+
+    gold = tmp_path / "gold.csv"
+    gold.write_text(
+        "scenario_id,condition,engagement,ic\ns-1,A,missing,\ns-2,A,refusal,false\n",
+        encoding="utf-8",
+    )
+    rows = read_gold(gold)
+    assert rows["gold_engagement"].isna().tolist() == [True, False]
+    assert rows["gold_ic"].isna().tolist() == [True, False]
+    gold.write_text("scenario_id,condition,engagement\ns-1,A,absent\n", encoding="utf-8")
+    with pytest.raises(InputError, match="'absent' is not one of"):
+        read_gold(gold)

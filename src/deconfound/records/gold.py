@@ -52,6 +52,8 @@ def _gold_row(
     for col in ("model", "study"):
         row[col] = _cell(rec, col) or None
     eng = _cell(rec, "engagement", lower=True)
+    if eng == "missing":
+        eng = ""  # no answer was there to label (the reference corpus marks empty answers so)
     if eng and eng not in ENGAGEMENT_VALID:
         raise bad(f"{eng!r} is not one of {', '.join(ENGAGEMENT_VALID)}", "engagement")
     row["gold_engagement"] = eng or None
@@ -89,12 +91,12 @@ def read_gold(path: Path, key: Path | None = None) -> pd.DataFrame:
 
     Columns: scenario_id, condition, epoch (optional, default 1), model and study (optional),
     and gold labels ``engagement`` (refusal/partial/engaged) and/or ``ic`` (true/false); a blank
-    label means "not labelled". Optional ``response_sha256``: the digest of the text that was
-    labelled, so a label is never applied to a different text that shares its key. Optional
-    ``in_role`` (true/false) on refusals and partials gives the narrow refusal construct gold
-    labels too (docs/codebook.md). Optional
-    ``inclusion_probability`` (in (0, 1]) and ``stratum``
-    describe a stratified gold sample. A labelling-page export (or label sheet) names items by
+    label means "not labelled", and so does engagement ``missing`` (the answer was empty).
+    Optional ``response_sha256``: the digest of the text that was labelled, so a label is never
+    applied to a different text that shares its key. Optional ``in_role`` (true/false) on
+    refusals and partials gives the narrow refusal construct gold labels too
+    (docs/codebook.md). Optional ``inclusion_probability`` (in (0, 1]) and ``stratum`` describe a
+    stratified gold sample. A labelling-page export (or label sheet) names items by
     ``item`` key instead; the key file (``key``, or the one it names) maps them back.
     """
     if not path.is_file():
