@@ -27,10 +27,11 @@ import csv
 import hashlib
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from deconfound.judges.offline_train import view_kappa
+from deconfound.judges.offline_train import view_kappa, view_labels
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "corpus"))
@@ -97,6 +98,7 @@ def main() -> None:
         reference = [r for r in csv.DictReader(fh) if r["judge"] == "reference"]
     kappa: dict[str, dict[str, dict[str, float | None]]] = {j: {} for j in VIEWS}
     pooled: dict[str, list[Any]] = {j: [] for j in VIEWS}
+    undefined: dict[str, dict[str, dict[str, Any]]] = {}
     print("AEI published labels vs the reference corpus (codebook-1); kappa per model and view")
     print(f"  {'model':<18} {'judge':<12} {'view':<30} {'n':>4} {'kappa':>6}")
     for spec in args.local:
@@ -110,6 +112,13 @@ def main() -> None:
             kappa[judge][model] = {}
             for view in views:
                 k, n, _ = view_kappa(view, preds, refs)
+                counts = Counter(lab for r in refs if (lab := view_labels(view, r)) is not None)
+                if len(counts) < 2:
+                    # one reference class: kappa is undefined (never stored as 0), as offline's
+                    undefined.setdefault(judge, {}).setdefault(model, {})[view] = {
+                        "reference_counts": dict(sorted(counts.items()))
+                    }
+                    k = float("nan")
                 kappa[judge][model][view] = stored = None if k != k else round(k, 3)
                 # print the stored value, so this table and the reports agree to the last digit
                 print(f"  {model:<18} {judge:<12} {view:<30} {n:>4} {_shown(stored)}")
@@ -130,6 +139,7 @@ def main() -> None:
                 "corpus": f"{n} answers of {', '.join(models)}, codebook-1; published labels, "
                 "nothing fitted",
                 "kappa": kappa[judge],
+                **({"undefined": undefined[judge]} if judge in undefined else {}),
             }
         args.measured.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.measured}")

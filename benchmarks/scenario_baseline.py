@@ -72,10 +72,14 @@ def main() -> None:
         print()
         print(f"{view}  {'model':<18} {'any':>6} {'cond':>6} {'offline':>8} {'lexical':>8}")
         for m in models:
-            any_k = baseline_kappa(rows, m, positive, by_condition=False)
-            cond_k = baseline_kappa(rows, m, positive, by_condition=True)
             judged = [shipped[j]["kappa"].get(m, {}).get(key) for j in ("offline", "lexical")]
             cells = " ".join(f"{'-' if k is None else f'{k:.2f}':>8}" for k in judged)
+            if len({positive(r) for r in rows if r["model"] == m}) < 2:
+                # one reference class (gpt-5 never refuses): kappa is undefined, not 0
+                print(f"{'':<5} {m:<18} {'undef':>6} {'undef':>6} {cells}")
+                continue
+            any_k = baseline_kappa(rows, m, positive, by_condition=False)
+            cond_k = baseline_kappa(rows, m, positive, by_condition=True)
             print(f"{'':<5} {m:<18} {any_k:>6.2f} {cond_k:>6.2f} {cells}")
 
 

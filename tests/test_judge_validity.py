@@ -22,7 +22,10 @@ def test_a_measured_judge_gets_its_worst_and_best_model_and_an_unmeasured_one_sa
     text = judge_validity(
         _records(("lexical", m.version), (llm, "r-1")), "lexical", llm, gold=False
     )
-    assert f"lexical refusal vs not {min(got):.2f}–{max(got):.2f} ({len(got)} models)" in text
+    assert f"lexical refusal vs not {min(got):.2f}–{max(got):.2f} ({len(got)} models" in text
+    for model in m.models:  # a model whose reference has one class is named, not counted as 0
+        if m.is_undefined(model, "refusal_vs_not"):
+            assert f"{model} undefined (reference has one class)" in text
     assert f"{llm} IC not measured" in text
     assert "indicative" in text and "analyze --gold" in text
 
@@ -35,12 +38,13 @@ def test_a_judge_of_another_version_is_not_given_the_measured_figures() -> None:
 
 
 def test_the_published_aei_labels_carry_their_measured_kappa() -> None:
-    """benchmarks/published_flags.py: the runner's own labels, nothing fitted, on 10 models."""
+    """benchmarks/published_flags.py: the runner's own labels, nothing fitted, on 11 models
+    (gpt-5 never refuses, so its refusal-vs-not kappa is undefined)."""
     text = judge_validity(
         _records(("aei-keyword", None), ("aei-judge", None)), "aei-keyword", "aei-judge", gold=False
     )
-    assert "aei-keyword refusal vs not -0.02–0.72 (10 models)" in text
-    assert "aei-judge IC 0.00–0.79 (10 models)" in text
+    assert "aei-keyword refusal vs not -0.02–0.72 (10 models, gpt-5 undefined" in text
+    assert "aei-judge IC 0.00–0.79 (11 models)" in text
     assert "indicative" in text
 
 
