@@ -126,3 +126,38 @@ def test_datasheet_states_the_measured_inter_reader_agreement() -> None:
     for view, label in names.items():
         agree, kappa = measured[view]
         assert f"| {label} | {agree} | {kappa} |" in sheet, view
+
+
+def test_no_shipped_kappa_stands_where_the_corpus_reference_has_one_class() -> None:
+    """A cell whose reference has one class has no kappa: measured_kappa.json must store it as
+    null and name it under ``undefined``, never as a number (0 would read as "measured, chance")."""
+    import csv
+    from collections import defaultdict
+
+    from deconfound.judges.offline_train import view_labels
+
+    with (CORPUS / "corpus_labels.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["response_status"] == "ok"]
+    bool_in_role = {"true": "yes", "false": "no"}
+    classes: dict[tuple[str, str], set[str]] = defaultdict(set)
+    shipped = json.loads(
+        (ROOT / "src" / "deconfound" / "judges" / "data" / "measured_kappa.json").read_text()
+    )["judges"]
+    views = {v for entry in shipped.values() for cells in entry["kappa"].values() for v in cells}
+    for r in rows:
+        ref = {**r, "in_role": bool_in_role.get(r["in_role"], r["in_role"])}
+        for view in views:
+            if view.endswith("_among_ref_refusal_partial") and r["engagement"] == "engaged":
+                continue
+            if (label := view_labels(view, ref)) is not None:
+                classes[(r["model"], view)].add(label)
+    checked = 0
+    for judge, entry in shipped.items():
+        for model, cells in entry["kappa"].items():
+            for view, kappa in cells.items():
+                if model == "pooled" or len(classes[(model, view)]) != 1:
+                    continue
+                checked += 1
+                assert kappa is None, (judge, model, view, kappa)
+                assert view in entry.get("undefined", {}).get(model, {}), (judge, model, view)
+    assert checked >= 4  # gpt-5 never refuses; llama's and gpt-4.1's declines are all in role
