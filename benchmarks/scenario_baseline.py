@@ -39,8 +39,9 @@ VIEWS: dict[str, tuple[str, Callable[[Row], bool]]] = {
 
 def baseline_kappa(
     rows: list[Row], model: str, positive: Callable[[Row], bool], *, by_condition: bool
-) -> float:
-    """Kappa of the other models' per-scenario majority (ties count as positive) on ``model``."""
+) -> float | None:
+    """Kappa of the other models' per-scenario majority (ties count as positive) on ``model``;
+    None where the model's reference has one class (kappa is undefined there, not 0)."""
 
     def key(r: Row) -> tuple[str, ...]:
         return (r["source_task_id"], r["condition"]) if by_condition else (r["source_task_id"],)
@@ -50,6 +51,8 @@ def baseline_kappa(
         if r["model"] != model:
             votes[key(r)].append(positive(r))
     mine = [r for r in rows if r["model"] == model]
+    if len({positive(r) for r in mine}) < 2:
+        return None
     pred = [2 * sum(votes[key(r)]) >= len(votes[key(r)]) for r in mine]
     return cohen_kappa([positive(r) for r in mine], pred)
 
@@ -74,13 +77,12 @@ def main() -> None:
         for m in models:
             judged = [shipped[j]["kappa"].get(m, {}).get(key) for j in ("offline", "lexical")]
             cells = " ".join(f"{'-' if k is None else f'{k:.2f}':>8}" for k in judged)
-            if len({positive(r) for r in rows if r["model"] == m}) < 2:
-                # one reference class (gpt-5 never refuses): kappa is undefined, not 0
-                print(f"{'':<5} {m:<18} {'undef':>6} {'undef':>6} {cells}")
-                continue
-            any_k = baseline_kappa(rows, m, positive, by_condition=False)
-            cond_k = baseline_kappa(rows, m, positive, by_condition=True)
-            print(f"{'':<5} {m:<18} {any_k:>6.2f} {cond_k:>6.2f} {cells}")
+            base = [
+                baseline_kappa(rows, m, positive, by_condition=by)
+                for by in (False, True)  # any condition, same condition
+            ]
+            shown = " ".join(f"{'undef' if k is None else f'{k:.2f}':>6}" for k in base)
+            print(f"{'':<5} {m:<18} {shown} {cells}")
 
 
 if __name__ == "__main__":
