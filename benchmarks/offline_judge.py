@@ -439,17 +439,17 @@ def fmt_ci(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             iv = "[undefined]" if c.get("ci95") is None else "[{:.2f}, {:.2f}]".format(*c["ci95"])
             counts = "/".join(f"{n}" for n in c.get("ref_counts", {}).values())
             cells.append(f"{SHORT[v]} {k} {iv} ({counts})")
-        lines.append(f"    {m:<16} " + "; ".join(cells))
+        lines.append(f"    {m:<21} " + "; ".join(cells))
     return lines
 
 
 def fmt_table(name: str, table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
-    lines = [f"{name}", "  " + f"{'model':<16}" + "".join(f"{SHORT[v]:>9}" for v in VIEW_NAMES)]
+    lines = [f"{name}", "  " + f"{'model':<21}" + "".join(f"{SHORT[v]:>9}" for v in VIEW_NAMES)]
     for m, row in table.items():
         cells = []
         for v in VIEW_NAMES:
             cells.append(f"{_cell(row[v]):>9}")
-        lines.append("  " + f"{m:<16}" + "".join(cells))
+        lines.append("  " + f"{m:<21}" + "".join(cells))
     return lines
 
 

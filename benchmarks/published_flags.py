@@ -100,7 +100,7 @@ def main() -> None:
     pooled: dict[str, list[Any]] = {j: [] for j in VIEWS}
     undefined: dict[str, dict[str, dict[str, Any]]] = {}
     print("AEI published labels vs the reference corpus (codebook-1); kappa per model and view")
-    print(f"  {'model':<18} {'judge':<12} {'view':<30} {'n':>4} {'kappa':>6}")
+    print(f"  {'model':<21} {'judge':<12} {'view':<30} {'n':>4} {'kappa':>6}")
     for spec in args.local:
         model, _, folder = spec.partition("=")
         rows = published_rows(model, Path(folder), reference)
@@ -121,13 +121,13 @@ def main() -> None:
                     k = float("nan")
                 kappa[judge][model][view] = stored = None if k != k else round(k, 3)
                 # print the stored value, so this table and the reports agree to the last digit
-                print(f"  {model:<18} {judge:<12} {view:<30} {n:>4} {_shown(stored)}")
+                print(f"  {model:<21} {judge:<12} {view:<30} {n:>4} {_shown(stored)}")
     for judge, views in VIEWS.items():
         kappa[judge]["pooled"] = {}
         for view in views:
             k, n, _ = view_kappa(view, [p for p, _ in pooled[judge]], [r for _, r in pooled[judge]])
             kappa[judge]["pooled"][view] = stored = None if k != k else round(k, 3)
-            print(f"  {'pooled':<18} {judge:<12} {view:<30} {n:>4} {_shown(stored)}")
+            print(f"  {'pooled':<21} {judge:<12} {view:<30} {n:>4} {_shown(stored)}")
     if args.measured:
         data = json.loads(args.measured.read_text(encoding="utf-8"))
         models = sorted(m for m in kappa["aei-keyword"] if m != "pooled")

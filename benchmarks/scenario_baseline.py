@@ -73,7 +73,7 @@ def main() -> None:
     )
     for view, (key, positive) in VIEWS.items():
         print()
-        print(f"{view}  {'model':<18} {'any':>6} {'cond':>6} {'offline':>8} {'lexical':>8}")
+        print(f"{view}  {'model':<21} {'any':>6} {'cond':>6} {'offline':>8} {'lexical':>8}")
         for m in models:
             judged = [shipped[j]["kappa"].get(m, {}).get(key) for j in ("offline", "lexical")]
             cells = " ".join(f"{'-' if k is None else f'{k:.2f}':>8}" for k in judged)
@@ -82,7 +82,7 @@ def main() -> None:
                 for by in (False, True)  # any condition, same condition
             ]
             shown = " ".join(f"{'undef' if k is None else f'{k:.2f}':>6}" for k in base)
-            print(f"{'':<5} {m:<18} {shown} {cells}")
+            print(f"{'':<5} {m:<21} {shown} {cells}")
 
 
 if __name__ == "__main__":

@@ -38,13 +38,13 @@ def test_a_judge_of_another_version_is_not_given_the_measured_figures() -> None:
 
 
 def test_the_published_aei_labels_carry_their_measured_kappa() -> None:
-    """benchmarks/published_flags.py: the runner's own labels, nothing fitted, on 11 models
+    """benchmarks/published_flags.py: the runner's own labels, nothing fitted, on 12 models
     (gpt-5 never refuses, so its refusal-vs-not kappa is undefined)."""
     text = judge_validity(
         _records(("aei-keyword", None), ("aei-judge", None)), "aei-keyword", "aei-judge", gold=False
     )
-    assert "aei-keyword refusal vs not -0.02–0.72 (10 models, gpt-5 undefined" in text
-    assert "aei-judge IC 0.00–0.79 (11 models)" in text
+    assert "aei-keyword refusal vs not -0.02–0.72 (11 models, gpt-5 undefined" in text
+    assert "aei-judge IC 0.00–0.79 (12 models)" in text
     assert "indicative" in text
 
 

@@ -149,10 +149,10 @@ def cmd_agreement(corpus: Path, out: Path | None) -> None:
     rows = agreement_table(items, a, b)
     lines = [
         f"readers A and B, {len(set(a) & set(b))} answers labelled by both",
-        f"{'model':<16} {'view':<20} {'n':>5} {'agree':>6} {'kappa':>6}",
+        f"{'model':<21} {'view':<20} {'n':>5} {'agree':>6} {'kappa':>6}",
     ]
     lines += [
-        f"{r['model']:<16} {r['view']:<20} {r['n']:>5} {r['agreement']:>6.3f} {r['kappa']:>6.3f}"
+        f"{r['model']:<21} {r['view']:<20} {r['n']:>5} {r['agreement']:>6.3f} {r['kappa']:>6.3f}"
         for r in rows
     ]
     text = "\n".join(lines)
