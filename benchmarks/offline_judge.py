@@ -123,8 +123,8 @@ VARIANTS = {
         select=True,
     ),
 }
-#: The variant the shipped heads (offline-4) are fitted with.
-SHIPPED_VARIANT = "select"
+#: The variant the shipped heads (offline-5) are fitted with.
+SHIPPED_VARIANT = "template"
 #: Bootstrap replicates for the per-model 95% intervals.
 BOOT = 1000
 

@@ -574,18 +574,20 @@ def test_temperature_fit_stays_inside_the_bound_the_heads_accept() -> None:
     LinearHead(("a", "b", "c", "d"), np.zeros((4, 2)), np.zeros(4), t)
 
 
-def test_shipped_heads_match_the_selection_their_metadata_records() -> None:
-    """The head file is what scripts/train_offline_head.py's selection chose: the decoding, each
-    head's C, and no weight on the overlap block where a head chose offline-3's features."""
+def test_shipped_heads_are_the_fixed_recipe_fitted_on_every_corpus_model() -> None:
+    """offline-5: offline-3's fixed recipe (no overlap block, each head's own argmax, as the
+    leave-one-model-out run that measured it decoded) fitted on every labelled answer of every
+    reference-corpus model, so no corpus model is left out of the shipped heads (issue 11)."""
+    import csv
+
     heads = load_heads()
-    sel = heads.meta["selection"]
-    assert heads.meta["features"] == "select" and heads.features.uses_overlap
-    assert heads.decoding == sel["ic"]["decoding"]
-    n = len(OVERLAP_FEATURES)
-    for name in ("engagement", "in_role", "ic"):
-        assert heads.meta["c"][name] == sel[name]["c"]
-        on_overlap = heads.heads[name].weights[:, -n:].any()
-        assert on_overlap == (sel[name]["features"] == "overlap"), name
+    assert heads.meta["features"] == "template" and not heads.features.uses_overlap
+    assert heads.decoding == "independent"
+    table = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus" / "corpus_labels.csv"
+    with table.open(encoding="utf-8", newline="") as fh:
+        labelled = [r["model"] for r in csv.DictReader(fh) if r["engagement"] != "missing"]
+    assert set(heads.meta["train_models"]) == set(labelled)
+    assert heads.meta["n_train"] == len(labelled)
 
 
 def test_judge_labels_engagement_and_ic_by_its_heads_decoding(

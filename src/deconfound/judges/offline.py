@@ -51,9 +51,9 @@ from deconfound.judges.offline_features import (
 )
 
 HEADS_FILE: Final = "offline_heads.json"
-#: Version of the heads (their recipe and the corpus labels they were fitted on; 4.1 = offline-4's
-#: recipe refitted after the B1a/B6a re-read) and of the codebook they were fitted to.
-OFFLINE_VERSION: Final = "offline-4.1+codebook-1"
+#: Version of the heads (their recipe and the corpus labels they were fitted on; 5 = offline-3's
+#: fixed recipe fitted on all twelve corpus models) and of the codebook they were fitted to.
+OFFLINE_VERSION: Final = "offline-5+codebook-1"
 #: Probability temperature never leaves this range (a sanity bound on the fitted value).
 MAX_TEMPERATURE: Final = 20.0
 #: How the engagement and IC heads' probabilities become labels: ``independent`` (each argmax),
