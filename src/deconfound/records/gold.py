@@ -155,7 +155,7 @@ def match_gold(
     """Attach each gold row to exactly one response (study, model) of the records table.
 
     Rows whose ``study`` or ``model`` names one the records do not hold are ignored, with a
-    notice (one gold file may label several studies: the reference corpus holds eleven models).
+    notice (one gold file may label several studies: the reference corpus holds twelve models).
     Errors name the gold file and line: no matching response, or responses of several
     study/model pairs (add ``model`` and ``study`` columns to choose), or no row left at all.
     """
