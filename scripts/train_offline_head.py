@@ -1,14 +1,14 @@
 """Fit the shipped offline heads on every corpus model and store their measured LOMO kappa.
 
-The heads' choices (offline-4: feature set, C, the IC head's rows, the decoding) and temperatures
-are made by leave-one-model-out over the corpus models (see deconfound.judges.offline_train:
-select_and_fit; the same procedure the benchmark ran inside every fold, here on all five models);
-the kappa stored as metadata is read from the JSON
-that ``benchmarks/offline_judge.py --json`` wrote, i.e. measured with heads that never saw the
-scored model. Nothing here looks at a score of the heads on their own training answers.
+offline-5 (``--variant template``, the default) is offline-3's fixed recipe: C and each head's
+temperature chosen by leave-one-model-out over the corpus models, each head's own argmax.
+``--variant select`` refits offline-4's per-head selection (deconfound.judges.offline_train:
+select_and_fit). The kappa stored as metadata is read from the JSON that
+``benchmarks/offline_judge.py --json`` wrote, i.e. measured with heads that never saw the scored
+model. Nothing here looks at a score of the heads on their own training answers.
 
     python scripts/train_offline_head.py --corpus /work/corpus/corpus_with_text.jsonl \
-        --lomo benchmarks/offline_judge.json [--variant select] [--out ...]
+        --lomo benchmarks/offline_judge.json [--variant template] [--out ...]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--lomo", type=Path, required=True, help="benchmarks/offline_judge.py --json")
-    ap.add_argument("--variant", choices=sorted(VARIANTS), default="select")
+    ap.add_argument("--variant", choices=sorted(VARIANTS), default="template")
     ap.add_argument(
         "--out", type=Path, default=ROOT / "src/deconfound/judges/data/offline_heads.json"
     )
