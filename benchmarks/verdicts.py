@@ -1,6 +1,6 @@
 """Do the judges reach the verdicts careful reading reaches? Each corpus model is one study.
 
-The corpus holds nine models' answers under the published Elessan study's three conditions, so
+The corpus holds each model's answers under the published Elessan study's three conditions, so
 each model is a study with two comparisons (prompt-only and full Elessan, each against the
 baseline). This script runs deconfound's analysis on every study once per judge — the reference
 labels, ``offline``, ``lexical`` and the published AEI labels (keyword refusal flag + LLM IC
@@ -9,15 +9,18 @@ did refusal change (broad construct; and narrow, for judges that label ``in_role
 among always-engagers change. A verdict is the analysis's own answer: rose / fell /
 no_clear_change / cannot_tell and so on (``stats.sensitivity.answer_category``).
 
-``offline`` is scored only where its heads never saw the model: its held-out labels
-(``benchmarks/offline_judge.py --predictions``) for the five models it is fitted on, the shipped
-heads for the others.
+``offline`` is scored only where its heads never saw the model: ``--lomo`` holds the held-out
+labels (``benchmarks/offline_judge.py --predictions``) that replace the shipped heads' labels of
+those models. offline-5 is fitted on every corpus model, so its run covers all of them:
 
     deconfound judge corpus_with_text.jsonl -o judged.jsonl --judge lexical --judge offline
-    python benchmarks/offline_judge.py --corpus corpus5.jsonl --variants select \\
+    python benchmarks/offline_judge.py --corpus corpus_with_text.jsonl --variants template \\
         --predictions lomo.jsonl
     python benchmarks/verdicts.py --records judged.jsonl --lomo lomo.jsonl \\
-        --local sonnet-4.5=../shared/data/aei-elessan/sonnet-4.5 ... (all nine models)
+        --local sonnet-4.5=../shared/data/aei-elessan/sonnet-4.5 ... (every corpus model)
+
+To compare two offline versions, run it once per ``--lomo`` file (``verdicts.txt`` records the
+offline-4.1 run beside offline-5's).
 """
 
 from __future__ import annotations
