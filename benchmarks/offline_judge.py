@@ -24,7 +24,6 @@ import json
 import math
 import sys
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,7 @@ from deconfound.judges.offline_train import (
     fit_linear,
     fit_spec,
     fit_temperature,
+    reference_counts,
     select_and_fit,
     view_kappa,
     view_labels,
@@ -403,22 +403,6 @@ def kappa_table(
             if ci:
                 out[m][v]["ci95"] = bootstrap_ci(v, pr, ref)
     return out
-
-
-def reference_counts(view: str, ref: Sequence[dict[str, str]]) -> dict[str, int]:
-    """The reference's class counts on a view (rows where the view is defined)."""
-    return dict(
-        sorted(
-            Counter(
-                lab
-                for r in ref
-                if not (
-                    view.endswith("_among_ref_refusal_partial") and r.get("engagement") == "engaged"
-                )
-                and (lab := view_labels(view, r)) is not None
-            ).items()
-        )
-    )
 
 
 def _cell(c: dict[str, Any]) -> str:

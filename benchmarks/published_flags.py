@@ -24,18 +24,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from deconfound.judges.offline_train import view_kappa, view_labels
+from deconfound.judges.offline_train import reference_counts, view_kappa
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "corpus"))
-from rebuild_text import SHORT, read_local  # noqa: E402  (the corpus' own file reader)
+from rebuild_text import SHORT, answer_digest, read_local  # noqa: E402  (the corpus' own reader)
 
 LABELS = HERE / "corpus" / "corpus_labels.csv"
 #: Published label -> the views it is scored on (as in benchmarks/offline_judge.py).
@@ -69,11 +67,7 @@ def published_rows(
             if ref is None:
                 continue
             text = rec.get("response")
-            # the corpus stores no digest for an empty answer (rebuild_text.py does the same)
-            digest = (
-                hashlib.sha256(text.encode("utf-8")).hexdigest() if text and text.strip() else ""
-            )
-            if text is not None and digest != ref["response_sha256"]:
+            if text is not None and answer_digest(text) != ref["response_sha256"]:
                 sys.exit(f"{folder}: {cond} {rec['task_id']}: the text differs from the corpus")
             if ref["response_status"] != "ok":
                 unlabelled += 1  # no reference label to compare a flag with
@@ -112,11 +106,11 @@ def main() -> None:
             kappa[judge][model] = {}
             for view in views:
                 k, n, _ = view_kappa(view, preds, refs)
-                counts = Counter(lab for r in refs if (lab := view_labels(view, r)) is not None)
+                counts = reference_counts(view, refs)
                 if len(counts) < 2:
                     # one reference class: kappa is undefined (never stored as 0), as offline's
                     undefined.setdefault(judge, {}).setdefault(model, {})[view] = {
-                        "reference_counts": dict(sorted(counts.items()))
+                        "reference_counts": counts
                     }
                     k = float("nan")
                 kappa[judge][model][view] = stored = None if k != k else round(k, 3)

@@ -51,10 +51,11 @@ def baseline_kappa(
         if r["model"] != model:
             votes[key(r)].append(positive(r))
     mine = [r for r in rows if r["model"] == model]
-    if len({positive(r) for r in mine}) < 2:
+    truth = [positive(r) for r in mine]
+    if len(set(truth)) < 2:
         return None
     pred = [2 * sum(votes[key(r)]) >= len(votes[key(r)]) for r in mine]
-    return cohen_kappa([positive(r) for r in mine], pred)
+    return cohen_kappa(truth, pred)
 
 
 def main() -> None:

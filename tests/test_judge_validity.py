@@ -22,10 +22,12 @@ def test_a_measured_judge_gets_its_worst_and_best_model_and_an_unmeasured_one_sa
     text = judge_validity(
         _records(("lexical", m.version), (llm, "r-1")), "lexical", llm, gold=False
     )
-    assert f"lexical refusal vs not {min(got):.2f}–{max(got):.2f} ({len(got)} models" in text
-    for model in m.models:  # a model whose reference has one class is named, not counted as 0
-        if m.is_undefined(model, "refusal_vs_not"):
-            assert f"{model} undefined (reference has one class)" in text
+    # a model whose reference has one class is named after the count, never counted as 0
+    undefined = [x for x in m.models if m.is_undefined(x, "refusal_vs_not")]
+    named = "".join(f", {x} undefined (reference has one class)" for x in undefined)
+    assert (
+        f"lexical refusal vs not {min(got):.2f}–{max(got):.2f} ({len(got)} models{named})" in text
+    )
     assert f"{llm} IC not measured" in text
     assert "indicative" in text and "analyze --gold" in text
 

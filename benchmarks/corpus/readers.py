@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from rebuild_text import answer_digest  # the corpus's digest rule, one place
 
 from deconfound.data import scenario_id
 from deconfound.stats import cohen_kappa, percent_agreement
@@ -285,7 +286,7 @@ def cmd_build(corpus: Path, out: Path, sources: dict[str, Path]) -> None:
                 "category": category,
                 "epoch": 1,
                 "response_status": "ok" if text is not None else "missing",
-                "response_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest() if text else "",
+                "response_sha256": answer_digest(text),
                 "judge": "reference",
                 "judge_version": CODEBOOK_VERSION,
                 "engagement": final["engagement"] if text is not None else "missing",

@@ -40,6 +40,14 @@ def _download(path: str, commit: str) -> list[dict[str, object]]:
     return data
 
 
+def answer_digest(text: object) -> str:
+    """The corpus's ``response_sha256`` of an answer: empty for no text (None, empty or blank),
+    which the corpus keeps as a missing answer without a label."""
+    if text is None or not str(text).strip():
+        return ""
+    return hashlib.sha256(str(text).encode("utf-8")).hexdigest()
+
+
 def read_local(folder: Path, condition: str) -> list[dict[str, object]]:
     judged = folder / f"{condition}_judged.json"
     if judged.is_file():
@@ -79,12 +87,7 @@ def main() -> None:
             prompts.update({str(r["task_id"]): str(r["prompt"]) for r in recs if r.get("prompt")})
         rec = files[key][row["source_task_id"]]
         text = rec.get("response")
-        # no digest for an answer with no text (None, empty or blank), as readers.py build writes
-        digest = (
-            hashlib.sha256(str(text).encode("utf-8")).hexdigest()
-            if text and str(text).strip()
-            else ""
-        )
+        digest = answer_digest(text)
         if digest != row["response_sha256"]:
             bad.append(
                 f"{args.table}:{n}: {row['model']} {row['condition']} "

@@ -12,6 +12,7 @@ the held-out model never informs its own scores.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -364,7 +365,7 @@ def view_kappa(
     a: list[str | None] = []
     b: list[str | None] = []
     for p, r in zip(pred, ref, strict=True):
-        if view.endswith("_among_ref_refusal_partial") and r.get("engagement") == "engaged":
+        if not _scored_on(view, r):
             continue
         a.append(view_labels(view, p))
         b.append(view_labels(view, r))
@@ -373,6 +374,23 @@ def view_kappa(
         return float("nan"), 0, None
     res = agreement(a, b, categories=cats)
     return float(res.cohen_kappa), int(res.n), res.confusion
+
+
+def _scored_on(view: str, ref_row: dict[str, str]) -> bool:
+    """Whether a view scores this reference row (``in_role`` and ``refusal_kind`` only the
+    reference's refusals and partials)."""
+    return not (
+        view.endswith("_among_ref_refusal_partial") and ref_row.get("engagement") == "engaged"
+    )
+
+
+def reference_counts(view: str, ref: Sequence[dict[str, str]]) -> dict[str, int]:
+    """The reference's class counts on a view, over the rows the view scores; fewer than two
+    classes means kappa is undefined there (never 0)."""
+    counts = Counter(
+        lab for r in ref if _scored_on(view, r) and (lab := view_labels(view, r)) is not None
+    )
+    return dict(sorted(counts.items()))
 
 
 # --------------------------------------------------------------------------------------------
